@@ -1,0 +1,1 @@
+"""Batch mining with Spark: load, clean, aggregate to baskets, FP-Growth, rules, write."""
