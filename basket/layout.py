@@ -35,9 +35,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def validate_run_id(run_id: str) -> str:
     if not _RUN_ID.match(run_id):
-        raise ValueError(
-            f"run id {run_id!r} must be 1-128 chars of letters, digits, '_', '.', '-'"
-        )
+        raise ValueError(f"run id {run_id!r} must be 1-128 chars of letters, digits, '_', '.', '-'")
     return run_id
 
 

@@ -87,7 +87,9 @@ QUARANTINE = Dataset(
     "quarantine",
     "Every rejected input record with the reason it was rejected.",
     (
-        Column("reason", "string", "Machine-readable rejection reason (see basket.reasons).", False),
+        Column(
+            "reason", "string", "Machine-readable rejection reason (see basket.reasons).", False
+        ),
         Column("field", "string", "The input field that failed the rule, if any."),
         Column("detail", "string", "Human-readable explanation naming the offending value."),
         Column("source", "string", "Where the record came from: file path or topic/partition."),
@@ -149,7 +151,9 @@ RUNS = Dataset(
         Column("accepted_rows", "bigint", "Rows that passed cleaning."),
         Column("rejected_rows", "bigint", "Rows quarantined."),
         Column("rejected_by_reason", "string", "JSON object reason -> rows."),
-        Column("filtered_rows", "bigint", "Accepted rows outside the date window / segment filter."),
+        Column(
+            "filtered_rows", "bigint", "Accepted rows outside the date window / segment filter."
+        ),
         Column("baskets", "bigint", "Baskets mined."),
         Column("distinct_items", "bigint", "Distinct items in the mined baskets."),
         Column("itemsets", "bigint", "Frequent itemsets found."),

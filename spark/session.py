@@ -35,6 +35,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     }
     aws = settings.aws
     if aws.endpoint_url:

@@ -1,0 +1,176 @@
+"""From accepted lines to baskets: filters, item mapping, grouping, basket-format parsing."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from basket.config import CleaningConfig
+from basket.reasons import Reason
+from basket.schemas import QUARANTINE
+from spark.clean import normalise_item
+from spark.load import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+ALL = "all"
+NO_SEGMENT = "(none)"
+
+
+def apply_window(lines: DataFrame, start: date | None, end: date | None) -> DataFrame:
+    """Keep lines whose ``event_date`` is within ``[start, end]`` (both inclusive)."""
+    from pyspark.sql import functions as F
+
+    if start is not None and end is not None and start > end:
+        raise ValueError(f"start date {start} is after end date {end}")
+    if start is not None:
+        lines = lines.where(F.col("event_date") >= F.lit(start))
+    if end is not None:
+        lines = lines.where(F.col("event_date") <= F.lit(end))
+    return lines
+
+
+def apply_where(lines: DataFrame, where: str | None) -> DataFrame:
+    """Keep lines matching a Spark SQL predicate over the line's columns."""
+    if not where:
+        return lines
+    from pyspark.errors import AnalysisException, ParseException
+    from pyspark.sql import functions as F
+
+    try:
+        out = lines.where(F.expr(where))
+        out.schema  # noqa: B018 - resolve now to report errors here
+    except (AnalysisException, ParseException) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise InputError(
+            f"--where {where!r} is not valid: {first}; columns are: {', '.join(lines.columns)}"
+        ) from exc
+    return out
+
+
+def read_item_map(spark: SparkSession, path: Path) -> DataFrame:
+    """An item -> category CSV (two columns; a header ``item,category`` is optional)."""
+    if not path.is_file():
+        raise InputError(f"item map not found: {path}")
+    rows: list[tuple[str, str]] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for n, rec in enumerate(csv.reader(fh), start=1):
+            if not rec or not "".join(rec).strip():
+                continue
+            if len(rec) != 2:
+                raise InputError(f"{path}:{n}: expected 2 fields (item,category), got {len(rec)}")
+            if n == 1 and [r.strip().lower() for r in rec] == ["item", "category"]:
+                continue
+            rows.append((rec[0].strip(), rec[1].strip()))
+    if not rows:
+        raise InputError(f"item map is empty: {path}")
+    return spark.createDataFrame(rows, "map_item string, map_category string")
+
+
+def map_items(lines: DataFrame, item_map: DataFrame) -> DataFrame:
+    """Replace each item by its category; items not in the map stay as they are."""
+    from pyspark.sql import functions as F
+
+    joined = lines.join(F.broadcast(item_map), lines.item == item_map.map_item, "left")
+    return joined.withColumn("item", F.coalesce("map_category", "item")).drop(
+        "map_item", "map_category"
+    )
+
+
+def to_baskets(lines: DataFrame, *, basket_by: str, segment_by: str | None) -> DataFrame:
+    """Group lines into baskets of distinct items: columns ``segment, basket_id, items``.
+
+    ``basket_by``: ``transaction`` (one basket per transaction id) or ``customer-day``
+    (lines without a customer or timestamp are left out by the caller's filter).
+    """
+    from pyspark.sql import functions as F
+
+    if basket_by == "transaction":
+        key = F.col("transaction_id")
+    elif basket_by == "customer-day":
+        key = F.concat_ws("|", F.col("customer_id"), F.date_format("ts", "yyyy-MM-dd"))
+    else:
+        raise ValueError(f"basket_by must be 'transaction' or 'customer-day', got {basket_by!r}")
+    if segment_by:
+        if segment_by not in lines.columns:
+            raise InputError(
+                f"--segment-by {segment_by!r} is not a column; columns are: {', '.join(lines.columns)}"
+            )
+        seg = F.coalesce(F.col(f"`{segment_by}`").cast("string"), F.lit(NO_SEGMENT))
+    else:
+        seg = F.lit(ALL)
+    return (
+        lines.select(seg.alias("segment"), key.alias("basket_id"), "item")
+        .groupBy("segment", "basket_id")
+        .agg(F.array_sort(F.collect_set("item")).alias("items"))
+    )
+
+
+def customer_day_ready(lines: DataFrame) -> DataFrame:
+    """Lines that can form customer-day baskets (customer and timestamp present)."""
+    from pyspark.sql import functions as F
+
+    return lines.where(F.col("customer_id").isNotNull() & F.col("ts").isNotNull())
+
+
+def parse_basket_lines(
+    raw: DataFrame, *, sep: str, cleaning: CleaningConfig
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Basket format: ``(classified, baskets, quarantine)``.
+
+    ``classified`` has one row per input line with ``_reason`` (null = accepted), for
+    counting; ``baskets`` has ``segment, basket_id, items``; ``quarantine`` the
+    ``QUARANTINE`` records of the rejected lines.
+    """
+    from pyspark.sql import functions as F
+
+    from spark.clean import _BAD_CHARS
+
+    items = F.array_sort(
+        F.array_distinct(
+            F.filter(
+                F.transform(
+                    F.split(F.col("value"), _regex_literal(sep)),
+                    lambda x: normalise_item(x, cleaning),
+                ),
+                lambda x: F.length(x) > 0,
+            )
+        )
+    )
+    with_items = raw.select("value", "_source", "_row_id", items.alias("items"))
+    bad_enc = F.exists("items", lambda x: x.rlike(_BAD_CHARS))
+    reason = F.when(F.size("items") == 0, F.lit(Reason.EMPTY_BASKET.value))
+    if cleaning.reject_bad_encoding:
+        reason = reason.when(bad_enc, F.lit(Reason.BAD_ENCODING.value))
+    classified = with_items.withColumn("_reason", reason)
+    baskets = classified.where(F.col("_reason").isNull()).select(
+        F.lit(ALL).alias("segment"),
+        F.col("_row_id").cast("string").alias("basket_id"),
+        "items",
+    )
+    quarantine = classified.where(F.col("_reason").isNotNull()).select(
+        F.col("_reason").alias("reason"),
+        F.lit(None).cast("string").alias("field"),
+        F.when(F.col("_reason") == Reason.EMPTY_BASKET.value, F.lit("line has no items"))
+        .otherwise(F.lit("undecodable or control characters in an item"))
+        .alias("detail"),
+        F.col("_source").alias("source"),
+        F.lit(None).cast("bigint").alias("source_offset"),
+        F.to_json(F.struct(F.col("value").alias("line"))).alias("raw"),
+    )
+    assert quarantine.columns == QUARANTINE.names
+    return classified, baskets, quarantine
+
+
+def _regex_literal(sep: str) -> str:
+    import re
+
+    return re.escape(sep)
+
+
+def check_window(start: date | None, end: date | None, has_timestamp: bool) -> None:
+    if (start or end) and not has_timestamp:
+        raise InputError("--start-date/--end-date need a timestamp column (--timestamp-col)")

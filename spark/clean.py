@@ -1,0 +1,312 @@
+"""Cleaning rules, as pure DataFrame functions shared by the batch miner and the
+streaming ingest.
+
+:func:`classify` adds the canonical typed fields (``basket.schemas.LINES``) and a
+``_reason`` / ``_field`` / ``_detail`` triple naming the first rule a row fails
+(``basket.reasons.ORDER``). :func:`split` turns that into accepted lines and
+quarantine records. Nothing is dropped: ``accepted + rejected = input``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from basket.config import CleaningConfig, ColumnsConfig
+from basket.reasons import Reason
+from basket.schemas import LINES, QUARANTINE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import Column, DataFrame
+
+RAW = "_raw_"
+REASON = "_reason"
+FIELD = "_field"
+DETAIL = "_detail"
+_BAD_CHARS = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+DEDUP_KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    accepted: DataFrame
+    """``LINES`` columns, then the input's other columns (strings, original names)."""
+    rejected: DataFrame
+    """``QUARANTINE`` columns."""
+
+
+def normalise_item(col: Column, cleaning: CleaningConfig) -> Column:
+    from pyspark.sql import functions as F
+
+    out = col
+    if cleaning.trim:
+        out = F.trim(out)
+    if cleaning.collapse_whitespace:
+        out = F.regexp_replace(out, r"\s+", " ")
+    if cleaning.casefold:
+        out = F.lower(out)
+    return out
+
+
+def parse_timestamp(col: Column, formats: Sequence[str]) -> Column:
+    """First format that parses wins; null when none does (never raises under ANSI)."""
+    from pyspark.sql import functions as F
+
+    trimmed = F.trim(col)
+    return F.coalesce(*[F.try_to_timestamp(trimmed, F.lit(f)) for f in formats])
+
+
+def _blank(col: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return col.isNull() | (F.length(F.trim(col)) == 0)
+
+
+def classify(
+    raw: DataFrame,
+    *,
+    data_columns: Sequence[str],
+    columns: ColumnsConfig,
+    cleaning: CleaningConfig,
+    timestamp_formats: Sequence[str],
+    corrupt_col: str | None = "_corrupt",
+) -> DataFrame:
+    """Add typed ``LINES`` fields and the rejection reason (null = accepted).
+
+    ``raw`` holds the input's columns as strings; ``data_columns`` names them. Mapped
+    columns are named by ``columns`` (header names, or positions for header-less input).
+    Deduplication is not done here (see :func:`mark_duplicates`).
+    """
+    from pyspark.sql import functions as F
+
+    def src(name: str | None) -> Column:
+        return F.col(f"`{RAW}{name}`") if name is not None else F.lit(None).cast("string")
+
+    # Input columns get a prefix so they never clash with the canonical names
+    # (Spark resolves names case-insensitively: "Quantity" vs "quantity").
+    data = set(data_columns)
+    raw = raw.select(
+        *[F.col(f"`{c}`").alias(f"{RAW}{c}") if c in data else F.col(f"`{c}`") for c in raw.columns]
+    )
+
+    tx_raw, item_raw = src(columns.transaction), src(columns.item)
+    qty_raw, price_raw, ts_raw = src(columns.quantity), src(columns.price), src(columns.timestamp)
+    tx = F.trim(tx_raw)
+    item = normalise_item(item_raw, cleaning)
+    qty = F.expr(f"try_cast(trim(`{RAW}{columns.quantity}`) as double)") if columns.quantity else None
+    price = F.expr(f"try_cast(trim(`{RAW}{columns.price}`) as double)") if columns.price else None
+    ts = parse_timestamp(ts_raw, timestamp_formats) if columns.timestamp else None
+
+    def opt_id(name: str | None) -> Column:
+        if name is None:
+            return F.lit(None).cast("string")
+        v = F.trim(src(name))
+        return F.when(F.length(v) > 0, v)
+
+    df = raw.select(
+        *[F.col(f"`{c}`") for c in raw.columns],
+        tx.alias("transaction_id"),
+        item.alias("item"),
+        (qty if qty is not None else F.lit(None).cast("double")).alias("quantity"),
+        (price if price is not None else F.lit(None).cast("double")).alias("price"),
+        (ts if ts is not None else F.lit(None).cast("timestamp")).alias("ts"),
+        opt_id(columns.customer).alias("customer_id"),
+        opt_id(columns.store).alias("store_id"),
+    ).withColumn("event_date", F.to_date("ts"))
+
+    # (condition, reason, field, detail) in basket.reasons.ORDER
+    rules: list[tuple[Column, Reason, str | None, Column]] = []
+    if corrupt_col is not None and corrupt_col in raw.columns:
+        rules.append(
+            (
+                F.col(corrupt_col).isNotNull(),
+                Reason.MALFORMED_ROW,
+                None,
+                F.lit(f"line does not have the {len(data_columns)} expected fields"),
+            )
+        )
+    rules += [
+        (_blank(tx_raw), Reason.BLANK_TRANSACTION_ID, columns.transaction, F.lit("empty")),
+        (_blank(item), Reason.BLANK_ITEM, columns.item, F.lit("empty")),
+    ]
+    if cleaning.reject_bad_encoding:
+        bad_tx = tx.rlike(_BAD_CHARS)
+        rules.append(
+            (
+                bad_tx | item.rlike(_BAD_CHARS),
+                Reason.BAD_ENCODING,
+                None,
+                F.format_string(
+                    "undecodable or control characters in %s=%s",
+                    F.when(bad_tx, F.lit(columns.transaction)).otherwise(F.lit(columns.item)),
+                    F.when(bad_tx, tx).otherwise(item),
+                ),
+            )
+        )
+        # field is per-row: filled below from the detail's choice
+    if cleaning.cancellation_prefix:
+        rules.append(
+            (
+                tx.startswith(cleaning.cancellation_prefix),
+                Reason.CANCELLATION,
+                columns.transaction,
+                F.format_string(
+                    "%s=%s starts with %s",
+                    F.lit(columns.transaction),
+                    tx,
+                    F.lit(repr(cleaning.cancellation_prefix)),
+                ),
+            )
+        )
+    for name, raw_col, typed, reject_np, bad, non_pos in (
+        (columns.quantity, qty_raw, qty, cleaning.reject_non_positive_quantity,
+         Reason.BAD_QUANTITY, Reason.NON_POSITIVE_QUANTITY),
+        (columns.price, price_raw, price, cleaning.reject_non_positive_price,
+         Reason.BAD_PRICE, Reason.NON_POSITIVE_PRICE),
+    ):  # fmt: skip
+        if name is None or typed is None:
+            continue
+        rules.append(
+            (
+                typed.isNull() | F.isnan(typed),
+                bad,
+                name,
+                F.format_string("%s=%s is not a number", F.lit(name), F.to_json(F.array(raw_col))),
+            )
+        )
+        if reject_np:
+            rules.append(
+                (
+                    typed <= 0,
+                    non_pos,
+                    name,
+                    F.format_string("%s=%s is not positive", F.lit(name), F.trim(raw_col)),
+                )
+            )
+    if ts is not None:
+        rules.append(
+            (
+                ts.isNull(),
+                Reason.BAD_TIMESTAMP,
+                columns.timestamp or "",
+                F.format_string(
+                    "%s=%s matches none of the timestamp formats",
+                    F.lit(columns.timestamp),
+                    F.to_json(F.array(ts_raw)),
+                ),
+            )
+        )
+
+    reason: Column = F.lit(None).cast("string")
+    field: Column = F.lit(None).cast("string")
+    detail: Column = F.lit(None).cast("string")
+    for cond, why, fld, text in reversed(rules):
+        if why is Reason.BAD_ENCODING:
+            fld_col = F.when(F.col("transaction_id").rlike(_BAD_CHARS), F.lit(columns.transaction))
+            fld_col = fld_col.otherwise(F.lit(columns.item))
+        else:
+            fld_col = F.lit(fld).cast("string")
+        reason = F.when(cond, F.lit(why.value)).otherwise(reason)
+        field = F.when(cond, fld_col).otherwise(field)
+        detail = F.when(cond, text).otherwise(detail)
+    return df.select("*", reason.alias(REASON), field.alias(FIELD), detail.alias(DETAIL))
+
+
+def mark_duplicates(classified: DataFrame, key: Sequence[str] = DEDUP_KEY) -> DataFrame:
+    """Mark every accepted row that repeats an earlier identical line as ``duplicate``.
+
+    Which copy is kept is decided by ``(_source, input order)``, so a re-run keeps the same.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    ordered = classified.withColumn("_order", F.monotonically_increasing_id())
+    w = Window.partitionBy(F.col(REASON).isNull(), *[F.col(k) for k in key]).orderBy("_order")
+    rank = F.when(F.col(REASON).isNull(), F.row_number().over(w))
+    is_dup = F.col(REASON).isNull() & (rank > 1)
+    return (
+        ordered.withColumn(
+            REASON, F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON))
+        )
+        .withColumn(FIELD, F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
+        .withColumn(
+            DETAIL,
+            F.when(
+                is_dup,
+                F.format_string(
+                    "identical to an earlier line of transaction %s", F.col("transaction_id")
+                ),
+            ).otherwise(F.col(DETAIL)),
+        )
+        .drop("_order")
+    )
+
+
+def split(
+    classified: DataFrame,
+    *,
+    data_columns: Sequence[str],
+    source_col: str = "_source",
+    offset_col: str | None = None,
+    corrupt_col: str | None = "_corrupt",
+) -> Cleaned:
+    """Accepted ``LINES`` (+ the input's unmapped columns) and ``QUARANTINE`` records."""
+    from pyspark.sql import functions as F
+
+    canonical = {n.lower() for n in LINES.names}
+    extras = [c for c in data_columns if c.lower() not in canonical]
+    accepted = classified.where(F.col(REASON).isNull()).select(
+        *LINES.names, *[F.col(f"`{RAW}{c}`").alias(c) for c in extras]
+    )
+    record = F.to_json(F.struct(*[F.col(f"`{RAW}{c}`").alias(c) for c in data_columns]))
+    if corrupt_col is not None and corrupt_col in classified.columns:
+        raw = F.when(
+            F.col(corrupt_col).isNotNull(),
+            F.to_json(F.struct(F.col(corrupt_col).alias("line"))),
+        ).otherwise(record)
+    else:
+        raw = record
+    rejected = classified.where(F.col(REASON).isNotNull()).select(
+        F.col(REASON).alias("reason"),
+        F.col(FIELD).alias("field"),
+        F.col(DETAIL).alias("detail"),
+        F.col(source_col).cast("string").alias("source"),
+        (F.col(offset_col) if offset_col else F.lit(None)).cast("bigint").alias("source_offset"),
+        raw.alias("raw"),
+    )
+    assert rejected.columns == QUARANTINE.names
+    return Cleaned(accepted=accepted, rejected=rejected)
+
+
+def clean_lines(
+    raw: DataFrame,
+    *,
+    data_columns: Sequence[str],
+    columns: ColumnsConfig,
+    cleaning: CleaningConfig,
+    timestamp_formats: Sequence[str],
+    source_col: str = "_source",
+    offset_col: str | None = None,
+    corrupt_col: str | None = "_corrupt",
+) -> tuple[DataFrame, Cleaned]:
+    """:func:`classify`, :func:`mark_duplicates` (if enabled) and :func:`split` in one call.
+
+    Returns the classified frame too (cache it to count reasons without re-reading)."""
+    classified = classify(
+        raw,
+        data_columns=data_columns,
+        columns=columns,
+        cleaning=cleaning,
+        timestamp_formats=timestamp_formats,
+        corrupt_col=corrupt_col,
+    )
+    if cleaning.deduplicate:
+        classified = mark_duplicates(classified)
+    return classified, split(
+        classified,
+        data_columns=data_columns,
+        source_col=source_col,
+        offset_col=offset_col,
+        corrupt_col=corrupt_col,
+    )
