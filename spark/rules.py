@@ -64,6 +64,13 @@ def derive_rules(itemsets: DataFrame, *, min_confidence: float) -> DataFrame:
         "antecedent_support",
         "consequent_support",
         "support",
-        *[fn(sAC, sA, sC).alias(name) for name, fn in METRICS.items()],
+        *[
+            # confidence from the integer counts: exact at the threshold (30/150 is 0.2,
+            # while 0.01/0.05 is 0.19999999999999998)
+            (F.col("count") / F.col("antecedent_count")).alias(name)
+            if name == "confidence"
+            else fn(sAC, sA, sC).alias(name)
+            for name, fn in METRICS.items()
+        ],
     ).where(F.col("confidence") >= min_confidence)
     return rules.select(*RULES.names)

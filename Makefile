@@ -1,0 +1,63 @@
+# The two commands of the README are `make demo` and `make test`; both install
+# what they need on first use (system packages, the venv, the JVM jar cache).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+JARS := .cache/jars/.complete
+SYSTEM := .cache/.system-ok
+
+export SPARK_LOCAL_IP := 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: setup demo test lint typecheck unit test-slow bench clean help
+
+help:
+	@echo "make demo       run the pipeline end to end on the embedded default"
+	@echo "make test       lint, type-check and run the test suite (what CI runs)"
+	@echo "make test-slow  the slow soak/perf tests"
+	@echo "make bench      benchmarks against pyfim and mlxtend"
+	@echo "make setup      install everything (done by the targets above on first use)"
+
+setup: $(STAMP) $(JARS)
+
+$(SYSTEM): scripts/ensure-system.sh
+	@mkdir -p .cache
+	bash scripts/ensure-system.sh
+	@touch $@
+
+$(STAMP): pyproject.toml $(SYSTEM)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+$(JARS): jars/pom.xml $(STAMP)
+	$(BIN)/python -m basket.jars fetch --dest .cache/jars
+
+demo: setup
+	$(BIN)/basket demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+test-slow: setup
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m benchmarks.mine_bench $(BENCH_ARGS)
+
+clean:
+	rm -rf output .pytest_cache .mypy_cache .ruff_cache spark-warehouse
