@@ -99,6 +99,11 @@ class CleaningConfig(_Section):
     reject_bad_encoding: bool = True
     deduplicate: bool = True
 
+    @field_validator("cancellation_prefix", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
 
 class MiningConfig(_Section):
     """FP-Growth and rule thresholds."""

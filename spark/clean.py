@@ -94,7 +94,9 @@ def classify(
     qty_raw, price_raw, ts_raw = src(columns.quantity), src(columns.price), src(columns.timestamp)
     tx = F.trim(tx_raw)
     item = normalise_item(item_raw, cleaning)
-    qty = F.expr(f"try_cast(trim(`{RAW}{columns.quantity}`) as double)") if columns.quantity else None
+    qty = (
+        F.expr(f"try_cast(trim(`{RAW}{columns.quantity}`) as double)") if columns.quantity else None
+    )
     price = F.expr(f"try_cast(trim(`{RAW}{columns.price}`) as double)") if columns.price else None
     ts = parse_timestamp(ts_raw, timestamp_formats) if columns.timestamp else None
 
@@ -224,22 +226,20 @@ def mark_duplicates(classified: DataFrame, key: Sequence[str] = DEDUP_KEY) -> Da
     ordered = classified.withColumn("_order", F.monotonically_increasing_id())
     w = Window.partitionBy(F.col(REASON).isNull(), *[F.col(k) for k in key]).orderBy("_order")
     rank = F.when(F.col(REASON).isNull(), F.row_number().over(w))
-    is_dup = F.col(REASON).isNull() & (rank > 1)
-    return (
-        ordered.withColumn(
-            REASON, F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON))
+    marked = ordered.withColumn("_dup", F.col(REASON).isNull() & (rank > 1))
+    is_dup = F.col("_dup")
+    return marked.select(
+        *[c for c in marked.columns if c not in (REASON, FIELD, DETAIL, "_order", "_dup")],
+        F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON)).alias(REASON),
+        F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)).alias(FIELD),
+        F.when(
+            is_dup,
+            F.format_string(
+                "identical to an earlier line of transaction %s", F.col("transaction_id")
+            ),
         )
-        .withColumn(FIELD, F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
-        .withColumn(
-            DETAIL,
-            F.when(
-                is_dup,
-                F.format_string(
-                    "identical to an earlier line of transaction %s", F.col("transaction_id")
-                ),
-            ).otherwise(F.col(DETAIL)),
-        )
-        .drop("_order")
+        .otherwise(F.col(DETAIL))
+        .alias(DETAIL),
     )
 
 

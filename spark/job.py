@@ -25,7 +25,16 @@ from basket.schemas import RUNS, spark_schema
 from spark import baskets as B
 from spark.clean import REASON, clean_lines
 from spark.fpgrowth import min_count, mine_segment
-from spark.load import InputError, read_basket_lines, read_long
+from spark.load import (
+    InputError,
+    LongInput,
+    first_line,
+    inspect_long,
+    is_remote,
+    read_basket_lines,
+    read_long,
+    resolve_paths,
+)
 from spark.rules import derive_rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,6 +109,9 @@ def run_mine(
     counts = Counts()
     t0 = time.perf_counter()
 
+    # Check what can be checked before paying for a JVM.
+    inspected = preflight(settings, request)
+
     if spark is None:
         from spark.session import get_spark
 
@@ -113,7 +125,7 @@ def run_mine(
     try:
         with progress.stage("load", "Read and cleaned input") as st:
             lines, baskets, quarantine, classified = _load_clean(
-                spark, settings, request, counts, cached
+                spark, settings, request, counts, cached, inspected
             )
             st.done(
                 f"{counts.input_rows:,} rows, {counts.accepted_rows:,} accepted, "
@@ -235,6 +247,28 @@ def run_mine(
     return report
 
 
+def preflight(settings: Settings, request: MineRequest) -> LongInput | None:
+    """Validate inputs and options without Spark: missing/empty files, header and
+    column mapping, delimiter, date window. Raises :class:`InputError`."""
+    B.check_window(
+        request.start_date,
+        request.end_date,
+        settings.columns.timestamp is not None or bool(request.table),
+    )
+    if request.item_map is not None and not request.item_map.is_file():
+        raise InputError(f"item map not found: {request.item_map}")
+    if request.table:
+        if not is_remote(request.table) and not (Path(request.table) / "_delta_log").is_dir():
+            raise InputError(f"not a Delta table (no _delta_log): {request.table}")
+        return None
+    if settings.input.format == "long":
+        return inspect_long(request.inputs, settings.input, settings.columns)
+    for p in resolve_paths(request.inputs):
+        if not is_remote(p) and first_line(p, settings.input.encoding) is None:
+            raise InputError(f"input file is empty: {p}")
+    return None
+
+
 def _explode_items() -> Any:
     from pyspark.sql import functions as F
 
@@ -247,6 +281,7 @@ def _load_clean(
     request: MineRequest,
     counts: Counts,
     cached: list[DataFrame],
+    inspected: LongInput | None,
 ) -> tuple[DataFrame | None, DataFrame | None, DataFrame, DataFrame | None]:
     """Returns ``(lines, baskets, quarantine, classified)``; exactly one of lines/baskets."""
     from pyspark.sql import functions as F
@@ -266,7 +301,7 @@ def _load_clean(
         cached.append(classified)
         _count_reasons(classified, counts)
         return None, baskets, quarantine, classified
-    raw_lines = read_long(spark, request.inputs, settings.input, settings.columns)
+    raw_lines = read_long(spark, request.inputs, settings.input, settings.columns, inspected)
     classified, cleaned = clean_lines(
         raw_lines.df,
         data_columns=raw_lines.data_columns,

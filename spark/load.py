@@ -78,7 +78,7 @@ def _is_data_file(p: Path) -> bool:
 def first_line(path: str, encoding: str = "utf-8") -> str | None:
     """The first line of a local (optionally gzipped) file, or None if it is empty."""
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding=encoding, errors="replace", newline="") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding=encoding, errors="replace", newline="") as fh:
         for line in fh:
             stripped: str = line.rstrip("\r\n")
             if stripped.strip():
@@ -139,33 +139,52 @@ def headerless_columns(line: str, delimiter: str, columns: ColumnsConfig, path: 
     return [str(i) for i in range(n)]
 
 
+@dataclass(frozen=True)
+class LongInput:
+    """What :func:`inspect_long` learned about long-format input, before Spark starts."""
+
+    paths: tuple[str, ...]
+    header: bool
+    data_columns: tuple[str, ...]
+
+
+def inspect_long(specs: Sequence[str], inp: InputConfig, columns: ColumnsConfig) -> LongInput:
+    """Find the files, detect the header and check the column mapping (no Spark needed)."""
+    paths = resolve_paths(specs)
+    local = [p for p in paths if not is_remote(p)]
+    if not local:  # remote only: trust the mapping and the header setting
+        names = list(mapped_columns(columns).values())
+        return LongInput(tuple(paths), inp.header != "no", tuple(names))
+    probe = local[0]
+    line = first_line(probe, inp.encoding)
+    if line is None:
+        raise InputError(f"input file is empty: {probe}")
+    for other in local[1:]:
+        if first_line(other, inp.encoding) is None:
+            raise InputError(f"input file is empty: {other}")
+    header = decide_header(line, inp.delimiter, columns, inp.header)
+    names = (
+        check_long_header(probe, line, inp.delimiter, columns)
+        if header
+        else headerless_columns(line, inp.delimiter, columns, probe)
+    )
+    return LongInput(tuple(paths), header, tuple(names))
+
+
 def read_long(
-    spark: SparkSession, specs: Sequence[str], inp: InputConfig, columns: ColumnsConfig
+    spark: SparkSession,
+    specs: Sequence[str],
+    inp: InputConfig,
+    columns: ColumnsConfig,
+    inspected: LongInput | None = None,
 ) -> RawLines:
     """Read long-format CSV files, every column as string, malformed lines kept in
     ``_corrupt`` (never dropped)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    paths = resolve_paths(specs)
-    local = [p for p in paths if not is_remote(p)]
-    probe = local[0] if local else None
-    if probe is not None:
-        line = first_line(probe, inp.encoding)
-        if line is None:
-            raise InputError(f"input file is empty: {probe}")
-        for other in local[1:]:
-            if first_line(other, inp.encoding) is None:
-                raise InputError(f"input file is empty: {other}")
-        header = decide_header(line, inp.delimiter, columns, inp.header)
-        names = (
-            check_long_header(probe, line, inp.delimiter, columns)
-            if header
-            else headerless_columns(line, inp.delimiter, columns, probe)
-        )
-    else:  # remote only: trust the mapping and the header setting
-        header = inp.header != "no"
-        names = list(mapped_columns(columns).values())
+    info = inspected or inspect_long(specs, inp, columns)
+    paths, header, names = info.paths, info.header, info.data_columns
     schema = T.StructType(
         [T.StructField(n, T.StringType()) for n in names]
         + [T.StructField(CORRUPT_COL, T.StringType())]

@@ -49,9 +49,7 @@ def derive_rules(itemsets: DataFrame, *, min_confidence: float) -> DataFrame:
     )
     joined = candidates.join(
         a, (F.col("segment") == F.col("a_segment")) & (F.col("antecedent") == F.col("a_items"))
-    ).join(
-        c, (F.col("segment") == F.col("c_segment")) & (F.col("consequent") == F.col("c_items"))
-    )
+    ).join(c, (F.col("segment") == F.col("c_segment")) & (F.col("consequent") == F.col("c_items")))
     sAC, sA, sC = F.col("support"), F.col("antecedent_support"), F.col("consequent_support")
     rules = joined.select(
         "segment",

@@ -131,7 +131,7 @@ def apply_mine_options(settings: Settings, opts: dict[str, Any]) -> Settings:
             "columns.customer": opts.get("customer_col"),
             "columns.store": opts.get("store_col"),
             "cleaning.casefold": opts.get("casefold"),
-            "cleaning.cancellation_prefix": cancellation if cancellation != "" else None,
+            "cleaning.cancellation_prefix": cancellation,  # "" disables the rule
             "cleaning.deduplicate": opts.get("dedupe"),
             "mining.min_support": opts.get("min_support"),
             "mining.min_confidence": opts.get("min_confidence"),

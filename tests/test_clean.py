@@ -1,0 +1,126 @@
+"""Every cleaning rule, the quarantine's content, and the reconciliation of counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spark.job import MineRequest, run_mine
+
+HEADER = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,StoreID\n"
+)
+GOOD = [
+    "1001,A1,  WHITE MUG ,2,2026-11-01 09:00:00,2.50,c1,UK,S1",
+    "1001,B2,TEA TOWEL,1,2026-11-01 09:00:00,3.00,c1,UK,S1",
+    "1002,A1,WHITE MUG,1,11/2/2026 10:15,2.50,,UK,S1",
+    "1002,C3,Tea Towel,1,2026-11-02 10:15:00,1.00,c2,UK,S2",
+    '1003,D4,"JAR, ""LARGE""",3,2026-11-03T08:00:00,4.00,c3,FR,S2',
+]
+BAD = {
+    "malformed_row": ["1004,A1,WHITE MUG,1"],
+    "blank_transaction_id": [" ,A1,WHITE MUG,1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "blank_item": ["1005,A1,   ,1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "bad_encoding": ["1006,A1,WHITE \ufffd MUG,1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "cancellation": ["C1007,A1,WHITE MUG,-1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "bad_quantity": ["1008,A1,WHITE MUG,abc,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "non_positive_quantity": ["1009,A1,WHITE MUG,-2,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "bad_price": ['1010,A1,WHITE MUG,1,2026-11-01 09:00:00,"1,5",c1,UK,S1'],
+    "non_positive_price": ["1011,A1,WHITE MUG,1,2026-11-01 09:00:00,0,c1,UK,S1"],
+    "bad_timestamp": ["1012,A1,WHITE MUG,1,2026-13-45 09:00:00,2.50,c1,UK,S1"],
+    "duplicate": ["1001,B2,TEA TOWEL,1,2026-11-01 09:00:00,3.00,c1,UK,S1"],
+}
+
+
+def _write(path: Path, rows: list[str]) -> Path:
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _run(spark, settings, src: Path, **overrides):  # type: ignore[no-untyped-def]
+    settings = settings.with_overrides(
+        **{"mining.min_support": 0.3, "mining.min_confidence": 0.1, **overrides}
+    )
+    report = run_mine(settings, MineRequest(inputs=(str(src),), run_id="c1"), spark=spark)
+    out = settings.paths.output_dir
+    return report, pd.read_parquet(out / "quarantine"), out
+
+
+def test_every_rule_rejects_with_reason_and_counts_reconcile(spark, settings, tmp_path) -> None:
+    src = _write(tmp_path / "pos.csv", GOOD + [r for rows in BAD.values() for r in rows])
+    report, quarantine, _ = _run(spark, settings, src)
+    c = report["counts"]
+    assert c["input_rows"] == len(GOOD) + sum(len(v) for v in BAD.values())
+    assert c["accepted_rows"] == len(GOOD)
+    assert c["rejected_rows"] == len(quarantine) == sum(len(v) for v in BAD.values())
+    assert c["input_rows"] == c["accepted_rows"] + c["rejected_rows"]
+    assert c["rejected_by_reason"] == {k: len(v) for k, v in BAD.items()}
+    assert sorted(quarantine["reason"]) == sorted(k for k, v in BAD.items() for _ in v)
+    # every quarantined record names its file and keeps the original fields
+    assert quarantine["source"].str.endswith("pos.csv").all()
+    by_reason = {
+        r: row for r, row in zip(quarantine["reason"], quarantine.to_dict("records"), strict=True)
+    }
+    qty = by_reason["bad_quantity"]
+    assert qty["field"] == "Quantity" and "abc" in qty["detail"]
+    assert json.loads(qty["raw"])["InvoiceNo"] == "1008"
+    assert json.loads(by_reason["malformed_row"]["raw"]) == {"line": "1004,A1,WHITE MUG,1"}
+    assert (
+        by_reason["bad_price"]["field"] == "UnitPrice" and "1,5" in by_reason["bad_price"]["detail"]
+    )
+    assert by_reason["bad_encoding"]["field"] == "Description"
+    assert by_reason["cancellation"]["field"] == "InvoiceNo"
+    assert by_reason["bad_timestamp"]["field"] == "InvoiceDate"
+    assert "1001" in by_reason["duplicate"]["detail"]
+
+
+def test_items_are_trimmed_but_case_is_kept(spark, settings, tmp_path) -> None:
+    src = _write(tmp_path / "pos.csv", GOOD)
+    _, _, out = _run(spark, settings, src, **{"mining.min_support": 0.01})
+    items = {i for s in pd.read_parquet(out / "itemsets")["items"] for i in s}
+    assert items == {"WHITE MUG", "TEA TOWEL", "Tea Towel", 'JAR, "LARGE"'}
+
+
+def test_casefold_merges_item_spellings(spark, settings, tmp_path) -> None:
+    src = _write(tmp_path / "pos.csv", GOOD)
+    _, _, out = _run(
+        spark, settings, src, **{"mining.min_support": 0.01, "cleaning.casefold": True}
+    )
+    items = {i for s in pd.read_parquet(out / "itemsets")["items"] for i in s}
+    assert items == {"white mug", "tea towel", 'jar, "large"'}
+
+
+def test_rules_can_be_switched_off(spark, settings, tmp_path) -> None:
+    rows = GOOD + BAD["cancellation"] + BAD["duplicate"] + BAD["non_positive_price"]
+    src = _write(tmp_path / "pos.csv", rows)
+    report, quarantine, _ = _run(
+        spark,
+        settings,
+        src,
+        **{
+            "cleaning.cancellation_prefix": "",
+            "cleaning.deduplicate": False,
+            "cleaning.reject_non_positive_price": False,
+            "cleaning.reject_non_positive_quantity": False,
+        },
+    )
+    assert report["counts"]["rejected_rows"] == 0 and len(quarantine) == 0
+    assert report["counts"]["accepted_rows"] == len(rows)
+
+
+def test_duplicates_keep_exactly_one_copy(spark, settings, tmp_path) -> None:
+    row = GOOD[0]
+    src = _write(tmp_path / "pos.csv", [row] * 4 + GOOD[1:])
+    report, quarantine, _ = _run(spark, settings, src)
+    assert report["counts"]["rejected_by_reason"] == {"duplicate": 3}
+    assert report["counts"]["accepted_rows"] == len(GOOD)
+
+
+@pytest.mark.parametrize("price", ["", "NaN", "abc"])
+def test_unparseable_price_variants(spark, settings, tmp_path, price: str) -> None:
+    bad = f"1099,A1,WHITE MUG,1,2026-11-01 09:00:00,{price},c1,UK,S1"
+    report, quarantine, _ = _run(spark, settings, _write(tmp_path / "p.csv", [*GOOD, bad]))
+    assert list(quarantine["reason"]) == ["bad_price"]
