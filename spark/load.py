@@ -103,9 +103,10 @@ def decide_header(line: str, delimiter: str, columns: ColumnsConfig, mode: str) 
         return True
     if mode == "no":
         return False
-    names = set(split_header(line, delimiter))
     wanted = [v for v in mapped_columns(columns).values() if not v.isdigit()]
-    return bool(wanted) and any(w in names for w in wanted)
+    # substring match on the raw line, so a header split by the wrong delimiter is
+    # still recognised as a header (and then reported as a delimiter problem)
+    return bool(wanted) and any(w in line for w in wanted)
 
 
 def check_long_header(path: str, line: str, delimiter: str, columns: ColumnsConfig) -> list[str]:
