@@ -194,7 +194,7 @@ def spark_type(neutral: str) -> DataType:
     if neutral == "array<string>":
         return T.ArrayType(T.StringType(), containsNull=False)
     cls: Any = getattr(T, _SPARK_NAMES[neutral])
-    return cls()  # type: ignore[no-any-return]
+    return cls()
 
 
 def spark_schema(dataset: Dataset, *, with_partitions: bool = False) -> StructType:

@@ -27,8 +27,8 @@ def print_top_rules(rules_csv: Path, *, limit: int = 10, console: Console | None
             if n >= limit:
                 break
             table.add_row(
-                ", ".join(json.loads(row["antecedent"])),
-                ", ".join(json.loads(row["consequent"])),
+                " + ".join(json.loads(row["antecedent"])),
+                " + ".join(json.loads(row["consequent"])),
                 f"{float(row['support']):.4f}",
                 f"{float(row['confidence']):.3f}",
                 f"{float(row['lift']):.2f}",

@@ -50,8 +50,10 @@ def test_itemsets_equal_brute_force(spark, settings, tmp_path: Path, fmt: str) -
     assert ref.read_itemsets(out) == expected
     assert report["counts"]["baskets"] == len(baskets)
     assert report["counts"]["itemsets"] == len(expected)
-    assert report["counts"]["input_rows"] == sum(len(b) for b in baskets) if fmt == "long" else len(
-        baskets
+    assert (
+        report["counts"]["input_rows"] == sum(len(b) for b in baskets)
+        if fmt == "long"
+        else len(baskets)
     )
 
 
@@ -73,7 +75,12 @@ def test_support_exactly_at_threshold_is_kept(spark, settings, tmp_path: Path) -
     found = ref.read_itemsets(out)
     assert found[frozenset({"a", "b"})] == 7
     assert frozenset({"a"}) in found and frozenset({"c"}) in found
-    assert set(found) == {frozenset({"a", "b"}), frozenset({"a"}), frozenset({"b"}), frozenset({"c"})}
+    assert set(found) == {
+        frozenset({"a", "b"}),
+        frozenset({"a"}),
+        frozenset({"b"}),
+        frozenset({"c"}),
+    }
 
 
 def test_against_pyfim_and_mlxtend(spark, settings, tmp_path: Path) -> None:
