@@ -1,0 +1,145 @@
+"""Glue catalog definitions built from :mod:`basket.schemas` (pure), and the two ways to
+apply them: Glue API calls (:func:`setup_glue`, :func:`add_partitions_glue`) or Athena DDL
+(:mod:`athena.ddl`, run by :mod:`athena.runner`). Both produce the same catalog.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from athena import ddl
+from basket.aws import glue as G
+from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset, athena_type
+
+PARQUET_SERDE = {
+    "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+    "Parameters": {"serialization.format": "1"},
+}
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+_TRINO_TYPES = {
+    "string": "varchar",
+    "bigint": "bigint",
+    "int": "integer",
+    "double": "double",
+    "boolean": "boolean",
+    "timestamp": "timestamp",
+    "date": "date",
+    "array<string>": "array(varchar)",
+}
+
+
+def _glue_column(c: Column) -> dict[str, str]:
+    return {"Name": c.name, "Type": athena_type(c.type), "Comment": c.doc[:255]}
+
+
+def _storage(dataset: Dataset, location: str) -> dict[str, Any]:
+    return {
+        "Columns": [_glue_column(c) for c in dataset.columns],
+        "Location": location,
+        "InputFormat": PARQUET_INPUT,
+        "OutputFormat": PARQUET_OUTPUT,
+        "SerdeInfo": PARQUET_SERDE,
+        "Compressed": False,
+        "StoredAsSubDirectories": False,
+    }
+
+
+def table_input(dataset: Dataset, root: str) -> dict[str, Any]:
+    """Glue ``TableInput`` equal to :func:`athena.ddl.create_table`."""
+    return {
+        "Name": ddl.ident(dataset.name),
+        "Description": dataset.doc,
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"EXTERNAL": "TRUE", **dict(ddl.TABLE_PROPERTIES)},
+        "PartitionKeys": [_glue_column(c) for c in PARTITION_COLUMNS],
+        "StorageDescriptor": _storage(dataset, ddl.table_location(root, dataset)),
+    }
+
+
+def partition_input(dataset: Dataset, root: str, dt: date, run_id: str) -> dict[str, Any]:
+    return {
+        "Values": [dt.isoformat(), run_id],
+        "StorageDescriptor": _storage(dataset, ddl.partition_location(root, dataset, dt, run_id)),
+    }
+
+
+def view_input(database: str, dataset: Dataset) -> dict[str, Any]:
+    """Glue ``TableInput`` of the ``latest_<dataset>`` view in Athena's Presto-view form."""
+    cols = [*dataset.columns, *PARTITION_COLUMNS]
+    sql = ddl.latest_view_select(dataset, database)
+    view = {
+        "originalSql": sql,
+        "catalog": "awsdatacatalog",
+        "schema": database,
+        "columns": [{"name": c.name, "type": _TRINO_TYPES[c.type]} for c in cols],
+    }
+    encoded = base64.b64encode(json.dumps(view).encode()).decode()
+    return {
+        "Name": ddl.ident(ddl.LATEST_PREFIX + dataset.name),
+        "TableType": "VIRTUAL_VIEW",
+        "Parameters": {"presto_view": "true", "comment": "Presto View"},
+        "ViewOriginalText": f"/* Presto View: {encoded} */",
+        "ViewExpandedText": "/* Presto View */",
+        "StorageDescriptor": {
+            "Columns": [_glue_column(c) for c in cols],
+            "SerdeInfo": {},
+        },
+    }
+
+
+@dataclass
+class CatalogReport:
+    database_created: bool = False
+    tables: dict[str, str] = field(default_factory=dict)
+    partitions: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def setup_glue(
+    glue: Any, database: str, root: str, datasets: tuple[Dataset, ...] = RESULT_DATASETS
+) -> CatalogReport:
+    """Database, tables and latest_* views through the Glue API (idempotent)."""
+    report = CatalogReport()
+    report.database_created = G.ensure_database(glue, ddl.ident(database), "Market basket results")
+    for d in datasets:
+        report.tables[d.name] = G.upsert_table(glue, database, table_input(d, root))
+    for d in datasets:
+        view = view_input(database, d)
+        report.tables[view["Name"]] = G.upsert_table(glue, database, view)
+    return report
+
+
+def add_partitions_glue(
+    glue: Any,
+    database: str,
+    root: str,
+    dt: date,
+    run_id: str,
+    datasets: tuple[Dataset, ...] = RESULT_DATASETS,
+) -> CatalogReport:
+    """One run's partition in every table (idempotent)."""
+    report = CatalogReport()
+    for d in datasets:
+        report.partitions[d.name] = G.create_partitions(
+            glue, database, d.name, [partition_input(d, root, dt, run_id)]
+        )
+    return report
+
+
+def run_statements(athena: Any, statements: list[str], target: Any, *, salt: str = "") -> list[str]:
+    """Run DDL through Athena one statement at a time, in order; the query ids.
+
+    Each start carries a ClientRequestToken derived from the statement (and ``salt``),
+    so a retried call never runs a statement twice.
+    """
+    from basket.aws import athena as A
+
+    ids = []
+    for sql in statements:
+        ex = A.execute(athena, sql, target, token=A.request_token(sql, salt=salt))
+        ids.append(ex.query_id)
+    return ids

@@ -1,0 +1,17 @@
+"""The Athena backend of the query pack: ``?`` placeholders plus ExecutionParameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from athena.pack import Query, for_athena
+from basket.aws import athena as A
+
+
+def run(
+    athena: Any, query: Query, values: dict[str, Any], target: A.QueryTarget
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a pack query on Athena and wait for it; column names and rows."""
+    sql, parameters = for_athena(query, values)
+    ex = A.execute(athena, sql, target, parameters)
+    return A.results(athena, ex.query_id)

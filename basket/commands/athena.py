@@ -1,0 +1,173 @@
+"""``basket athena``: create the catalog (database, tables, latest_* views) and add a
+run's partitions, through Athena DDL (``--via sql``) or the Glue API (``--via glue``)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from basket.commands.publish import apply_aws_options, aws_options
+from basket.config import Settings
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def athena_options(fn: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--database", help="Glue/Athena database."),
+            click.option("--workgroup", help="Athena workgroup."),
+            click.option("--output-location", help="s3:// URI for Athena query results."),
+            click.option(
+                "--via",
+                type=click.Choice(["sql", "glue"]),
+                default="sql",
+                show_default=True,
+                help="Athena DDL statements, or Glue API calls (same catalog).",
+            ),
+            click.option("--print", "print_only", is_flag=True, help="Print the DDL, run nothing."),
+        )
+    ):
+        fn = option(fn)
+    fn = aws_options(fn)
+    return fn
+
+
+def apply_athena_options(settings: Settings, opts: dict[str, Any]) -> Settings:
+    settings = apply_aws_options(settings, opts)
+    return settings.with_overrides(
+        **{
+            "athena.database": opts.get("database"),
+            "athena.workgroup": opts.get("workgroup"),
+            "athena.output_location": opts.get("output_location"),
+        }
+    )
+
+
+def results_root(settings: Settings) -> str:
+    from basket.publish import Target
+
+    return Target(settings.aws.bucket, settings.aws.prefix).root
+
+
+def query_target(settings: Settings) -> Any:
+    from basket.aws.athena import QueryTarget
+
+    a = settings.athena
+    return QueryTarget(
+        workgroup=a.workgroup,
+        output_location=a.output_location or f"{results_root(settings)}/_athena-results/",
+        database=a.database,
+        poll_interval_s=a.poll_interval_s,
+        timeout_s=a.timeout_s,
+    )
+
+
+@click.group("athena")
+def command() -> None:
+    """Athena catalog over the published results."""
+
+
+def _run_sql(settings: Settings, statements: list[str]) -> None:
+    from athena.catalog import run_statements
+    from basket.aws.athena import AthenaQueryError
+    from basket.aws.session import client
+
+    athena = client(settings.aws, "athena")
+    try:
+        ids = run_statements(athena, statements, query_target(settings), salt=uuid.uuid4().hex)
+    except AthenaQueryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(ids)} Athena statements succeeded in workgroup {settings.athena.workgroup}")
+
+
+@command.command("setup")
+@athena_options
+@click.pass_obj
+def setup(settings: Settings, **opts: Any) -> None:
+    """Create the database, the itemsets/rules/quarantine/runs tables and latest_* views."""
+    from athena import ddl
+
+    settings = apply_athena_options(settings, opts)
+    db, root = settings.athena.database, results_root(settings)
+    statements = ddl.setup_statements(db, root)
+    if opts["print_only"]:
+        click.echo(";\n\n".join(statements) + ";")
+        return
+    if opts["via"] == "sql":
+        _run_sql(settings, statements)
+        return
+    from athena.catalog import setup_glue
+    from basket.aws.session import client
+
+    report = setup_glue(client(settings.aws, "glue"), db, root)
+    click.echo(
+        f"database {db} {'created' if report.database_created else 'exists'}; "
+        + ", ".join(f"{name} {state}" for name, state in report.tables.items())
+    )
+
+
+def _resolve_run(settings: Settings, run_id: str, dt: date | None) -> tuple[date, str]:
+    """The run's date: --dt, else the local results, else the S3 manifest."""
+    from basket.layout import validate_run_id
+    from basket.publish import find_run
+
+    if dt is not None and run_id != "latest":
+        return dt, validate_run_id(run_id)
+    try:
+        run = find_run(Path(settings.paths.output_dir), run_id)
+        return run.dt, run.run_id
+    except FileNotFoundError:
+        pass
+    from basket.aws import s3 as S3
+    from basket.aws.session import client
+    from basket.layout import LATEST
+    from basket.publish import Target
+
+    if run_id != "latest":
+        raise click.ClickException(f"run {run_id!r} is not local: pass --dt YYYY-MM-DD")
+    target = Target(settings.aws.bucket, settings.aws.prefix)
+    raw = S3.get_bytes(client(settings.aws, "s3"), target.bucket, target.key(LATEST))
+    if raw is None:
+        raise click.ClickException(f"no {target.root}/{LATEST}: publish a run first")
+    latest = json.loads(raw)
+    return date.fromisoformat(latest["dt"]), validate_run_id(latest["run_id"])
+
+
+@command.command("add-partitions")
+@click.option("--run-id", default="latest", show_default=True, help="Run id, or 'latest'.")
+@click.option("--dt", type=_DATE, help="The run's date (default: looked up).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Local results root.")
+@athena_options
+@click.pass_obj
+def add_partitions(settings: Settings, **opts: Any) -> None:
+    """Add one run's partitions to every table (ADD IF NOT EXISTS; no MSCK REPAIR)."""
+    from athena import ddl
+
+    settings = apply_athena_options(settings, opts)
+    dt_opt: datetime | None = opts["dt"]
+    try:
+        dt, run_id = _resolve_run(settings, opts["run_id"], dt_opt.date() if dt_opt else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db, root = settings.athena.database, results_root(settings)
+    statements = ddl.add_partition_statements(db, root, dt, run_id)
+    if opts["print_only"]:
+        click.echo(";\n\n".join(statements) + ";")
+        return
+    if opts["via"] == "sql":
+        _run_sql(settings, statements)
+        return
+    from athena.catalog import add_partitions_glue
+    from basket.aws.session import client
+
+    report = add_partitions_glue(client(settings.aws, "glue"), db, root, dt, run_id)
+    click.echo(
+        f"run {run_id} (dt={dt.isoformat()}): "
+        + ", ".join(f"{t} +{c} ({e} existed)" for t, (c, e) in report.partitions.items())
+    )

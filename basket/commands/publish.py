@@ -1,0 +1,98 @@
+"""``basket publish``: upload one local run to S3 with the same layout, manifest last."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from basket.config import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+MiB = 1024 * 1024
+
+
+def aws_options(fn: F) -> F:
+    """The AWS flags shared by publish, athena and query (each overrides the config)."""
+    for option in reversed(
+        (
+            click.option("--endpoint-url", help="S3/Glue/Athena endpoint (MinIO, moto...)."),
+            click.option("--region", help="AWS region."),
+            click.option("--profile", help="AWS profile from the standard credential chain."),
+            click.option("--bucket", help="Results bucket."),
+            click.option("--prefix", help="Key prefix inside the bucket."),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def apply_aws_options(settings: Settings, opts: dict[str, Any]) -> Settings:
+    return settings.with_overrides(
+        **{
+            "aws.endpoint_url": opts.get("endpoint_url"),
+            "aws.region": opts.get("region"),
+            "aws.profile": opts.get("profile"),
+            "aws.bucket": opts.get("bucket"),
+            "aws.prefix": opts.get("prefix"),
+            "aws.sse": opts.get("sse"),
+            "aws.kms_key_id": opts.get("kms_key_id"),
+            "paths.output_dir": opts.get("output"),
+        }
+    )
+
+
+@click.command("publish")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Local results root.")
+@click.option("--run-id", default="latest", show_default=True, help="Run id, or 'latest'.")
+@aws_options
+@click.option("--sse", type=click.Choice(["AES256", "aws:kms", "none"]), help="Encryption.")
+@click.option("--kms-key-id", help="KMS key id or ARN for --sse aws:kms.")
+@click.option(
+    "--checksum", type=click.Choice(["SHA256", "CRC32"]), default="SHA256", show_default=True
+)
+@click.option("--workers", type=int, default=8, show_default=True, help="Parallel uploads.")
+@click.option("--multipart-threshold-mb", type=int, default=64, show_default=True)
+@click.option("--multipart-chunksize-mb", type=int, default=16, show_default=True)
+@click.option("--no-prune", is_flag=True, help="Keep objects of the run that are not local.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def command(settings: Settings, **opts: Any) -> None:
+    """Upload a run's datasets and exports to s3://BUCKET/PREFIX/ (idempotent).
+
+    Files S3 already holds byte for byte are skipped; _latest.json is written last,
+    and only when this run is at least as new as the one it names.
+    """
+    from basket.aws.session import client
+    from basket.publish import PublishError, PublishOptions, Target, find_run, publish_run
+
+    try:
+        settings = apply_aws_options(settings, opts)
+        options = PublishOptions(
+            checksum=opts["checksum"],
+            workers=opts["workers"],
+            multipart_threshold=opts["multipart_threshold_mb"] * MiB,
+            multipart_chunksize=opts["multipart_chunksize_mb"] * MiB,
+            prune=not opts["no_prune"],
+        )
+        run = find_run(Path(settings.paths.output_dir), opts["run_id"])
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = Target(settings.aws.bucket, settings.aws.prefix)
+    s3 = client(settings.aws, "s3")
+    try:
+        result = publish_run(s3, run, target, aws=settings.aws, options=options)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if opts["as_json"]:
+        click.echo(json.dumps(asdict(result), indent=2))
+        return
+    click.echo(
+        f"run {result.run_id} -> {result.target}: {len(result.uploaded)} uploaded, "
+        f"{len(result.skipped)} unchanged, {len(result.deleted)} stale deleted; "
+        f"_latest.json {'written' if result.manifest_written else result.manifest_reason}"
+    )

@@ -1,0 +1,159 @@
+"""Glue catalog (tables, views, partitions) against the moto server; Athena poll loop."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from athena import catalog, ddl, sample
+from basket.aws import athena as A
+from basket.aws import glue as G
+from basket.aws.session import client
+from basket.cli import main
+from basket.config import AwsConfig
+from basket.schemas import RESULT_DATASETS
+
+DB = "market_basket_test"
+
+
+def _root(aws: AwsConfig) -> str:
+    return f"s3://{aws.bucket}/{aws.prefix}"
+
+
+def test_setup_and_partitions_via_glue_are_idempotent(moto_aws: AwsConfig) -> None:
+    glue = client(moto_aws, "glue")
+    first = catalog.setup_glue(glue, DB, _root(moto_aws))
+    second = catalog.setup_glue(glue, DB, _root(moto_aws))
+    assert first.database_created and not second.database_created
+    assert set(first.tables.values()) == {"created"} and set(second.tables.values()) == {"updated"}
+    names = {d.name for d in RESULT_DATASETS}
+    assert set(G.table_names(glue, DB)) == names | {f"latest_{n}" for n in names}
+    rules = glue.get_table(DatabaseName=DB, Name="rules")["Table"]
+    assert rules["StorageDescriptor"]["Location"] == f"{_root(moto_aws)}/rules/"
+    assert [k["Name"] for k in rules["PartitionKeys"]] == ["dt", "run_id"]
+
+    for _ in range(2):
+        for run in sample.SAMPLE_RUNS:
+            catalog.add_partitions_glue(glue, DB, _root(moto_aws), run.dt, run.run_id)
+    for name in names:
+        assert G.partition_values(glue, DB, name) == [
+            [r.dt.isoformat(), r.run_id] for r in sample.SAMPLE_RUNS
+        ]
+    part = glue.get_partition(
+        DatabaseName=DB, TableName="rules", PartitionValues=["2026-01-02", sample.RUN_B]
+    )["Partition"]
+    assert part["StorageDescriptor"]["Location"] == ddl.partition_location(
+        _root(moto_aws), RESULT_DATASETS[1], date(2026, 1, 2), sample.RUN_B
+    )
+
+
+def _cli(aws: AwsConfig, *args: str) -> str:
+    common = ["--endpoint-url", str(aws.endpoint_url), "--bucket", aws.bucket]
+    common += ["--prefix", aws.prefix, "--database", DB]
+    result = CliRunner().invoke(main, ["athena", *args, *common])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_glue_path_adds_the_local_latest_run(moto_aws: AwsConfig, tmp_path: Path) -> None:
+    sample.write_sample(tmp_path)
+    _cli(moto_aws, "setup", "--via", "glue")
+    out = _cli(moto_aws, "add-partitions", "--via", "glue", "--output", str(tmp_path))
+    assert sample.RUN_B in out and "+1" in out
+    out = _cli(moto_aws, "add-partitions", "--via", "glue", "--output", str(tmp_path))
+    assert "+0 (1 existed)" in out
+    glue = client(moto_aws, "glue")
+    assert G.partition_values(glue, DB, "runs") == [["2026-01-02", sample.RUN_B]]
+
+
+def test_cli_sql_path_sends_the_ddl_through_athena(moto_aws: AwsConfig) -> None:
+    _cli(moto_aws, "setup", "--via", "sql", "--workgroup", "primary")
+    _cli(moto_aws, "add-partitions", "--via", "sql", "--run-id", "r1", "--dt", "2026-01-02")
+    athena = client(moto_aws, "athena")
+    ids = athena.list_query_executions(WorkGroup="primary")["QueryExecutionIds"]
+    sent = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
+    want = ddl.setup_statements(DB, _root(moto_aws)) + ddl.add_partition_statements(
+        DB, _root(moto_aws), date(2026, 1, 2), "r1"
+    )
+    assert sorted(sent) == sorted(want)
+    assert "ALTER TABLE" in _cli(
+        moto_aws, "add-partitions", "--print", "--run-id", "r1", "--dt", "2026-01-02"
+    )
+
+
+class FakeAthena:
+    """Scripted query states, to test the poll loop without waiting."""
+
+    def __init__(self, states: list[tuple[str, str]]) -> None:
+        self.states = states
+        self.stopped: list[str] = []
+        self.started: list[dict[str, Any]] = []
+
+    def start_query_execution(self, **kw: Any) -> dict[str, Any]:
+        self.started.append(kw)
+        return {"QueryExecutionId": "q-1"}
+
+    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
+        state, reason = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"QueryExecution": {"Status": {"State": state, "StateChangeReason": reason}}}
+
+    def stop_query_execution(self, QueryExecutionId: str) -> None:
+        self.stopped.append(QueryExecutionId)
+
+
+TARGET = A.QueryTarget(
+    workgroup="wg", output_location="s3://out-bucket/x/", database="db", timeout_s=5
+)
+
+
+def test_poll_loop_surfaces_athena_error_text() -> None:
+    fake = FakeAthena(
+        [("QUEUED", ""), ("RUNNING", ""), ("FAILED", "line 1:8: Column 'x' cannot be resolved")]
+    )
+    with pytest.raises(A.AthenaQueryError, match="cannot be resolved") as err:
+        A.execute(fake, "SELECT ?", TARGET, ["1"], sleep=lambda _: None)
+    assert err.value.state == "FAILED"
+    kw = fake.started[0]
+    assert kw["WorkGroup"] == "wg" and kw["ExecutionParameters"] == ["1"]
+    assert kw["ResultConfiguration"] == {"OutputLocation": "s3://out-bucket/x/"}
+
+
+def test_poll_loop_cancels_on_interrupt_and_timeout() -> None:
+    fake = FakeAthena([("RUNNING", "")])
+
+    def interrupt(_: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        A.execute(fake, "SELECT 1", TARGET, sleep=interrupt)
+    assert fake.stopped == ["q-1"]
+
+    fake = FakeAthena([("RUNNING", "")])
+    clock = iter(range(0, 100, 3))
+    with pytest.raises(A.AthenaQueryError, match="TIMED_OUT"):
+        A.wait(fake, "q-1", TARGET, sleep=lambda _: None, clock=lambda: float(next(clock)))
+    assert fake.stopped == ["q-1"]
+
+
+def test_retries_on_throttling_only() -> None:
+    from botocore.exceptions import ClientError
+
+    from basket.aws.session import retry_throttled
+
+    calls = {"n": 0}
+
+    def flaky(code: str) -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ClientError({"Error": {"Code": code, "Message": "x"}}, "Op")
+        return "ok"
+
+    assert retry_throttled(flaky, "ThrottlingException", sleep=lambda _: None) == "ok"
+    calls["n"] = 0
+    with pytest.raises(ClientError):
+        retry_throttled(flaky, "AccessDeniedException", sleep=lambda _: None)
+    assert calls["n"] == 1

@@ -1,0 +1,90 @@
+"""Athena DDL generated from basket.schemas: parses as Athena SQL, matches the schemas."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from athena import catalog, ddl
+from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, RULES
+
+ROOT = "s3://basket-results-test/market-basket"
+DB = "market_basket"
+
+
+def _parse(sql: str) -> exp.Expression:
+    dialect = "trino" if " VIEW " in sql else "athena"  # Athena views are Trino SQL
+    tree = sqlglot.parse_one(sql, read=dialect)
+    assert not isinstance(tree, exp.Command), f"sqlglot fell back to a raw command: {sql}"
+    return tree
+
+
+def all_statements() -> list[str]:
+    return ddl.setup_statements(DB, ROOT) + ddl.add_partition_statements(
+        DB, ROOT, date(2026, 1, 2), "20260102T010000Z-bbbbbb"
+    )
+
+
+@pytest.mark.parametrize("sql", all_statements(), ids=lambda s: s.split("\n")[0][:60])
+def test_every_statement_parses_as_athena_sql(sql: str) -> None:
+    _parse(sql)
+
+
+@pytest.mark.parametrize("dataset", RESULT_DATASETS, ids=lambda d: d.name)
+def test_table_columns_and_types_come_from_the_schema(dataset: object) -> None:
+    from basket.schemas import Dataset
+
+    assert isinstance(dataset, Dataset)
+    tree = _parse(ddl.create_table(DB, dataset, ROOT))
+    defs = [c for c in tree.find_all(exp.ColumnDef)]
+    got = [(c.name, c.args["kind"].sql("hive").lower()) for c in defs]
+    want = [(c.name, c.type) for c in (*dataset.columns, *PARTITION_COLUMNS)]
+    assert got == want
+    sql = ddl.create_table(DB, dataset, ROOT)
+    assert f"LOCATION '{ROOT}/{dataset.name}/'" in sql
+    assert "STORED AS PARQUET" in sql and "PARTITIONED BY (`dt` string" in sql
+
+
+def test_partition_statement_targets_the_run_folder() -> None:
+    sql = ddl.add_partition(DB, RULES, ROOT + "/", date(2026, 1, 2), "r-1")
+    assert sql == (
+        "ALTER TABLE `market_basket`.`rules` ADD IF NOT EXISTS PARTITION "
+        f"(dt = '2026-01-02', run_id = 'r-1') LOCATION '{ROOT}/rules/dt=2026-01-02/run_id=r-1/'"
+    )
+    assert "MSCK" not in " ".join(all_statements())
+
+
+def test_latest_views_pick_the_newest_succeeded_run() -> None:
+    views = [s for s in ddl.setup_statements(DB, ROOT) if " VIEW " in s]
+    assert [v.split('"')[3] for v in views] == [f"latest_{d.name}" for d in RESULT_DATASETS]
+    assert all("r.status = 'succeeded'" in v and "ORDER BY r.finished_at DESC" in v for v in views)
+
+
+@pytest.mark.parametrize(
+    "bad", ["Bad-Name", "x; DROP TABLE y", "", "a b"], ids=["dash", "injection", "empty", "space"]
+)
+def test_names_are_validated_not_escaped(bad: str) -> None:
+    with pytest.raises(ValueError):
+        ddl.create_database(bad)
+
+
+def test_run_ids_and_roots_are_validated() -> None:
+    with pytest.raises(ValueError):
+        ddl.add_partition(DB, RULES, ROOT, date(2026, 1, 1), "x' OR '1'='1")
+    with pytest.raises(ValueError):
+        ddl.create_table(DB, RULES, "/local/path")
+
+
+def test_glue_definitions_match_the_ddl() -> None:
+    ti = catalog.table_input(RULES, ROOT)
+    assert [(c["Name"], c["Type"]) for c in ti["StorageDescriptor"]["Columns"]] == [
+        (c.name, c.type) for c in RULES.columns
+    ]
+    assert [c["Name"] for c in ti["PartitionKeys"]] == ["dt", "run_id"]
+    assert ti["StorageDescriptor"]["Location"] == ddl.table_location(ROOT, RULES)
+    view = catalog.view_input(DB, RULES)
+    assert view["TableType"] == "VIRTUAL_VIEW"
+    assert view["ViewOriginalText"].startswith("/* Presto View: ")

@@ -1,0 +1,294 @@
+"""basket publish against a real moto server on 127.0.0.1 (tests/fixtures/moto_server.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from athena import sample
+from basket.aws import s3 as S3
+from basket.aws.session import client
+from basket.config import AwsConfig
+from basket.publish import (
+    LocalRun,
+    PublishError,
+    PublishOptions,
+    Target,
+    find_run,
+    list_files,
+    manifest_decision,
+    publish_run,
+)
+
+MiB = 1024 * 1024
+SMALL_PARTS = PublishOptions(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, workers=4)
+WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    root = tmp_path / "output"
+    sample.write_run(root, sample.SAMPLE_RUNS[0])
+    sample.write_run(root, sample.SAMPLE_RUNS[1], pad_bytes=6 * MiB)  # 2 parts: 5 MiB + 1 MiB
+    return root
+
+
+@pytest.fixture
+def s3(moto_aws: AwsConfig) -> Any:
+    c = client(moto_aws, "s3")
+    c.create_bucket(Bucket=moto_aws.bucket)
+    return c
+
+
+@pytest.fixture
+def calls(s3: Any) -> Iterator[list[tuple[str, str]]]:
+    """Every write call the client makes, as (operation, key), in order."""
+    seen: list[tuple[str, str]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in WRITES:
+            seen.append((model.name, params.get("Key", "")))
+
+    s3.meta.events.register("before-parameter-build.s3", record)
+    yield seen
+    s3.meta.events.unregister("before-parameter-build.s3", record)
+
+
+def snapshot(s3: Any, bucket: str) -> dict[str, tuple[str, Any, int]]:
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            out[o["Key"]] = (o["ETag"], o["LastModified"], o["Size"])
+    return out
+
+
+def _target(aws: AwsConfig) -> Target:
+    return Target(aws.bucket, aws.prefix)
+
+
+def _latest(s3: Any, aws: AwsConfig) -> dict[str, Any] | None:
+    raw = S3.get_bytes(s3, aws.bucket, f"{aws.prefix}/_latest.json")
+    return json.loads(raw) if raw else None
+
+
+def test_finds_runs_and_skips_spark_markers(results: Path) -> None:
+    run = find_run(results, "latest")
+    assert (run.run_id, run.dt) == (sample.RUN_B, sample.DT_B)
+    assert run.finished_at is not None
+    rels = [f.rel for f in list_files(run)]
+    assert not any(Path(r).name.startswith(("_", ".")) for r in rels)
+    assert f"rules/dt=2026-01-02/run_id={sample.RUN_B}/part-00000.parquet" in rels
+    assert f"exports/dt=2026-01-02/run_id={sample.RUN_B}/run.json" in rels
+    with pytest.raises(FileNotFoundError, match="nope"):
+        find_run(results, "nope")
+
+
+def test_publish_uploads_the_layout_encrypted_with_manifest_last(
+    results: Path, s3: Any, moto_aws: AwsConfig, calls: list[tuple[str, str]]
+) -> None:
+    run = find_run(results, "latest")
+    result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+
+    expected = {f"{moto_aws.prefix}/{f.rel}" for f in list_files(run)} | {
+        f"{moto_aws.prefix}/_latest.json"
+    }
+    assert set(snapshot(s3, moto_aws.bucket)) == expected
+    for key in expected:
+        head = s3.head_object(Bucket=moto_aws.bucket, Key=key, ChecksumMode="ENABLED")
+        assert head["ServerSideEncryption"] == "AES256", key
+        assert head.get("ChecksumSHA256"), key
+    big = next(k for k in expected if k.endswith(".bin"))
+    head = s3.head_object(Bucket=moto_aws.bucket, Key=big, ChecksumMode="ENABLED")
+    assert S3.file_checksums(
+        results / big.removeprefix(moto_aws.prefix + "/"),
+        "SHA256",
+        threshold=5 * MiB,
+        chunksize=5 * MiB,
+    ).composite.startswith(head["ChecksumSHA256"].split("-")[0])  # multipart, composite
+
+    assert calls[-1] == ("PutObject", f"{moto_aws.prefix}/_latest.json")
+    assert sum(1 for op, _ in calls if op == "UploadPart") == 2
+    assert result.manifest_written and not result.skipped
+    latest = _latest(s3, moto_aws)
+    assert latest is not None
+    assert latest["run_id"] == sample.RUN_B
+    assert latest["datasets"]["rules"] == (
+        f"s3://{moto_aws.bucket}/{moto_aws.prefix}/rules/dt=2026-01-02/run_id={sample.RUN_B}/"
+    )
+    assert len(latest["objects"]) == len(expected) - 1
+
+
+def test_republish_is_a_no_op(
+    results: Path, s3: Any, moto_aws: AwsConfig, calls: list[tuple[str, str]]
+) -> None:
+    run = find_run(results, "latest")
+    publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+    before = snapshot(s3, moto_aws.bucket)
+    calls.clear()
+
+    again = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+
+    assert calls == []
+    assert snapshot(s3, moto_aws.bucket) == before  # same keys, ETags and LastModified
+    assert again.uploaded == [] and not again.manifest_written
+    assert again.manifest_reason == "same"
+    assert len(again.skipped) == len(list_files(run))
+
+
+def _fail_on_nth(op: str, n: int) -> Callable[..., None]:
+    count = {"n": 0}
+
+    def hook(model: Any, **_: Any) -> None:
+        if model.name == op:
+            count["n"] += 1
+            if count["n"] == n:
+                raise ConnectionResetError(f"injected fault on {op} #{n}")
+
+    return hook
+
+
+def test_interrupted_publish_then_rerun_completes(
+    results: Path, s3: Any, moto_aws: AwsConfig
+) -> None:
+    run = find_run(results, "latest")
+    hook = _fail_on_nth("UploadPart", 2)  # mid-way through the multipart upload
+    s3.meta.events.register("before-call.s3", hook)
+    try:
+        with pytest.raises(PublishError, match="manifest not written"):
+            publish_run(
+                s3,
+                run,
+                _target(moto_aws),
+                aws=moto_aws,
+                options=SMALL_PARTS.__class__(
+                    multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, workers=4, attempts=1
+                ),
+            )
+    finally:
+        s3.meta.events.unregister("before-call.s3", hook)
+    partial = snapshot(s3, moto_aws.bucket)
+    assert f"{moto_aws.prefix}/_latest.json" not in partial  # readers still see no run
+    assert not any(k.endswith(".bin") for k in partial)  # the failed multipart was aborted
+    assert not s3.list_multipart_uploads(Bucket=moto_aws.bucket).get("Uploads")
+
+    result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+
+    assert any(k.endswith(".bin") for k in result.uploaded)
+    assert len(result.skipped) == len(partial)  # what made it the first time is kept
+    latest = _latest(s3, moto_aws)
+    assert latest is not None and latest["run_id"] == sample.RUN_B
+    assert len(snapshot(s3, moto_aws.bucket)) == len(list_files(run)) + 1
+
+
+def test_older_run_never_replaces_the_manifest(results: Path, s3: Any, moto_aws: AwsConfig) -> None:
+    target = _target(moto_aws)
+    publish_run(s3, find_run(results, sample.RUN_B), target, aws=moto_aws, options=SMALL_PARTS)
+    older = publish_run(
+        s3, find_run(results, sample.RUN_A), target, aws=moto_aws, options=SMALL_PARTS
+    )
+    assert older.uploaded and not older.manifest_written and older.manifest_reason == "older"
+    latest = _latest(s3, moto_aws)
+    assert latest is not None and latest["run_id"] == sample.RUN_B
+
+
+def test_stale_objects_in_the_run_partition_are_removed(
+    results: Path, s3: Any, moto_aws: AwsConfig
+) -> None:
+    run = find_run(results, sample.RUN_A)
+    stale = f"{moto_aws.prefix}/rules/dt=2026-01-01/run_id={sample.RUN_A}/part-99999.parquet"
+    s3.put_object(Bucket=moto_aws.bucket, Key=stale, Body=b"old")
+    result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+    assert result.deleted == [stale]
+    assert stale not in snapshot(s3, moto_aws.bucket)
+
+
+def test_sse_kms_and_crc32(results: Path, s3: Any, moto_aws: AwsConfig) -> None:
+    kms = moto_aws.model_copy(update={"sse": "aws:kms", "kms_key_id": "alias/basket-test"})
+    opts = PublishOptions(
+        checksum="CRC32", multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB
+    )
+    publish_run(s3, find_run(results, "latest"), _target(kms), aws=kms, options=opts)
+    for key in snapshot(s3, moto_aws.bucket):
+        head = s3.head_object(Bucket=moto_aws.bucket, Key=key, ChecksumMode="ENABLED")
+        assert head["ServerSideEncryption"] == "aws:kms", key
+    again = publish_run(s3, find_run(results, "latest"), _target(kms), aws=kms, options=opts)
+    assert again.uploaded == []
+
+
+def test_cli_publish(results: Path, moto_aws: AwsConfig, s3: Any) -> None:
+    from click.testing import CliRunner
+
+    from basket.cli import main
+
+    args = [
+        "publish", "--output", str(results), "--endpoint-url", str(moto_aws.endpoint_url),
+        "--bucket", moto_aws.bucket, "--prefix", "cli", "--multipart-threshold-mb", "5",
+        "--multipart-chunksize-mb", "5", "--json",
+    ]  # fmt: skip
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["manifest_written"] is True
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.output)["uploaded"] == []
+
+
+def test_local_checksums_match_what_s3_reports(
+    tmp_path: Path, s3: Any, moto_aws: AwsConfig
+) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 50_000)  # 12.2 MiB
+    config = __import__("basket.publish", fromlist=["x"]).transfer_config(SMALL_PARTS)
+    for alg in ("SHA256", "CRC32"):
+        S3.upload_file(
+            s3, path, moto_aws.bucket, f"k-{alg}", extra_args={"ChecksumAlgorithm": alg},
+            config=config,
+        )  # fmt: skip
+        local = S3.file_checksums(path, alg, threshold=5 * MiB, chunksize=5 * MiB)  # type: ignore[arg-type]
+        remote = S3.head(s3, moto_aws.bucket, f"k-{alg}", alg)  # type: ignore[arg-type]
+        assert remote is not None and remote.checksum is not None
+        assert local.accepts(remote.checksum), (alg, remote.checksum, local)
+
+
+def test_manifest_decision() -> None:
+    new = {"dt": "2026-01-02", "finished_at": "2026-01-02T01:05:00+00:00", "run_id": "b"}
+    assert manifest_decision(None, new) == "write"
+    assert manifest_decision(dict(new), new) == "same"
+    assert manifest_decision({**new, "dt": "2026-01-03"}, new) == "older"
+    assert manifest_decision({**new, "run_id": "a", "dt": "2026-01-01"}, new) == "write"
+    assert manifest_decision({**new, "objects": []}, new) == "write"  # same run, republished
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(ValueError, match="5 MiB"):
+        PublishOptions(multipart_chunksize=1024)
+    with pytest.raises(ValueError, match="MD5"):
+        PublishOptions(checksum="MD5")  # type: ignore[arg-type]
+    assert isinstance(LocalRun, type)
+
+
+def test_iam_policy_is_scoped_to_the_configured_resources() -> None:
+    import re
+    from string import Template
+
+    text = (
+        Path(__file__).resolve().parent.parent / "iam" / "basket-pipeline-policy.json"
+    ).read_text()
+    names = set(re.findall(r"\$\{(\w+)\}", text))
+    assert names == {
+        "Bucket",
+        "Prefix",
+        "Region",
+        "AccountId",
+        "Database",
+        "Workgroup",
+        "KmsKeyArn",
+    }
+    policy = json.loads(Template(text).substitute({n: "x" for n in names}))
+    for st in policy["Statement"]:
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        assert "*" not in resources and all("*" not in a for a in st["Action"]), st["Sid"]

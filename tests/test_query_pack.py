@@ -1,0 +1,220 @@
+"""The analyst query pack on the local DuckDB backend, against known sample results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import sqlglot
+from click.testing import CliRunner
+
+from athena import local, pack, sample
+from basket.cli import main
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("results")
+    sample.write_sample(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def con(results: Path) -> duckdb.DuckDBPyConnection:
+    return local.connect(results)
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **given: Any) -> list[dict[str, Any]]:
+    q = pack.load(name)
+    cols, rows = local.run(con, q, q.bind(given))
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def pick(rows: list[dict[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
+    return [tuple(r[k] for k in keys) for r in rows]
+
+
+def test_pack_is_complete_and_every_query_is_valid_trino() -> None:
+    assert pack.names() == [
+        "bought_together",
+        "quarantine_summary",
+        "rule_changes",
+        "rules_with_antecedent_item",
+        "segment_comparison",
+        "top_itemsets_by_size",
+        "top_rules_by_lift",
+    ]
+    for name in pack.names():
+        q = pack.load(name)
+        assert q.description and q.params is not None
+        sqlglot.parse_one(
+            pack.for_athena(q, {p.name: p.default or "x" for p in q.params})[0], read="trino"
+        )
+
+
+def test_local_views_mirror_athena_tables(con: duckdb.DuckDBPyConnection) -> None:
+    runs = con.execute("SELECT dt, run_id FROM runs ORDER BY dt").fetchall()
+    assert runs == [("2026-01-01", sample.RUN_A), ("2026-01-02", sample.RUN_B)]
+    assert con.execute("SELECT DISTINCT run_id FROM latest_rules").fetchall() == [(sample.RUN_B,)]
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'rules'"
+        ).fetchall()
+    )
+    assert (
+        types["antecedent"] == "VARCHAR[]"
+        and types["dt"] == "VARCHAR"
+        and types["count"] == "BIGINT"
+    )
+
+
+def test_top_rules_by_lift(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "top_rules_by_lift", min_support="0.1", min_confidence="0.6", top_n="3")
+    assert pick(rows, "place", "segment", "antecedent", "consequent", "lift") == [
+        (1, "FR", "eggs", "milk", 2.0),
+        (2, "FR", "milk", "eggs", 2.0),
+        (3, "FR", "butter", "bread", 1.5),
+    ]
+    uk = run(con, "top_rules_by_lift", segment="UK", min_confidence="0.8")
+    assert pick(uk, "antecedent", "consequent", "confidence") == [("milk", "tea", 0.833333)]
+
+
+def test_rules_with_antecedent_item(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "rules_with_antecedent_item", item="milk")
+    assert pick(rows, "segment", "antecedent", "consequent", "lift") == [
+        ("FR", "milk", "eggs", 2.0),
+        ("UK", "milk", "tea", 1.190476),
+        ("FR", "milk", "bread", 0.833333),
+    ]
+    assert run(con, "rules_with_antecedent_item", item="jam") == []  # only in the older run
+
+
+def test_top_itemsets_by_size(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "top_itemsets_by_size", min_size="2", top_n="2")
+    assert pick(rows, "size", "place", "segment", "items", "count") == [
+        (2, 1, "UK", "milk, tea", 50),
+        (2, 2, "FR", "bread, butter", 45),
+        (3, 1, "FR", "bread, butter, milk", 12),
+    ]
+
+
+def test_bought_together(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "bought_together", item="milk")
+    assert pick(rows, "segment", "other_item", "together") == [
+        ("UK", "tea", 50),
+        ("FR", "eggs", 24),
+        ("FR", "bread", 20),
+    ]
+    assert [r["share_of_item_baskets"] for r in rows] == pytest.approx([50 / 60, 24 / 40, 20 / 40])
+
+
+def test_rule_changes(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "rule_changes", run_a=sample.RUN_A, run_b=sample.RUN_B, min_lift_change="0.1")
+    assert pick(rows, "change", "segment", "antecedent", "consequent") == [
+        ("new", "FR", "eggs", "milk"),
+        ("new", "FR", "milk", "eggs"),
+        ("strengthened", "FR", "bread", "butter"),
+        ("strengthened", "FR", "butter", "bread"),
+        ("vanished", "FR", "jam", "butter"),
+        ("weakened", "UK", "milk", "tea"),
+        ("weakened", "UK", "tea", "milk"),
+    ]
+    big = run(con, "rule_changes", run_a=sample.RUN_A, run_b=sample.RUN_B, min_lift_change="0.15")
+    assert {r["change"] for r in big} == {"new", "vanished", "strengthened"}  # 0.14 drop is below
+    assert run(con, "rule_changes", run_a=sample.RUN_B, run_b=sample.RUN_B) == []
+
+
+def test_segment_comparison(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "segment_comparison")
+    assert pick(rows, "segment", "rules", "itemsets", "max_itemset_size", "strongest_rule") == [
+        ("FR", 5, 8, 3, "eggs -> milk"),
+        ("UK", 2, 3, 2, "milk -> tea"),
+    ]
+    assert rows[0]["avg_lift"] == pytest.approx((2 + 2 + 1.5 + 1.5 + 0.833333) / 5)
+
+
+def test_quarantine_summary(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "quarantine_summary")
+    assert pick(rows, "reason", "field", "n_rows") == [
+        ("non_positive_quantity", "Quantity", 3),
+        ("cancellation", "InvoiceNo", 2),
+        ("blank_item", "Description", 1),
+    ]
+    assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+    older = run(con, "quarantine_summary", run_id=sample.RUN_A)
+    assert pick(older, "reason", "field", "n_rows") == [
+        ("duplicate", "", 3),
+        ("bad_quantity", "Quantity", 2),
+    ]
+
+
+def test_parameters_are_bound_never_spliced() -> None:
+    evil = "milk' OR '1'='1"
+    q = pack.load("rules_with_antecedent_item")
+    values = q.bind({"item": evil, "top_n": "5"})
+    sql, params = pack.for_athena(q, values)
+    assert evil not in sql and "OR '1'" not in sql and ":item" not in sql
+    assert sql.count("?") == len(params) == 5  # :segment is used twice
+    assert params == ["'milk'' OR ''1''=''1'", "0.0", "''", "''", "5"]
+    duck = pack.for_duckdb(q)
+    assert "$item" in duck and evil not in duck
+
+
+def test_empty_result_for_injection_attempt(con: duckdb.DuckDBPyConnection) -> None:
+    assert run(con, "rules_with_antecedent_item", item="milk' OR '1'='1") == []
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({}, "needs --param item"),
+        ({"item": "x", "nope": "1"}, "no parameter 'nope'"),
+        ({"item": "x", "top_n": "many"}, "not a valid int"),
+        ({"item": "x", "min_confidence": "nan"}, "not a valid double"),
+    ],
+)
+def test_bad_parameters_are_named(given: dict[str, str], message: str) -> None:
+    with pytest.raises(pack.QueryError, match=message):
+        pack.load("rules_with_antecedent_item").bind(given)
+
+
+def test_pack_files_must_declare_their_parameters() -> None:
+    with pytest.raises(pack.QueryError, match="undeclared"):
+        pack.parse("x", "-- doc\nSELECT :a")
+    with pytest.raises(pack.QueryError, match="unused"):
+        pack.parse("x", "-- @param a int = 1\nSELECT 1")
+    q = pack.parse("x", "-- doc\n-- @param a string = '' : text\nSELECT ':b', a::int, :a -- :c")
+    assert [p.name for p in q.params] == ["a"]
+    with pytest.raises(pack.QueryError, match="unknown query"):
+        pack.load("../etc/passwd")
+
+
+def test_empty_dataset_is_an_empty_typed_view(tmp_path: Path) -> None:
+    c = local.connect(tmp_path)
+    assert run(c, "top_rules_by_lift") == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_cli_query_local(results: Path, fmt: str) -> None:
+    args = ["query", "bought_together", "--param", "item=milk", "-p", "top_n=2"]
+    out = CliRunner().invoke(
+        main, [*args, "--backend", "local", "--output", str(results), "--format", fmt]
+    )
+    assert out.exit_code == 0, out.output
+    if fmt == "json":
+        assert [r["other_item"] for r in json.loads(out.output)] == ["tea", "eggs"]
+    elif fmt == "csv":
+        assert out.output.splitlines()[0].startswith("place,segment,other_item")
+        assert len(out.output.splitlines()) == 3
+    else:
+        assert "tea" in out.output
+
+
+def test_cli_query_errors_and_listing(results: Path) -> None:
+    out = CliRunner().invoke(main, ["query", "bought_together", "--output", str(results)])
+    assert out.exit_code != 0 and "needs --param item" in out.output
+    listing = CliRunner().invoke(main, ["query", "--list"])
+    assert listing.exit_code == 0 and "rule_changes" in listing.output and "run_a" in listing.output
