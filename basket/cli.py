@@ -63,7 +63,7 @@ def main(ctx: click.Context, config_file: str | None, verbose: int) -> None:
     """Market basket analysis pipeline: generate, ingest, mine, publish, query, dashboards."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("py4j", "botocore", "urllib3", "s3transfer", "kafka"):
+    for noisy in ("py4j", "botocore", "urllib3", "s3transfer", "kafka", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
         ctx.obj = load_settings(config_file)

@@ -57,6 +57,15 @@ def parse_timestamp(col: Column, formats: Sequence[str]) -> Column:
     return F.coalesce(*[F.try_to_timestamp(trimmed, F.lit(f)) for f in formats])
 
 
+def _value_problem(name: str, raw: Column, problem: str) -> Column:
+    """``Quantity='abc' is not a number``, or ``Quantity is missing``."""
+    from pyspark.sql import functions as F
+
+    return F.when(_blank(raw), F.lit(f"{name} is missing")).otherwise(
+        F.format_string(f"%s='%s' {problem}", F.lit(name), raw)
+    )
+
+
 def _blank(col: Column) -> Column:
     from pyspark.sql import functions as F
 
@@ -174,7 +183,7 @@ def classify(
                 typed.isNull() | F.isnan(typed),
                 bad,
                 name,
-                F.format_string("%s=%s is not a number", F.lit(name), F.to_json(F.array(raw_col))),
+                _value_problem(name, raw_col, "is not a number"),
             )
         )
         if reject_np:
@@ -192,10 +201,8 @@ def classify(
                 ts.isNull(),
                 Reason.BAD_TIMESTAMP,
                 columns.timestamp or "",
-                F.format_string(
-                    "%s=%s matches none of the timestamp formats",
-                    F.lit(columns.timestamp),
-                    F.to_json(F.array(ts_raw)),
+                _value_problem(
+                    columns.timestamp or "", ts_raw, "matches none of the timestamp formats"
                 ),
             )
         )

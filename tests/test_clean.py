@@ -114,7 +114,7 @@ def test_rules_can_be_switched_off(spark, settings, tmp_path) -> None:
 def test_duplicates_keep_exactly_one_copy(spark, settings, tmp_path) -> None:
     row = GOOD[0]
     src = _write(tmp_path / "pos.csv", [row] * 4 + GOOD[1:])
-    report, quarantine, _ = _run(spark, settings, src)
+    report, _quarantine, _ = _run(spark, settings, src)
     assert report["counts"]["rejected_by_reason"] == {"duplicate": 3}
     assert report["counts"]["accepted_rows"] == len(GOOD)
 
@@ -122,5 +122,5 @@ def test_duplicates_keep_exactly_one_copy(spark, settings, tmp_path) -> None:
 @pytest.mark.parametrize("price", ["", "NaN", "abc"])
 def test_unparseable_price_variants(spark, settings, tmp_path, price: str) -> None:
     bad = f"1099,A1,WHITE MUG,1,2026-11-01 09:00:00,{price},c1,UK,S1"
-    report, quarantine, _ = _run(spark, settings, _write(tmp_path / "p.csv", [*GOOD, bad]))
+    _report, quarantine, _ = _run(spark, settings, _write(tmp_path / "p.csv", [*GOOD, bad]))
     assert list(quarantine["reason"]) == ["bad_price"]

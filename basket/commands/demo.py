@@ -1,14 +1,17 @@
 """``basket demo``: the whole pipeline on the embedded default, end to end.
 
-Today: generate a realistic, dirty point-of-sale CSV -> mine it with Spark
-FP-Growth -> show the top rules and where the results are. Each later stage
-(publish, Athena SQL, dashboards) joins here as it lands.
+Generate a realistic, dirty point-of-sale CSV -> mine it with Spark FP-Growth ->
+show the top rules -> publish the run to S3 (a local moto endpoint unless
+``aws.endpoint_url`` is configured) -> register the Athena tables and partitions in
+the Glue catalog -> answer analyst questions with the Athena SQL pack on DuckDB.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -24,6 +27,12 @@ from basket.progress import Progress
 @click.option("--min-support", type=float, default=0.004, show_default=True)
 @click.option("--min-confidence", type=float, default=0.3, show_default=True)
 @click.option("--top", type=int, default=10, show_default=True, help="Rules to show.")
+@click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="Publish to S3 and register Athena partitions (a local endpoint by default).",
+)
 @click.pass_obj
 def command(
     settings: Settings,
@@ -33,6 +42,7 @@ def command(
     min_support: float,
     min_confidence: float,
     top: int,
+    publish: bool,
 ) -> None:
     """Run generate -> mine -> show on the embedded default (local Spark, local files)."""
     from basket.generate import GeneratorConfig, generate
@@ -72,3 +82,53 @@ def command(
     )
     click.echo(f"Results: {settings.paths.output_dir} (run {report['run_id']})")
     click.echo(f"Exports: {exports}/rules.csv, itemsets.csv, run.json")
+    if publish:
+        publish_and_catalog(settings, report, progress)
+    show_analyst_queries(settings)
+
+
+def publish_and_catalog(settings: Settings, report: dict[str, Any], progress: Progress) -> None:
+    """Publish the run and register its partitions; on the embedded default the AWS
+    APIs are a moto server on 127.0.0.1 that lives for this command."""
+    from athena.catalog import add_partitions_glue, setup_glue
+    from basket.aws.session import client
+    from basket.localaws import local_aws
+    from basket.publish import Target, find_run, publish_run
+
+    embedded = settings.aws.endpoint_url is None
+    ctx = local_aws(settings.aws) if embedded else nullcontext(settings.aws)
+    with ctx as aws:
+        target = Target(aws.bucket, aws.prefix)
+        run = find_run(settings.paths.output_dir, report["run_id"])
+        with progress.stage("publish", "Published to S3") as st:
+            result = publish_run(client(aws, "s3"), run, target, aws=aws)
+            where = f"local endpoint {aws.endpoint_url}" if embedded else target.root
+            st.done(
+                f"{len(result.uploaded)} files uploaded, {len(result.skipped)} unchanged "
+                f"-> {target.root} ({where}); manifest "
+                + ("written" if result.manifest_written else result.manifest_reason)
+            )
+        with progress.stage("catalog", "Registered Athena tables and partitions") as st:
+            glue = client(aws, "glue")
+            db = settings.athena.database
+            setup_glue(glue, db, target.root)
+            parts = add_partitions_glue(glue, db, target.root, run.dt, run.run_id)
+            st.done(
+                f"database {db}: "
+                + ", ".join(f"{t} +{c}" for t, (c, _) in parts.partitions.items())
+            )
+
+
+def show_analyst_queries(settings: Settings) -> None:
+    """Two questions from the analyst SQL pack, run on DuckDB over the local results."""
+    from athena import local, pack
+    from basket.commands.query import print_table
+
+    con = local.connect(settings.paths.output_dir)
+    for name, values in (
+        ("top_rules_by_lift", {"min_confidence": 0.5, "top_n": 5}),
+        ("quarantine_summary", {}),
+    ):
+        query = pack.load(name)
+        columns, rows = local.run(con, query, query.bind(values))
+        print_table(f"basket query {name}  (Athena SQL on DuckDB)", columns, rows)
