@@ -3,7 +3,6 @@ a temporary folder, and the service fixtures (moto server, Kafka) from tests/fix
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -18,11 +17,12 @@ os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 
-pytest_plugins = [
-    m
-    for m in ("tests.fixtures.moto_server", "tests.fixtures.kafka")
-    if importlib.util.find_spec(m) is not None
-]
+# every module in tests/fixtures/ is a fixture plugin (moto server, Kafka broker, ...)
+pytest_plugins = sorted(
+    f"tests.fixtures.{p.stem}"
+    for p in (Path(__file__).parent / "fixtures").glob("*.py")
+    if not p.name.startswith("_")
+)
 
 
 @pytest.fixture(autouse=True)
