@@ -202,7 +202,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = _config_file()
+        toml_file = _EXPLICIT_FILE[0] or _config_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
@@ -237,8 +237,19 @@ def _config_file() -> Path | None:
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
+_EXPLICIT_FILE: list[Path | None] = [None]
+
+
 def load_settings(config_file: str | Path | None = None) -> Settings:
-    """Load settings from defaults, the TOML file, and the environment."""
-    if config_file is not None:
-        os.environ[CONFIG_ENV] = str(config_file)
-    return Settings()
+    """Load settings from defaults, the TOML file (``config_file`` if given), and the
+    environment."""
+    if config_file is None:
+        return Settings()
+    path = Path(config_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    _EXPLICIT_FILE[0] = path
+    try:
+        return Settings()
+    finally:
+        _EXPLICIT_FILE[0] = None
