@@ -40,13 +40,13 @@ def test_invalid_values_name_the_field(monkeypatch) -> None:
 def test_kms_needs_a_key_and_unknown_settings_are_rejected() -> None:
     with pytest.raises(ValidationError, match="kms_key_id"):
         Settings().with_overrides(**{"aws.sse": "aws:kms"})
-    with pytest.raises(KeyError, match="mining.nope"):
+    with pytest.raises(KeyError, match=r"mining\.nope"):
         Settings().with_overrides(**{"mining.nope": 1})
 
 
 def test_missing_config_file_is_an_error(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("BASKET_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(FileNotFoundError, match="missing.toml"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
         Settings()
 
 

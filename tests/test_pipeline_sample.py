@@ -29,7 +29,9 @@ def test_sample_reconciles_and_recovers_planted_rules(spark, settings, samples: 
     rules = pd.read_parquet(s.paths.output_dir / "rules")
     found = {
         (tuple(a), tuple(cq)): r
-        for a, cq, r in zip(rules["antecedent"], rules["consequent"], rules.to_dict("records"), strict=True)
+        for a, cq, r in zip(
+            rules["antecedent"], rules["consequent"], rules.to_dict("records"), strict=True
+        )
     }
     for rule in planted["rules"]:
         if rule["support"] < 0.02 or rule["confidence"] < 0.3:
