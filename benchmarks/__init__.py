@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.mine_bench`` (``make bench``)."""
