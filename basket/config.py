@@ -114,6 +114,14 @@ class MiningConfig(_Section):
     partitions: int | None = None
     basket_by: Literal["transaction", "customer-day"] = "transaction"
     max_segments: int = 50
+    # Mining engine (spark.engine): auto = PFP with one group when the encoded baskets
+    # fit comfortably in group_memory_mb, more groups otherwise; pfp = always several
+    # groups; mllib = Spark MLlib FPGrowth (the reference; uses `partitions`).
+    engine: Literal["auto", "pfp", "mllib"] = "auto"
+    # PFP groups per segment (None: from the cores and group_memory_mb).
+    groups: int | None = Field(default=None, ge=1)
+    # Estimated memory one PFP group may use in a Python worker; larger groups are split.
+    group_memory_mb: int = Field(default=2048, ge=1)
 
     @field_validator("min_support", "min_confidence")
     @classmethod
@@ -173,6 +181,105 @@ class KafkaConfig(_Section):
     topic: str = "pos-transactions"
 
 
+class DashboardsConfig(_Section):
+    """The local dashboard, QuickSight and Power BI. The local dashboard reads through the
+    analyst query pack (``backend``: DuckDB over the local results, or Athena)."""
+
+    backend: Literal["local", "athena"] = "local"
+    host: str = "127.0.0.1"
+    port: int = 8050
+    quicksight_account_id: str | None = None  # None: the caller's account (STS)
+    quicksight_namespace: str = "default"
+    quicksight_principal_arn: str | None = None  # user/group given owner rights
+    quicksight_id_prefix: str = "basket"
+    quicksight_import_mode: Literal["SPICE", "DIRECT_QUERY"] = "SPICE"
+    quicksight_poll_interval_s: float = 10.0
+    quicksight_timeout_s: float = 1800.0
+    powerbi_dsn: str = "basket-athena"
+
+    @field_validator("quicksight_account_id", "quicksight_principal_arn", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("quicksight_id_prefix")
+    @classmethod
+    def _id_prefix(cls, v: str) -> str:
+        if not v or not all(ch.isalnum() or ch in "-_" for ch in v) or len(v) > 40:
+            raise ValueError(f"quicksight_id_prefix: 1-40 letters, digits, - or _; got {v!r}")
+        return v
+
+
+class OrchestrationConfig(_Section):
+    """The Airflow DAGs (``dags/market_basket.py``, :mod:`basket.orchestrate`): schedules,
+    the mined window, where new transactions land, how Spark runs, optional stages."""
+
+    daily_cron: str = "30 2 * * *"  # daily run: trailing window ending the day before
+    weekly_cron: str = "0 4 * * 1"  # weekly run: full recomputation up to the day before
+    timezone: str = "UTC"
+    start_date: str = "2026-01-01"  # first schedulable day (ISO date)
+    catchup: bool = False
+    trailing_days: int = 28
+    max_active_runs: int = 1
+    trigger_on_new_data: bool = True  # the daily DAG also runs on transaction Asset events
+    input_uri: str | None = None  # folder or s3://bucket/prefix; None: <data_dir>/incoming
+    input_glob: str = "*.csv*"  # under input_uri; may use {dt} and {dt_nodash}
+    wait_timeout_s: int = 6 * 3600
+    poke_interval_s: int = 300
+    deferrable: bool = False
+    ingest: Literal["none", "files", "kafka"] = "none"  # catch the stream up, mine Delta
+    spark_mode: Literal["in_process", "spark_submit"] = "in_process"
+    spark_conn_id: str = "spark_default"
+    spark_application: str | None = None  # None: basket/orchestrate.py
+    spark_submit_conf: dict[str, str] = Field(default_factory=dict)
+    spark_py_files: str | None = None
+    publish: bool = True
+    catalog: Literal["glue", "athena_sql", "none"] = "glue"
+    quicksight_dataset_ids: list[str] = Field(default_factory=list)
+    dashboard_snapshot: bool = True
+    aws_conn_id: str = "aws_default"
+    retries: int = 3
+    retry_delay_s: int = 60
+    retry_backoff: float = 2.0
+    max_retry_delay_s: int = 1800
+    task_timeout_s: int = 1800
+    spark_timeout_s: int = 4 * 3600
+
+    @field_validator("daily_cron", "weekly_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not (v.startswith("@") or len(v.split()) == 5):
+            raise ValueError(f"expected a 5-field cron expression or @preset, got {v!r}")
+        return v
+
+    @field_validator("start_date")
+    @classmethod
+    def _iso_date(cls, v: str) -> str:
+        from datetime import date
+
+        date.fromisoformat(v)
+        return v
+
+    @field_validator("trailing_days", "max_active_runs", "poke_interval_s", "task_timeout_s")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"must be >= 1, got {v}")
+        return v
+
+    @field_validator("retries", "retry_delay_s", "max_retry_delay_s")
+    @classmethod
+    def _not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(f"must be >= 0, got {v}")
+        return v
+
+    @field_validator("input_uri", "spark_application", "spark_py_files", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
 class Settings(BaseSettings):
     """All configuration, one object."""
 
@@ -192,6 +299,8 @@ class Settings(BaseSettings):
     aws: AwsConfig = Field(default_factory=AwsConfig)
     athena: AthenaConfig = Field(default_factory=AthenaConfig)
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    dashboards: DashboardsConfig = Field(default_factory=DashboardsConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
 
     @classmethod
     def settings_customise_sources(

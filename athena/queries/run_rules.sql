@@ -1,0 +1,46 @@
+-- Rules of one run above support, confidence and lift floors, for an item text or segment.
+-- @param run_id string = '' : the run ('' = the latest run)
+-- @param min_support double = 0.0 : minimum rule support (fraction of baskets)
+-- @param min_confidence double = 0.0 : minimum rule confidence
+-- @param min_lift double = 0.0 : minimum rule lift
+-- @param item string = '' : only rules with an item containing this text, any case ('' = all)
+-- @param segment string = '' : only this segment ('' = every segment)
+-- @param top_n int = 1000 : rows returned
+WITH ranked AS (
+    SELECT
+        r.run_id,
+        r.segment,
+        array_join(r.antecedent, ', ') AS antecedent,
+        array_join(r.consequent, ', ') AS consequent,
+        r.support,
+        r.confidence,
+        r.lift,
+        r.leverage,
+        r.conviction,
+        r."count",
+        row_number() OVER (
+            ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
+                array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
+        ) AS place
+    FROM rules AS r
+    WHERE r.run_id = (
+            CASE WHEN :run_id = '' THEN (SELECT l.run_id FROM latest_runs AS l) ELSE :run_id END
+        )
+        AND r.support >= :min_support
+        AND r.confidence >= :min_confidence
+        AND r.lift >= :min_lift
+        AND (:segment = '' OR r.segment = :segment)
+        AND (
+            :item = ''
+            OR strpos(
+                lower(array_join(r.antecedent, '|') || '|' || array_join(r.consequent, '|')),
+                lower(:item)
+            ) > 0
+        )
+)
+SELECT
+    place, run_id, segment, antecedent, consequent,
+    support, confidence, lift, leverage, conviction, "count"
+FROM ranked
+WHERE place <= :top_n
+ORDER BY place

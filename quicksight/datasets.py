@@ -1,0 +1,123 @@
+"""The Athena data source and the QuickSight data sets, as request bodies (pure).
+
+Each data set is a custom SQL over an Athena table or ``latest_*`` view, with its columns
+taken from :mod:`basket.schemas`: arrays become ``', '``-joined strings (QuickSight has no
+array type) and infinite values of a nullable double (``conviction`` when confidence is 1)
+become nulls, which SPICE would otherwise skip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from athena import ddl
+from basket.schemas import ITEMSETS, PARTITION_COLUMNS, RULES, RUNS, Column, Dataset
+from quicksight.plan import Plan
+
+QS_TYPES = {
+    "string": "STRING",
+    "bigint": "INTEGER",
+    "int": "INTEGER",
+    "double": "DECIMAL",
+    "boolean": "BOOLEAN",
+    "timestamp": "DATETIME",
+    "date": "DATETIME",
+    "array<string>": "STRING",
+}
+DATA_SOURCE_ACTIONS = (
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+    "quicksight:UpdateDataSource",
+    "quicksight:DeleteDataSource",
+    "quicksight:UpdateDataSourcePermissions",
+)
+DATA_SET_ACTIONS = (
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:PassDataSet",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+    "quicksight:UpdateDataSet",
+    "quicksight:DeleteDataSet",
+    "quicksight:CreateIngestion",
+    "quicksight:CancelIngestion",
+    "quicksight:UpdateDataSetPermissions",
+)
+
+
+@dataclass(frozen=True)
+class DataSetSpec:
+    """A QuickSight data set: its short name and the Athena table or view it reads."""
+
+    name: str
+    dataset: Dataset
+    table: str
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return (*self.dataset.columns, *PARTITION_COLUMNS)
+
+
+DATA_SETS: tuple[DataSetSpec, ...] = (
+    DataSetSpec("itemsets", ITEMSETS, ddl.LATEST_PREFIX + ITEMSETS.name),
+    DataSetSpec("rules", RULES, ddl.LATEST_PREFIX + RULES.name),
+    DataSetSpec("runs", RUNS, RUNS.name),
+)
+
+
+def spec(name: str) -> DataSetSpec:
+    for s in DATA_SETS:
+        if s.name == name:
+            return s
+    raise KeyError(f"unknown data set {name!r}; known: {', '.join(s.name for s in DATA_SETS)}")
+
+
+def permissions(principal_arn: str, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{"Principal": principal_arn, "Actions": list(actions)}]
+
+
+def _select(c: Column) -> str:
+    name = f'"{ddl.ident(c.name)}"'
+    if c.type == "array<string>":
+        return f"array_join({name}, ', ') AS {name}"
+    if c.type == "double" and c.nullable:  # the schema's finite measures are not nullable
+        return f"CASE WHEN is_infinite({name}) THEN NULL ELSE {name} END AS {name}"
+    return name
+
+
+def select_sql(s: DataSetSpec, database: str) -> str:
+    """The data set's Athena (Trino) SQL."""
+    cols = ",\n    ".join(_select(c) for c in s.columns)
+    return f'SELECT\n    {cols}\nFROM "{ddl.ident(database)}"."{ddl.ident(s.table)}"'
+
+
+def data_source_request(plan: Plan) -> dict[str, Any]:
+    return {
+        "AwsAccountId": plan.account_id,
+        "DataSourceId": plan.data_source_id,
+        "Name": f"{plan.prefix} Athena ({plan.workgroup})",
+        "Type": "ATHENA",
+        "DataSourceParameters": {"AthenaParameters": {"WorkGroup": plan.workgroup}},
+    }
+
+
+def data_set_request(plan: Plan, s: DataSetSpec) -> dict[str, Any]:
+    return {
+        "AwsAccountId": plan.account_id,
+        "DataSetId": plan.data_set_id(s.name),
+        "Name": f"{plan.prefix} {s.name}",
+        "ImportMode": plan.import_mode,
+        "PhysicalTableMap": {
+            s.name: {
+                "CustomSql": {
+                    "DataSourceArn": plan.data_source_arn,
+                    "Name": s.table,
+                    "SqlQuery": select_sql(s, plan.database),
+                    "Columns": [{"Name": c.name, "Type": QS_TYPES[c.type]} for c in s.columns],
+                }
+            }
+        },
+        "LogicalTableMap": {s.name: {"Alias": s.name, "Source": {"PhysicalTableId": s.name}}},
+    }

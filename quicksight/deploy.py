@@ -1,0 +1,66 @@
+"""``basket quicksight deploy``: data source, data sets, analysis and dashboard, each
+created or updated in place (running it twice changes nothing but versions)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from quicksight import api, datasets, definition
+from quicksight.plan import Plan
+
+
+def deploy(
+    qs: Any,
+    plan: Plan,
+    *,
+    interval_s: float = 5.0,
+    timeout_s: float = 600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[api.Upserted]:
+    """Deploy everything in dependency order; the dashboard's new version is published."""
+    owner = plan.principal_arn
+    done = [
+        api.upsert(
+            qs,
+            api.DATA_SOURCE,
+            datasets.data_source_request(plan),
+            datasets.permissions(owner, datasets.DATA_SOURCE_ACTIONS),
+        )
+    ]
+    for spec in datasets.DATA_SETS:
+        done.append(
+            api.upsert(
+                qs,
+                api.DATA_SET,
+                datasets.data_set_request(plan, spec),
+                datasets.permissions(owner, datasets.DATA_SET_ACTIONS),
+            )
+        )
+    done.append(
+        api.upsert(
+            qs,
+            api.ANALYSIS,
+            definition.analysis_request(plan),
+            datasets.permissions(owner, definition.ANALYSIS_ACTIONS),
+        )
+    )
+    board = api.upsert(
+        qs,
+        api.DASHBOARD,
+        definition.dashboard_request(plan),
+        datasets.permissions(owner, definition.DASHBOARD_ACTIONS),
+    )
+    done.append(board)
+    if board.version_arn:
+        api.publish_dashboard(
+            qs,
+            plan.account_id,
+            plan.dashboard_id,
+            board.version_arn,
+            interval_s=interval_s,
+            timeout_s=timeout_s,
+            sleep=sleep,
+        )
+    return done

@@ -1,0 +1,179 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright (never a
+downloaded browser), over the known sample results, served by ``basket dashboard``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from athena import sample
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+
+
+def expected_rules(run: sample.SampleRun) -> list[dict[str, Any]]:
+    return [
+        sample.rule_row(seg, a, c, run.counts) for seg, pairs in run.rules.items() for a, c in pairs
+    ]
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("dash-results")
+    sample.write_sample(root)
+    # no BASKET_* variables, and a fresh working folder: no developer's basket.toml
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BASKET_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "basket.cli", "dashboard", "--output", str(root), "--port", "0"],
+        cwd=tmp_path_factory.mktemp("dash-cwd"),
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = _wait_for_url(proc, timeout_s=60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_for_url(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"dashboard did not start: {''.join(seen)}")
+
+
+@pytest.fixture(scope="module")
+def errors() -> list[str]:
+    """JavaScript errors and console errors the page reported."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def page(dashboard_url: str, errors: list[str]) -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg.set_default_timeout(20_000)
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        pg.goto(dashboard_url)
+        yield pg
+        browser.close()
+
+
+def _wait_rows(page: Any, n: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('#rules-table tbody tr').length === n", arg=n
+    )
+
+
+def test_headline_figures_match_the_data(page: Any) -> None:
+    run = sample.SAMPLE_RUNS[-1]
+    expected = {
+        "baskets": sample.N_BASKETS * len(run.counts),
+        "distinct_items": len({i for s in run.counts.values() for k in s for i in k}),
+        "itemsets": sum(len(s) for s in run.counts.values()),
+        "rules": len(expected_rules(run)),
+        "rejected_rows": 10,
+        "input_rows": 1000,
+    }
+    page.wait_for_selector("#headline-baskets .value")
+    for key, value in expected.items():
+        assert page.inner_text(f"#headline-{key} .value") == f"{value:,}", key
+    _wait_rows(page, expected["rules"])
+    assert page.inner_text("#rules-count").startswith(f"{expected['rules']} rules match")
+    # the strongest rule first, as the query ranks them
+    first = page.locator("#rules-table tbody tr").first.inner_text()
+    assert "eggs" in first and "milk" in first and "2.00" in first
+
+
+def test_a_filter_changes_the_rules_table(
+    page: Any, errors: list[str], artifacts_dir: Path
+) -> None:
+    rules = expected_rules(sample.SAMPLE_RUNS[-1])
+    _wait_rows(page, len(rules))
+    page.fill("#min-lift", "1.5")
+    page.press("#min-lift", "Enter")
+    strong = [r for r in rules if r["lift"] >= 1.5]
+    assert 0 < len(strong) < len(rules)
+    _wait_rows(page, len(strong))
+    lifts = page.locator("#rules-table tbody td.lift").all_inner_texts()
+    assert all(float(v) >= 1.5 for v in lifts)
+
+    page.fill("#item-search", "EGG")
+    page.press("#item-search", "Enter")
+    eggs = [r for r in strong if "eggs" in r["antecedent"] + r["consequent"]]
+    _wait_rows(page, len(eggs))
+
+    with page.expect_download() as info:
+        page.click("#download-button")
+    csv_text = Path(info.value.path()).read_text()
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("segment,antecedent,consequent,support,confidence,lift")
+    assert len(lines) == 1 + len(eggs)
+
+    page.fill("#item-search", "")
+    page.press("#item-search", "Enter")
+    _wait_rows(page, len(strong))
+    page.wait_for_selector("#network .main-svg")
+    page.wait_for_selector("#changes-table")
+    page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
+    assert errors == []
+
+
+def test_run_picker_and_bought_together_lookup(page: Any, errors: list[str]) -> None:
+    older = sample.SAMPLE_RUNS[0]
+    page.click("#run")
+    page.get_by_role("option", name=re.compile(older.run_id)).click()
+    _wait_rows(page, sum(1 for r in expected_rules(older) if r["lift"] >= 1.5))
+    page.wait_for_function(
+        "n => document.querySelector('#headline-rules .value').innerText === String(n)",
+        arg=len(expected_rules(older)),
+    )
+    assert "No earlier run" in page.inner_text("#changes")
+
+    page.click("#lookup-item")
+    page.get_by_role("option", name="bread", exact=True).click()
+    page.wait_for_selector("#lookup-table")
+    text = page.inner_text("#lookup-table")
+    assert "butter" in text and "milk" in text
+    assert errors == []

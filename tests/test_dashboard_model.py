@@ -1,0 +1,193 @@
+"""The dashboard's data layer, figures, HTML snapshot and CLI, over the sample results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from athena import sample
+from basket.cli import main
+from basket.config import Settings
+from basket.dashboard import figures, model, snapshot
+from basket.dashboard.source import CachedSource, LocalSource, Row, source_for
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("results")
+    sample.write_sample(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def src(results: Path) -> LocalSource:
+    return LocalSource(results)
+
+
+def test_headline_runs_and_changes(src: LocalSource) -> None:
+    head = model.headline(src)
+    assert head is not None and head["run_id"] == sample.RUN_B
+    assert {k: head[k] for k, _ in model.HEADLINE} == {
+        "baskets": 200,
+        "distinct_items": 5,
+        "itemsets": 11,
+        "rules": 7,
+        "rejected_rows": 10,
+        "input_rows": 1000,
+    }
+    runs = model.runs(src)
+    assert model.previous_run(runs, "") == sample.RUN_A
+    assert model.previous_run(runs, sample.RUN_B) == sample.RUN_A
+    assert model.previous_run(runs, sample.RUN_A) is None
+    assert model.previous_run(runs, "unknown") is None
+    before, rows = model.changes(src, runs)
+    assert before == sample.RUN_A
+    assert model.change_counts(rows) == {"new": 2, "vanished": 1, "strengthened": 2, "weakened": 2}
+    assert model.changes(src, runs, sample.RUN_A) == (None, [])
+
+
+def test_filters_from_form_inputs() -> None:
+    f = model.Filters.from_inputs(
+        run_id=None, segment="", min_support="0.1", min_confidence=None, min_lift=-3, item=" tea "
+    )
+    assert f == model.Filters(min_support=0.1, item="tea")
+    assert "item" not in f.edge_params()
+    with pytest.raises(ValueError, match="min_lift"):
+        model.Filters(min_lift=float("nan"))
+
+
+def test_rules_csv_and_formatting(src: LocalSource) -> None:
+    rows = model.rules(src, model.Filters(segment="UK"))
+    parsed = list(csv.DictReader(io.StringIO(model.rules_csv(rows))))
+    assert [(r["antecedent"], r["consequent"]) for r in parsed] == [
+        ("milk", "tea"),
+        ("tea", "milk"),
+    ]
+    assert list(parsed[0]) == list(model.RULE_COLUMNS)
+    assert model.fmt_count(1234567) == "1,234,567" and model.fmt_count(None) == "–"
+    assert model.fmt_measure(float("inf")) == "∞" and model.fmt_measure(0.5, 2) == "0.50"
+
+
+def test_bought_together(src: LocalSource) -> None:
+    rows = model.bought_together(src, "milk", "FR")
+    assert [(r["other_item"], r["together"]) for r in rows] == [("eggs", 24), ("bread", 20)]
+    assert model.bought_together(src, "") == []
+
+
+def test_figures_are_built_from_rows(src: LocalSource) -> None:
+    f = model.Filters()
+    bar = figures.itemsets_bar(model.top_itemsets(src, top_n=5))
+    assert sum(len(t.x) for t in bar.data) == 5
+    scatter = figures.rules_scatter(model.rules(src, f))
+    assert list(scatter.data[0].marker.color) == [r["lift"] for r in model.rules(src, f)]
+    net = figures.network(model.edges(src, f))
+    assert set(net.data[0].text) == {"bread", "butter", "milk", "eggs", "tea"}
+    assert len(net.layout.annotations) == len(model.edges(src, f))
+    empty = figures.rules_scatter([])
+    assert empty.layout.annotations[0].text == "No rules match the filters"
+    assert figures.lift_colour(1.0) == "rgb(255, 255, 255)"
+    assert figures.lift_colour(None) == "transparent"
+
+
+def test_cached_source_reuses_answers_for_ttl() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    class Fake:
+        def run(self, name: str, **params: Any) -> list[Row]:
+            calls.append((name, params))
+            return [{"n": len(calls)}]
+
+        def refresh(self) -> None:
+            pass
+
+    now = [0.0]
+    cached = CachedSource(Fake(), ttl_s=10, clock=lambda: now[0])
+    assert cached.run("q", a=1) == cached.run("q", a=1) == [{"n": 1}]
+    assert cached.run("q", a=2) == [{"n": 2}]
+    now[0] = 11
+    assert cached.run("q", a=1) == [{"n": 3}]
+    cached.refresh()
+    assert cached.run("q", a=2) == [{"n": 4}]
+
+
+def test_source_for_picks_the_backend(results: Path) -> None:
+    settings = Settings().with_overrides(**{"paths.output_dir": results})
+    assert isinstance(source_for(settings), LocalSource)
+    with pytest.raises(ValueError, match="backend"):
+        source_for(settings, "excel")
+
+
+def test_snapshot_is_self_contained(results: Path, tmp_path: Path) -> None:
+    settings = Settings().with_overrides(**{"paths.output_dir": results})
+    from basket.dashboard import write_snapshot
+
+    out = write_snapshot(settings, tmp_path / "site" / "snapshot.html")
+    text = out.read_text(encoding="utf-8")
+    assert not (tmp_path / "site" / "snapshot.html.tmp").exists()
+    # plotly.js is inline and nothing is loaded from elsewhere
+    assert "Plotly" in text and len(text) > 1_000_000
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", text)
+    assert re.search(r'id="headline-baskets".*?<div class="value">200</div>', text)
+    assert re.search(r'id="headline-rules".*?<div class="value">7</div>', text)
+    assert text.count("<tr>") == 1 + 7 + 1 + 7  # rules table and changes table, with heads
+    for div in ("itemsets-chart", "scatter", "network"):
+        assert f'id="{div}"' in text
+    assert "2 new, 1 vanished, 2 strengthened, 2 weakened" in text
+
+
+def test_snapshot_of_an_older_run_and_of_nothing(results: Path, tmp_path: Path) -> None:
+    src = LocalSource(results)
+    text = snapshot.render(src, sample.RUN_A)
+    assert f"· {sample.RUN_A}" in text and "No earlier run to compare with." in text
+    with pytest.raises(LookupError, match="no run"):
+        snapshot.render(LocalSource(tmp_path / "empty"))
+
+
+def test_cli_snapshot(results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "snap.html"
+    r = CliRunner().invoke(
+        main, ["dashboard", "--output", str(results), "--snapshot", str(out)], obj=None
+    )
+    assert r.exit_code == 0, r.output
+    assert out.is_file() and "snapshot written" in r.output
+    r = CliRunner().invoke(
+        main, ["dashboard", "--output", str(tmp_path / "none"), "--snapshot", str(out)]
+    )
+    assert r.exit_code != 0 and "no run to snapshot" in r.output
+
+
+def test_page_over_empty_results_says_so(tmp_path: Path) -> None:
+    from basket.dashboard.app import create_app, layout
+    from basket.dashboard.components import headline_cards
+
+    src = LocalSource(tmp_path / "nothing-yet")
+    assert model.runs(src) == [] and model.headline(src) is None
+    assert model.rules(src, model.Filters()) == []
+    page = layout(src)
+    assert "Market basket dashboard" in str(page)
+    assert "No results yet" in str(headline_cards(None))
+    assert create_app(src).title == "Market basket dashboard"
+
+
+def test_athena_source_runs_the_pack_remotely(monkeypatch: pytest.MonkeyPatch) -> None:
+    from athena import pack
+    from basket.aws.athena import QueryTarget
+    from basket.dashboard.source import AthenaSource
+
+    seen: list[tuple[str, dict[str, Any], QueryTarget]] = []
+
+    def fake_run(athena: Any, query: pack.Query, values: dict[str, Any], target: QueryTarget):  # type: ignore[no-untyped-def]
+        seen.append((query.name, values, target))
+        return ["run_id", "rules"], [("r1", 3)]
+
+    monkeypatch.setattr("athena.remote.run", fake_run)
+    target = QueryTarget("primary", "s3://b/p/_athena-results/", "market_basket")
+    src = CachedSource(AthenaSource(object(), target), ttl_s=60)
+    assert src.run("run_summary") == src.run("run_summary") == [{"run_id": "r1", "rules": 3}]
+    assert seen == [("run_summary", {"run_id": ""}, target)]

@@ -1,0 +1,132 @@
+"""QuickSight as code, the pure part: ids from config, data sets from basket.schemas, and
+request bodies that botocore's own validator accepts for each operation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+import sqlglot
+from botocore.validate import validate_parameters
+from click.testing import CliRunner
+
+from basket.cli import main
+from basket.config import Settings
+from basket.schemas import PARTITION_COLUMNS, RULES
+from quicksight import datasets, definition
+from quicksight.plan import Plan, ingestion_id, partition, plan_from_settings
+
+PRINCIPAL = "arn:aws:quicksight:us-east-1:123456789012:group/default/merchandisers"
+
+
+@pytest.fixture
+def plan() -> Plan:
+    settings = Settings().with_overrides(
+        **{"dashboards.quicksight_principal_arn": PRINCIPAL, "athena.database": "mb_test"}
+    )
+    return plan_from_settings(settings, "123456789012")
+
+
+def validate(operation: str, request: dict[str, Any]) -> None:
+    qs = boto3.client("quicksight", region_name="us-east-1")
+    shape = qs.meta.service_model.operation_model(operation).input_shape
+    validate_parameters(request, shape)  # raises ParamValidationError with every problem
+
+
+def test_ids_and_arns_derive_from_config(plan: Plan) -> None:
+    assert plan.data_source_id == "basket-athena"
+    assert plan.data_set_id("rules") == "basket-rules"
+    assert (plan.analysis_id, plan.dashboard_id) == ("basket-analysis", "basket-dashboard")
+    assert plan.data_set_arn("rules") == (
+        "arn:aws:quicksight:us-east-1:123456789012:dataset/basket-rules"
+    )
+    assert partition("cn-north-1") == "aws-cn" and partition("us-gov-west-1") == "aws-us-gov"
+    assert ingestion_id("20260102T010000Z-bbbbbb") == "20260102T010000Z-bbbbbb"
+    assert ingestion_id("run.2026/01 x") == "run-2026-01-x"
+    with pytest.raises(ValueError):
+        ingestion_id("  ")
+
+
+def test_plan_needs_a_principal_and_a_valid_prefix() -> None:
+    with pytest.raises(ValueError, match="quicksight_principal_arn"):
+        plan_from_settings(Settings(), "123456789012")
+    with pytest.raises(ValueError, match="quicksight_id_prefix"):
+        Settings().with_overrides(**{"dashboards.quicksight_id_prefix": "bad prefix!"})
+
+
+def test_data_sets_take_their_columns_from_the_schemas(plan: Plan) -> None:
+    spec = datasets.spec("rules")
+    req = datasets.data_set_request(plan, spec)
+    table = req["PhysicalTableMap"]["rules"]["CustomSql"]
+    assert [c["Name"] for c in table["Columns"]] == [
+        *RULES.names,
+        *(c.name for c in PARTITION_COLUMNS),
+    ]
+    types = {c["Name"]: c["Type"] for c in table["Columns"]}
+    assert types["antecedent"] == "STRING" and types["count"] == "INTEGER"
+    assert types["lift"] == "DECIMAL" and types["dt"] == "STRING"
+    assert req["ImportMode"] == "SPICE" and table["DataSourceArn"] == plan.data_source_arn
+    sql = table["SqlQuery"]
+    assert 'FROM "mb_test"."latest_rules"' in sql
+    assert """array_join("antecedent", ', ') AS "antecedent\"""" in sql
+    assert 'CASE WHEN is_infinite("conviction") THEN NULL ELSE "conviction" END' in sql
+    assert 'is_infinite("lift")' not in sql  # not nullable: finite by contract
+    for s in datasets.DATA_SETS:
+        sqlglot.parse_one(datasets.select_sql(s, "mb_test"), read="trino")
+    with pytest.raises(KeyError, match="known"):
+        datasets.spec("orders")
+
+
+def test_every_request_is_valid_for_its_operation(plan: Plan) -> None:
+    validate("CreateDataSource", datasets.data_source_request(plan))
+    for s in datasets.DATA_SETS:
+        validate("CreateDataSet", datasets.data_set_request(plan, s))
+    validate("CreateAnalysis", definition.analysis_request(plan))
+    validate("CreateDashboard", definition.dashboard_request(plan))
+
+
+def test_definition_has_the_visuals_filters_and_controls(plan: Plan) -> None:
+    d = definition.definition(plan)
+    assert [x["Identifier"] for x in d["DataSetIdentifierDeclarations"]] == ["itemsets", "rules"]
+    visuals = d["Sheets"][0]["Visuals"]
+    assert [next(iter(v)) for v in visuals] == [
+        "BarChartVisual",
+        "TableVisual",
+        "ScatterPlotVisual",
+    ]
+    table = visuals[1]["TableVisual"]
+    fmt = table["ConditionalFormatting"]["ConditionalFormattingOptions"][0]["Cell"]
+    assert fmt["FieldId"] == "t-lift"
+    assert "{lift}" in fmt["TextFormat"]["BackgroundColor"]["Gradient"]["Expression"]
+    params = {next(iter(p.values()))["Name"] for p in d["ParameterDeclarations"]}
+    assert params == {"minSupport", "minConfidence", "minLift", "item"}
+    controls = {
+        next(iter(c.values()))["SourceParameterName"] for c in d["Sheets"][0]["ParameterControls"]
+    }
+    assert controls == params
+    filters = [f for g in d["FilterGroups"] for f in g["Filters"]]
+    bound = {
+        f["NumericRangeFilter"]["RangeMinimum"]["Parameter"]
+        for f in filters
+        if "NumericRangeFilter" in f
+    }
+    assert bound == {"minSupport", "minConfidence", "minLift"}
+    item = next(f["CategoryFilter"] for f in filters if "CategoryFilter" in f)
+    assert item["Configuration"]["CustomFilterConfiguration"]["ParameterName"] == "item"
+    with pytest.raises(KeyError):
+        definition.col("rules", "no_such_column")
+
+
+def test_cli_deploy_print_calls_nothing() -> None:
+    r = CliRunner().invoke(
+        main, ["quicksight", "deploy", "--print", "--principal-arn", PRINCIPAL, "--id-prefix", "mb"]
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["data_source"]["DataSourceId"] == "mb-athena"
+    assert [d["DataSetId"] for d in out["data_sets"]] == ["mb-itemsets", "mb-rules", "mb-runs"]
+    assert out["dashboard"]["DashboardId"] == "mb-dashboard"
+    r = CliRunner().invoke(main, ["quicksight", "deploy", "--print"])
+    assert r.exit_code != 0 and "quicksight_principal_arn" in r.output

@@ -1,0 +1,79 @@
+"""QuickSight calls against the real moto server, for what moto implements: STS account,
+data source create/describe/update, data set creation, dashboard creation and version
+status, and starting an ingestion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from basket.aws.session import client
+from basket.config import AwsConfig
+from quicksight import api, datasets, definition
+from quicksight.plan import Plan
+from quicksight.refresh import start
+
+PRINCIPAL = "arn:aws:quicksight:us-east-1:123456789012:user/default/alice"
+
+
+@pytest.fixture
+def qs(moto_aws: AwsConfig) -> Any:
+    return client(moto_aws, "quicksight", max_attempts=1)
+
+
+@pytest.fixture
+def plan(moto_aws: AwsConfig) -> Plan:
+    account = api.account_id(client(moto_aws, "sts"))
+    return Plan(account, moto_aws.region, "default", PRINCIPAL, "mb", "market_basket", "wg1")
+
+
+def test_account_comes_from_sts(plan: Plan) -> None:
+    assert plan.account_id == "123456789012"
+
+
+def test_data_source_is_created_then_found_and_updated(qs: Any, plan: Plan) -> None:
+    perms = datasets.permissions(PRINCIPAL, datasets.DATA_SOURCE_ACTIONS)
+    request = datasets.data_source_request(plan)
+    assert not api.exists(qs, api.DATA_SOURCE, plan.account_id, plan.data_source_id)
+    done = api.upsert(qs, api.DATA_SOURCE, request, perms)
+    assert (done.action, done.arn) == ("created", plan.data_source_arn)
+    assert api.exists(qs, api.DATA_SOURCE, plan.account_id, plan.data_source_id)
+    got = qs.describe_data_source(AwsAccountId=plan.account_id, DataSourceId=plan.data_source_id)
+    ds = got["DataSource"]
+    assert ds["Type"] == "ATHENA"
+    assert ds["DataSourceParameters"] == {"AthenaParameters": {"WorkGroup": "wg1"}}
+    # the update body is the create body less what UpdateDataSource does not take
+    update = api.accepted(qs, "update_data_source", request)
+    assert (
+        "Type" not in update and update["DataSourceParameters"] == request["DataSourceParameters"]
+    )
+    r = qs.update_data_source(**{**update, "Name": "renamed"})
+    assert r["UpdateStatus"] == "UPDATE_SUCCESSFUL"
+
+
+def test_data_sets_and_dashboard_are_accepted(qs: Any, plan: Plan) -> None:
+    for s in datasets.DATA_SETS:
+        r = api.call(
+            qs,
+            "create_data_set",
+            **datasets.data_set_request(plan, s),
+            Permissions=datasets.permissions(PRINCIPAL, datasets.DATA_SET_ACTIONS),
+        )
+        assert r["DataSetId"] == plan.data_set_id(s.name)
+    done = api.upsert(
+        qs,
+        api.DASHBOARD,
+        definition.dashboard_request(plan),
+        datasets.permissions(PRINCIPAL, definition.DASHBOARD_ACTIONS),
+    )
+    assert done.action == "created" and done.version_arn is not None
+    version = api.version_number(done.version_arn)
+    status = api.dashboard_version_status(qs, plan.account_id, plan.dashboard_id, version)
+    assert status == "CREATION_SUCCESSFUL"
+    got = qs.describe_dashboard(AwsAccountId=plan.account_id, DashboardId=plan.dashboard_id)
+    assert got["Dashboard"]["Name"] == "mb market basket"
+
+
+def test_ingestion_starts(qs: Any, plan: Plan) -> None:
+    assert start(qs, plan, plan.data_set_id("rules"), "20260102T010000Z-bbbbbb") is True
