@@ -12,7 +12,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo test lint typecheck unit test-slow bench clean help
+.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench clean help
 
 help:
 	@echo "make demo       run the pipeline end to end on the embedded default"
@@ -40,6 +40,9 @@ $(JARS): jars/pom.xml $(STAMP)
 
 demo: setup
 	$(BIN)/basket demo
+
+demo-dashboard: setup
+	$(BIN)/basket demo --serve
 
 lint: setup
 	$(BIN)/ruff check .

@@ -33,6 +33,12 @@ from basket.progress import Progress
     show_default=True,
     help="Publish to S3 and register Athena partitions (a local endpoint by default).",
 )
+@click.option(
+    "--serve/--no-serve",
+    default=False,
+    show_default=True,
+    help="At the end, serve the interactive dashboard on 127.0.0.1 until Ctrl-C.",
+)
 @click.pass_obj
 def command(
     settings: Settings,
@@ -43,6 +49,7 @@ def command(
     min_confidence: float,
     top: int,
     publish: bool,
+    serve: bool,
 ) -> None:
     """Run generate -> mine -> show on the embedded default (local Spark, local files)."""
     from basket.generate import GeneratorConfig, generate
@@ -85,6 +92,36 @@ def command(
     if publish:
         publish_and_catalog(settings, report, progress)
     show_analyst_queries(settings)
+    snapshot = write_dashboard_snapshot(settings, report["run_id"], progress)
+    click.echo(f"\nDashboard snapshot: {snapshot}")
+    if serve:
+        from basket.dashboard.app import create_app
+        from basket.dashboard.app import serve as serve_app
+        from basket.dashboard.source import source_for
+
+        d = settings.dashboards
+        serve_app(
+            create_app(source_for(settings)),
+            d.host,
+            d.port,
+            on_ready=lambda url: click.echo(f"Dashboard on {url} (Ctrl-C to stop)"),
+        )
+    else:
+        click.echo("Interactive dashboard: .venv/bin/basket dashboard  (or make demo-dashboard)")
+
+
+def write_dashboard_snapshot(settings: Settings, run_id: str, progress: Progress) -> Path:
+    """The static, self-contained HTML dashboard of the run, beside its exports."""
+    from basket.dashboard.snapshot import write_snapshot
+    from basket.layout import RunLayout
+    from basket.publish import find_run
+
+    run = find_run(settings.paths.output_dir, run_id)
+    layout = RunLayout(str(settings.paths.output_dir), run.dt, run.run_id)
+    with progress.stage("snapshot", "Wrote the dashboard snapshot") as st:
+        path = write_snapshot(settings, Path(layout.exports) / "dashboard.html", run_id=run_id)
+        st.done(str(path))
+    return path
 
 
 def publish_and_catalog(settings: Settings, report: dict[str, Any], progress: Progress) -> None:
