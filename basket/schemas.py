@@ -93,7 +93,11 @@ QUARANTINE = Dataset(
         Column("field", "string", "The input field that failed the rule, if any."),
         Column("detail", "string", "Human-readable explanation naming the offending value."),
         Column("source", "string", "Where the record came from: file path or topic/partition."),
-        Column("source_offset", "bigint", "Kafka offset (null for files)."),
+        Column(
+            "source_offset",
+            "bigint",
+            "Kafka offset, or the row number in a file (null if unknown).",
+        ),
         Column("raw", "string", "The original record, as a JSON object of its fields.", False),
     ),
 )

@@ -1,0 +1,170 @@
+"""Turn one micro-batch of a source into *staged* rows: the source's data fields as strings
+plus the columns below, the common input of :mod:`ingest.sink`.
+
+- ``_source`` / ``_offset``: file path and row number in the file, or ``topic/partition``
+  and Kafka offset: where the record is (quarantine's ``source`` / ``source_offset``);
+- ``_source_ts``: file modification time or Kafka record timestamp;
+- ``_line_no`` / ``_line_key``: the line's identity; the key is what makes writes
+  idempotent: ``event|<transaction_id>|<line_no>`` for events (a producer retry has the
+  same key) and ``file|<path>|<row>`` for CSV rows;
+- ``_corrupt``: the raw record when it could not be parsed (CSV) or broke the event
+  contract (Kafka), with ``_bad_field`` / ``_bad_detail`` naming why (events only).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ingest import events
+from spark.load import CORRUPT_COL, SOURCE_COL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import Column, DataFrame
+
+SOURCE = SOURCE_COL
+OFFSET = "_offset"
+SOURCE_TS = "_source_ts"
+LINE_NO = "_line_no"
+LINE_KEY = "_line_key"
+CORRUPT = CORRUPT_COL
+BAD_FIELD = "_bad_field"
+BAD_DETAIL = "_bad_detail"
+META: tuple[str, ...] = (SOURCE, OFFSET, SOURCE_TS, LINE_NO, LINE_KEY)
+_INT_KIND = r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,0\))$"
+_NUMBER_KIND = r"^(BIGINT|INT|SMALLINT|TINYINT|DECIMAL\(\d+,\d+\)|DOUBLE|FLOAT)$"
+
+
+def stage_files(batch: DataFrame) -> DataFrame:
+    """CSV rows (data columns, ``_corrupt``, ``_source``, ``_source_ts``): number the rows
+    of each file in file order (stable when a micro-batch is replayed)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy(SOURCE).orderBy("_mid")
+    return (
+        batch.withColumn("_mid", F.monotonically_increasing_id())
+        .withColumn(LINE_NO, F.row_number().over(w).cast("bigint"))
+        .drop("_mid")
+        .withColumn(OFFSET, F.col(LINE_NO))
+        .withColumn(LINE_KEY, F.concat_ws("|", F.lit("file"), F.col(SOURCE), F.col(LINE_NO)))
+        .withColumn(BAD_FIELD, F.lit(None).cast("string"))
+        .withColumn(BAD_DETAIL, F.lit(None).cast("string"))
+    )
+
+
+def _kind_col(name: str) -> str:
+    return f"_k_{name}"
+
+
+def _check(v: Column, f: events.Field) -> tuple[Column, Column]:
+    """(missing, wrong type) conditions of one field, from its JSON kind column
+    (``STRING``, ``BIGINT``, ``VOID`` for JSON null, ... or NULL when absent)."""
+    from pyspark.sql import functions as F
+
+    kind = F.col(_kind_col(f.name))
+    absent = kind.isNull() | (kind == "VOID")
+    ok = F.lit(False)
+    for k in f.kinds:
+        if k == "string":
+            ok = ok | (kind == "STRING")
+        elif k == "integer":
+            as_int = F.try_variant_get(v, f"$.{f.name}", "bigint")
+            ok = ok | (kind.rlike(_INT_KIND) & as_int.isNotNull())
+        else:
+            ok = ok | kind.rlike(_NUMBER_KIND)
+    missing = absent if f.required else F.lit(False)
+    return missing, ~absent & ~ok
+
+
+def stage_events(batch: DataFrame, max_bytes: int = events.MAX_EVENT_BYTES) -> DataFrame:
+    """Kafka records (``key value topic partition offset timestamp``) -> staged event rows.
+
+    Never fails on content: every contract violation becomes ``_bad_detail``."""
+    from pyspark.sql import functions as F
+
+    size = F.octet_length("value")
+    text = F.col("value").cast("string")
+    utf8 = F.is_valid_utf8(text)
+    parsed = batch.select(
+        "*",
+        text.alias("_text"),
+        size.alias("_size"),
+        utf8.alias("_utf8"),
+        F.when((size <= max_bytes) & utf8, F.try_parse_json(text)).alias("_v"),
+    )
+    v = F.col("_v")
+    parsed = parsed.select(
+        "*",
+        F.coalesce(F.schema_of_variant(v), F.lit("")).alias("_k_"),
+        *[
+            F.schema_of_variant(F.try_variant_get(v, f"$.{f.name}", "variant")).alias(
+                _kind_col(f.name)
+            )
+            for f in events.FIELDS
+        ],
+    )
+    version = F.try_variant_get(v, "$.schema_version", "bigint")
+    v_missing, v_wrong = _check(v, events.field("schema_version"))
+    supported = ", ".join(str(x) for x in events.SUPPORTED_VERSIONS)
+    checks: list[tuple[Column, str | None, Column]] = [
+        (F.col("value").isNull(), None, F.lit("message has no value")),
+        (
+            F.col("_size") > max_bytes,
+            None,
+            F.format_string("event is %d bytes, over the %d-byte limit", "_size", F.lit(max_bytes)),
+        ),
+        (~F.col("_utf8"), None, F.lit("message is not valid UTF-8 (raw holds it base64-encoded)")),
+        (v.isNull(), None, F.lit("message is not valid JSON")),
+        (~F.col("_k_").startswith("OBJECT"), None, F.lit("message is not a JSON object")),
+        (v_missing, "schema_version", F.lit("missing required field schema_version")),
+        (
+            v_wrong | ~version.isin(*events.SUPPORTED_VERSIONS),
+            "schema_version",
+            F.format_string(
+                "unknown schema_version %s (supported: %s)",
+                F.to_json(F.try_variant_get(v, "$.schema_version", "variant")),
+                F.lit(supported),
+            ),
+        ),
+    ]
+    field_checks = [(f, *_check(v, f)) for f in events.FIELDS[1:]]
+    for f, missing, _ in field_checks:
+        if f.required:
+            checks.append((missing, f.name, F.lit(f"missing required field {f.name}")))
+    for f, _, wrong in field_checks:
+        expected = " or ".join(f.kinds)
+        text_ = F.format_string(
+            "%s has JSON type %s, expected %s",
+            F.lit(f.name),
+            F.col(_kind_col(f.name)),
+            F.lit(expected),
+        )
+        checks.append((wrong, f.name, text_))
+    first = F.coalesce(
+        *[
+            F.when(cond, F.struct(F.lit(name).cast("string").alias("f"), text_.alias("d")))
+            for cond, name, text_ in checks
+        ]
+    )
+    checked = parsed.select("*", first.alias("_bad")).select(
+        "*", F.col("_bad.d").alias(BAD_DETAIL), F.col("_bad.f").alias(BAD_FIELD)
+    )
+    good = F.col(BAD_DETAIL).isNull()
+
+    def get(name: str, typ: str = "string") -> Column:
+        return F.when(good, F.try_variant_get(v, f"$.{name}", typ))
+
+    staged = checked.select(
+        *[get(name).alias(name) for name in events.DATA_FIELDS],
+        F.concat(F.col("topic"), F.lit("/"), F.col("partition").cast("string")).alias(SOURCE),
+        F.col("offset").cast("bigint").alias(OFFSET),
+        F.col("timestamp").alias(SOURCE_TS),
+        get("line_no", "bigint").alias(LINE_NO),
+        F.when(~good, F.when(F.col("_utf8"), F.col("_text")).otherwise(F.base64("value"))).alias(
+            CORRUPT
+        ),
+        F.col(BAD_FIELD),
+        F.col(BAD_DETAIL),
+    )
+    key = F.concat_ws("|", F.lit("event"), F.trim("transaction_id"), F.col(LINE_NO))
+    return staged.withColumn(LINE_KEY, F.when(F.col(BAD_DETAIL).isNull(), key))

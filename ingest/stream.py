@@ -1,0 +1,214 @@
+"""Structured Streaming queries from a folder of CSV drops or a Kafka topic into the Delta
+``lines`` / ``quarantine`` tables (:mod:`ingest.tables`), through :class:`ingest.sink.DeltaSink`.
+
+``once`` uses the availableNow trigger (process what is there, then stop: what a scheduler
+calls); otherwise a processing-time trigger runs until stopped. Checkpoints live under
+``paths.checkpoint_dir`` unless given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from basket.config import ColumnsConfig, Settings
+from ingest import events
+from ingest import staging as S
+from ingest.sink import CleaningSpec, DeltaSink
+from ingest.tables import TablePaths, ensure_tables
+from spark.load import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+log = logging.getLogger(__name__)
+
+EVENT_COLUMNS = ColumnsConfig(
+    transaction="transaction_id",
+    item="item",
+    quantity="quantity",
+    price="price",
+    timestamp="ts",
+    customer="customer_id",
+    store="store_id",
+)
+"""How event fields map onto the cleaning rules' inputs."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    """Used for the query name and the default checkpoint folder."""
+    stream: DataFrame
+    stage: Callable[[DataFrame], DataFrame]
+    data_columns: tuple[str, ...]
+    columns: ColumnsConfig
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    once: bool = False
+    trigger_seconds: float = 5.0
+    checkpoint: Path | None = None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
+
+
+def file_columns(input_dir: Path, settings: Settings) -> tuple[list[str], bool] | None:
+    """Column names and header flag from the first CSV in the folder (None if empty)."""
+    from spark.load import check_long_header, decide_header, first_line, headerless_columns
+
+    inp, columns = settings.input, settings.columns
+    for path in sorted(p for p in input_dir.rglob("*.csv*") if not p.name.startswith((".", "_"))):
+        line = first_line(str(path), inp.encoding)
+        if line is None:
+            continue
+        header = decide_header(line, inp.delimiter, columns, inp.header)
+        if header:
+            return check_long_header(str(path), line, inp.delimiter, columns), True
+        return headerless_columns(line, inp.delimiter, columns, str(path)), False
+    return None
+
+
+def files_source(
+    spark: SparkSession,
+    settings: Settings,
+    input_dir: Path,
+    *,
+    max_files_per_trigger: int | None = None,
+    wait_seconds: float = 0.0,
+) -> Source:
+    """CSV files dropped into ``input_dir`` (same layout as ``basket mine`` input; write a
+    file under a temporary name starting with ``.`` and rename it when complete)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if not input_dir.is_dir():
+        raise InputError(f"input folder not found: {input_dir}")
+    deadline = time.monotonic() + wait_seconds
+    found = file_columns(input_dir, settings)
+    while found is None and time.monotonic() < deadline:
+        time.sleep(1.0)
+        found = file_columns(input_dir, settings)
+    if found is None:
+        raise InputError(f"no CSV file in {input_dir} to learn the columns from")
+    names, header = found
+    inp = settings.input
+    schema = T.StructType(
+        [T.StructField(n, T.StringType()) for n in names]
+        + [T.StructField(S.CORRUPT, T.StringType())]
+    )
+    reader = (
+        spark.readStream.option("header", header)
+        .option("sep", inp.delimiter)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("encoding", inp.encoding)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", S.CORRUPT)
+        .option("ignoreLeadingWhiteSpace", False)
+        .option("ignoreTrailingWhiteSpace", False)
+        .option("pathGlobFilter", "*.csv*")
+        .option("recursiveFileLookup", True)
+        .schema(schema)
+    )
+    if max_files_per_trigger:
+        reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
+    stream = (
+        reader.csv(str(input_dir.resolve()))
+        .withColumn(S.SOURCE, F.col("_metadata.file_path"))
+        .withColumn(S.SOURCE_TS, F.col("_metadata.file_modification_time"))
+    )
+    digest = hashlib.sha1(str(input_dir.resolve()).encode()).hexdigest()[:10]
+    return Source(
+        name=f"files-{_slug(input_dir.name)}-{digest}",
+        stream=stream,
+        stage=S.stage_files,
+        data_columns=tuple(names),
+        columns=settings.columns,
+    )
+
+
+def kafka_source(
+    spark: SparkSession,
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    max_offsets_per_trigger: int | None = None,
+    max_event_bytes: int = events.MAX_EVENT_BYTES,
+    starting_offsets: str = "earliest",
+) -> Source:
+    """Events on ``topic`` (see :mod:`ingest.events`)."""
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", starting_offsets)
+        # a busy machine or a broker restart must not fail the query on the first slow reply
+        .option("kafka.default.api.timeout.ms", "180000")
+        .option("fetchOffset.numRetries", "6")
+        .option("fetchOffset.retryIntervalMs", "2000")
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+
+    def stage(batch: DataFrame) -> DataFrame:
+        return S.stage_events(batch, max_event_bytes)
+
+    return Source(
+        name=f"kafka-{_slug(topic)}",
+        stream=reader.load(),
+        stage=stage,
+        data_columns=events.DATA_FIELDS,
+        columns=EVENT_COLUMNS,
+    )
+
+
+def start(
+    spark: SparkSession, settings: Settings, source: Source, options: RunOptions
+) -> StreamingQuery:
+    """Create the tables if needed and start the query (returns at once)."""
+    paths = TablePaths.under(settings.paths.delta_dir)
+    ensure_tables(spark, paths)
+    spec = CleaningSpec(
+        data_columns=source.data_columns,
+        columns=source.columns,
+        cleaning=settings.cleaning,
+        timestamp_formats=tuple(settings.input.timestamp_formats),
+    )
+    checkpoint = options.checkpoint or settings.paths.checkpoint_dir / f"ingest-{source.name}"
+    location = str(Path(checkpoint).resolve())
+    writer = (
+        source.stream.writeStream.foreachBatch(
+            DeltaSink(spark, paths, spec, source.stage, location)
+        )
+        .option("checkpointLocation", location)
+        .queryName(f"ingest-{source.name}")
+    )
+    if options.once:
+        writer = writer.trigger(availableNow=True)
+    else:
+        writer = writer.trigger(processingTime=f"{options.trigger_seconds} seconds")
+    return writer.start()
+
+
+def run(query: StreamingQuery, poll_seconds: int = 1) -> None:
+    """Block until the query ends (``once``) or is interrupted; re-raise its failure."""
+    try:
+        while query.isActive:
+            query.awaitTermination(poll_seconds)
+    except KeyboardInterrupt:
+        log.warning("stopping %s", query.name)
+        query.stop()
+    error = query.exception()
+    if error is not None:
+        raise RuntimeError(f"ingest query {query.name} failed: {error}")

@@ -1,0 +1,79 @@
+"""The two Delta tables ingest writes, under ``<delta_dir>``:
+
+- ``lines``: one row per accepted transaction line: the ``basket.schemas.LINES`` columns
+  (what the batch miner reads) plus the line's identity and provenance; partitioned by
+  ``event_date``; row tracking on (``_metadata.row_commit_version`` dates every row).
+- ``quarantine``: ``basket.schemas.QUARANTINE`` plus ``ingested_at``; one row per rejected
+  record, keyed by its source position (file + row, or topic/partition + offset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from basket.schemas import LINES, QUARANTINE, Column, Dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+LINES_TABLE = Dataset(
+    "lines",
+    "Accepted transaction lines from streaming ingest.",
+    (
+        *LINES.columns,
+        Column("line_no", "bigint", "Line number in the transaction (events) or file row.", False),
+        Column("line_key", "string", "Idempotency key: event|tx|line_no or file|path|row.", False),
+        Column("line_hash", "string", "SHA-256 of the duplicate-check fields.", False),
+        Column("source", "string", "File path or topic/partition.", False),
+        Column("source_offset", "bigint", "Row in the file or Kafka offset."),
+        Column("source_ts", "timestamp", "File modification time or Kafka record timestamp."),
+        Column("ingested_at", "timestamp", "When the micro-batch was processed.", False),
+    ),
+)
+QUARANTINE_TABLE = Dataset(
+    "quarantine",
+    "Rejected records from streaming ingest.",
+    (
+        *QUARANTINE.columns,
+        Column("ingested_at", "timestamp", "When the micro-batch was processed.", False),
+    ),
+)
+PARTITION = "event_date"
+
+
+@dataclass(frozen=True)
+class TablePaths:
+    lines: str
+    quarantine: str
+
+    @classmethod
+    def under(cls, delta_dir: Path | str) -> TablePaths:
+        root = str(delta_dir).rstrip("/")
+        if "://" not in root:
+            root = str(Path(root).resolve())
+        return cls(lines=f"{root}/lines", quarantine=f"{root}/quarantine")
+
+
+def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
+    """Create both tables if they do not exist (safe to call from every run)."""
+    from delta.tables import DeltaTable
+
+    from basket.schemas import spark_schema
+
+    (
+        DeltaTable.createIfNotExists(spark)
+        .location(paths.lines)
+        .addColumns(spark_schema(LINES_TABLE))
+        .partitionedBy(PARTITION)
+        .property("delta.enableRowTracking", "true")
+        .property("delta.appendOnly", "false")
+        .execute()
+    )
+    (
+        DeltaTable.createIfNotExists(spark)
+        .location(paths.quarantine)
+        .addColumns(spark_schema(QUARANTINE_TABLE))
+        .execute()
+    )
