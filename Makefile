@@ -31,7 +31,8 @@ $(SYSTEM): scripts/ensure-system.sh
 $(STAMP): pyproject.toml $(SYSTEM)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,airflow]'
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps 'apache-airflow-providers-apache-spark>=6.3,<7'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "basket.commands.dashboard:command",
     "quicksight": "basket.commands.quicksight:command",
     "powerbi": "basket.commands.powerbi:command",
-    "config": "basket.commands.config:command",
+    "airflow": "basket.commands.airflow:command",
 }
 
 
