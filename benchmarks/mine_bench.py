@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # subprocesses, which import this module, pay only for Python and their own library.
 
 TOOLS = ("mine", "pyfim", "mlxtend")
+ENGINES = ("auto", "pfp", "mllib")
+"""``basket mine --engine`` values; the ``mine`` tool runs once per engine (``mine-auto``)."""
 WORKER = "_worker"
 POLL_S = 0.05
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -270,15 +272,17 @@ def find_run_json(output: Path, run_id: str) -> Path | None:
     return found[-1] if found else None
 
 
-def run_mine(path: Path, n: int, args: BenchArgs, output: Path, run_id: str) -> ToolRun:
-    run = ToolRun("mine", n)
+def run_mine(
+    path: Path, n: int, args: BenchArgs, output: Path, run_id: str, engine: str
+) -> ToolRun:
+    run = ToolRun(f"mine-{engine}", n)
     if not mine_available():
         run.status = "failed"
         run.note = "`basket mine` is not installed (basket/commands/mine.py missing)"
         return run
     cmd = mine_command(
         path, args.sep, args.min_support, args.min_confidence, output, run_id, args.max_size,
-        args.mine_args,
+        (*args.mine_args, "--engine", engine),
     )  # fmt: skip
     m = run_measured(cmd, timeout_s=args.timeout_s)
     run.wall_s, run.peak_rss_mb = m.wall_s, m.peak_rss_mb
@@ -294,7 +298,10 @@ def run_mine(path: Path, n: int, args: BenchArgs, output: Path, run_id: str) -> 
     run.mine_s = timings.get("mine_s")
     if "total_s" in timings:
         run.in_process_s = timings["total_s"] - timings.get("spark_start_s", 0.0)
-    run.details = {"timings": timings, "counts": counts, "run_json": str(run_json)}
+    run.details = {
+        "timings": timings, "counts": counts, "run_json": str(run_json),
+        "engine": report.get("engine"), "engine_details": report.get("engine_details"),
+    }  # fmt: skip
     if counts.get("baskets") != n:
         run.note = f"mined {counts.get('baskets')} baskets, expected {n}"
     return run
@@ -475,6 +482,7 @@ class BenchArgs:
     mlxtend_max: int
     timeout_s: float
     mine_args: tuple[str, ...]
+    engines: tuple[str, ...] = ENGINES
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -495,6 +503,13 @@ def parse_tools(text: str) -> tuple[str, ...]:
     return tools
 
 
+def parse_engines(text: str) -> tuple[str, ...]:
+    engines = tuple(e.strip() for e in text.split(",") if e.strip())
+    if not engines or set(engines) - set(ENGINES):
+        raise click.BadParameter(f"engines must be among {', '.join(ENGINES)}, got {text!r}")
+    return engines
+
+
 def bench_size(
     n: int, args: BenchArgs, data_dir: Path, output: Path, stamp: str, console: Console
 ) -> list[ToolRun]:
@@ -511,14 +526,15 @@ def bench_size(
         f"[bold]{n:,} baskets[/bold] ({path}); min count {min_count(args.min_support, n):,}"
     )
     runs = []
-    for tool in args.tools:
-        with console.status(f"{tool} on {n:,} baskets"):
+    jobs = [(t, e) for t in args.tools for e in (args.engines if t == "mine" else ("",))]
+    for tool, engine in jobs:
+        with console.status(f"{tool} {engine} on {n:,} baskets"):
             if tool == "mine":
-                run = run_mine(path, n, args, output, f"bench-{stamp}-n{n}")
+                run = run_mine(path, n, args, output, f"bench-{stamp}-n{n}-{engine}", engine)
             else:
                 run = run_reference(tool, path, n, args)
         console.print(
-            f"  {tool}: {run.status} "
+            f"  {run.tool}: {run.status} "
             + (f"{run.wall_s:.1f}s, {run.itemsets} itemsets " if run.wall_s is not None else "")
             + run.note
         )
@@ -541,6 +557,10 @@ def bench_size(
 )
 @click.option("--max-size", type=int, help="Largest itemset size (all tools).")
 @click.option("--tools", default=",".join(TOOLS), show_default=True, help="Tools to run.")
+@click.option(
+    "--engines", default=",".join(ENGINES), show_default=True,
+    help="basket mine --engine values; the mine tool runs once per engine.",
+)  # fmt: skip
 @click.option(
     "--mlxtend-max", type=int, default=200_000, show_default=True,
     help="Skip mlxtend above this many baskets (pure Python; slow and memory-hungry).",
@@ -583,7 +603,7 @@ def bench_size(
 )
 def main(
     sizes: str, quick: bool, items: int, mean_basket: float, seed: int, sep: str,
-    min_support: float, min_confidence: float, max_size: int | None, tools: str,
+    min_support: float, min_confidence: float, max_size: int | None, tools: str, engines: str,
     mlxtend_max: int, timeout_s: float, mine_args: tuple[str, ...], data_dir: Path | None,
     output_dir: Path | None, results_dir: Path, config_file: str | None,
 ) -> None:  # fmt: skip
@@ -600,7 +620,7 @@ def main(
         sizes=(20_000,) if quick else parse_sizes(sizes), items=items, mean_basket=mean_basket,
         seed=seed, sep=sep, min_support=min_support, min_confidence=min_confidence,
         max_size=max_size, tools=parse_tools(tools), mlxtend_max=mlxtend_max,
-        timeout_s=timeout_s, mine_args=mine_args,
+        timeout_s=timeout_s, mine_args=mine_args, engines=parse_engines(engines),
     )  # fmt: skip
     min_count(min_support, 1)  # validates
     data = data_dir or settings.paths.data_dir / "generated" / "bench"

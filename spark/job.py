@@ -24,7 +24,8 @@ from basket.progress import Progress
 from basket.schemas import RUNS, spark_schema
 from spark import baskets as B
 from spark.clean import REASON, clean_lines
-from spark.fpgrowth import min_count, mine_segment
+from spark.engine import mine_itemsets
+from spark.fpgrowth import min_count
 from spark.load import (
     InputError,
     LongInput,
@@ -39,8 +40,6 @@ from spark.rules import derive_rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
-
-ENGINE = "mllib"
 
 
 @dataclass(frozen=True)
@@ -178,26 +177,19 @@ def run_mine(
             )
 
         with progress.stage("mine", "Mined frequent itemsets (FP-Growth)") as st:
-            parts = [
-                mine_segment(
-                    baskets.where(baskets.segment == seg),
-                    segment=seg,
-                    n_baskets=per_segment[seg],
-                    min_support=mining.min_support,
-                    max_size=mining.max_size,
-                    partitions=mining.partitions,
-                )
-                for seg in segments
-            ]
-            itemsets = parts[0]
-            for p in parts[1:]:
-                itemsets = itemsets.unionByName(p)
-            itemsets = itemsets.persist()
+            mined = mine_itemsets(baskets, {seg: per_segment[seg] for seg in segments}, mining)
+            t_mine = time.perf_counter()
+            itemsets = mined.itemsets.persist()
             cached.append(itemsets)
             counts.itemsets = itemsets.count()
+            progress.timings.update(mined.timings)
+            progress.timings["mine_fpgrowth_s"] = round(time.perf_counter() - t_mine, 3)
+            engine = mined.engine
+            engine_details = mined.details
             st.done(
                 f"{counts.itemsets:,} itemsets at min support {mining.min_support} "
-                f"(>= {min_count(mining.min_support, counts.baskets):,} baskets)"
+                f"(>= {min_count(mining.min_support, counts.baskets):,} baskets), "
+                f"engine {_describe_engine(mined.engine, mined.details)}"
             )
 
         with progress.stage("rules", "Derived association rules") as st:
@@ -220,7 +212,8 @@ def run_mine(
         "run_id": run_id,
         "dt": layout.dt.isoformat(),
         "status": "succeeded",
-        "engine": ENGINE,
+        "engine": engine,
+        "engine_details": engine_details,
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
         "input": {
@@ -462,6 +455,12 @@ def _write_report(
         "finished_at": report["finished_at"],
     }
     Path(layout.latest).write_text(json.dumps(latest, indent=2) + "\n")
+
+
+def _describe_engine(engine: str, details: dict[str, Any]) -> str:
+    if engine != "pfp":
+        return engine
+    return f"pfp, {details['groups']} group(s), {details['frequent_items']:,} frequent items"
 
 
 def _describe_input(request: MineRequest) -> str:

@@ -1,4 +1,7 @@
-"""The miner against independent implementations: brute force, pyfim, mlxtend."""
+"""The miner against independent implementations: brute force, pyfim, mlxtend.
+
+Every test runs once per engine: MLlib, PFP as ``auto`` picks it here (one group), and
+PFP with several groups (conditional transactions and group ownership exercised)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,23 @@ METRICS = {
     "kulczynski": "kulczynski",
     "certainty": "certainty",
 }
+
+
+ENGINES = {
+    "mllib": {"engine": "mllib"},
+    "auto": {"engine": "auto"},
+    "pfp-3-groups": {"engine": "pfp", "groups": 3},
+}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request: pytest.FixtureRequest) -> dict[str, object]:
+    return ENGINES[request.param]
+
+
+@pytest.fixture
+def settings(settings, engine):  # type: ignore[no-untyped-def]
+    return settings.with_overrides(**{f"mining.{k}": v for k, v in engine.items()})
 
 
 def _mine(spark, settings, tmp_path: Path, baskets, *, fmt: str, **mining):  # type: ignore[no-untyped-def]

@@ -54,7 +54,19 @@ def _d(value: datetime | None) -> date | None:
 @click.option("--min-support", type=float, help="Minimum support, fraction of baskets.")
 @click.option("--min-confidence", type=float, help="Minimum rule confidence.")
 @click.option("--max-size", type=int, help="Largest itemset size kept.")
-@click.option("--partitions", type=int, help="FP-Growth partitions.")
+@click.option("--partitions", type=int, help="MLlib FP-Growth partitions (--engine mllib).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "pfp", "mllib"]),
+    help="auto (default): parallel FP-growth with pyfim, one group when the baskets fit; "
+    "pfp: always several groups; mllib: Spark MLlib FPGrowth.",
+)
+@click.option("--groups", type=int, help="PFP groups per segment (default: from cores and memory).")
+@click.option(
+    "--group-memory-mb",
+    type=int,
+    help="Estimated memory one PFP group may use (default 2048); bigger groups are split.",
+)
 @click.option(
     "--basket-by", type=click.Choice(["transaction", "customer-day"]), help="What makes a basket."
 )
@@ -74,6 +86,9 @@ def _d(value: datetime | None) -> date | None:
 @click.pass_obj
 def command(settings: Settings, **opts: Any) -> None:
     """Mine frequent itemsets and association rules with Spark FP-Growth.
+
+    The default engine (auto) is parallel FP-growth: Spark counts, encodes and groups
+    the baskets, pyfim mines each group; --engine mllib uses Spark MLlib FPGrowth.
 
     Writes Parquet datasets itemsets/, rules/, quarantine/, runs/ (partitioned by
     dt and run_id), CSV exports and run.json under --output.
@@ -137,6 +152,9 @@ def apply_mine_options(settings: Settings, opts: dict[str, Any]) -> Settings:
             "mining.min_confidence": opts.get("min_confidence"),
             "mining.max_size": opts.get("max_size"),
             "mining.partitions": opts.get("partitions"),
+            "mining.engine": opts.get("engine"),
+            "mining.groups": opts.get("groups"),
+            "mining.group_memory_mb": opts.get("group_memory_mb"),
             "mining.basket_by": opts.get("basket_by"),
             "paths.output_dir": opts.get("output"),
             "spark.master": opts.get("master"),
