@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from basket.commands.options import column_options, column_overrides
 from basket.config import Settings
 from basket.progress import Progress
 
@@ -37,15 +38,7 @@ def _d(value: datetime | None) -> date | None:
     "--header", type=click.Choice(["auto", "yes", "no"]), help="Header row (default auto-detect)."
 )
 @click.option("--encoding", help="Input encoding (default UTF-8).")
-@click.option(
-    "--transaction-col", help="Transaction id column (name, or 0-based position without header)."
-)
-@click.option("--item-col", help="Item column.")
-@click.option("--quantity-col", help="Quantity column ('' to unmap).")
-@click.option("--price-col", help="Unit price column ('' to unmap).")
-@click.option("--timestamp-col", help="Timestamp column ('' to unmap).")
-@click.option("--customer-col", help="Customer id column ('' to unmap).")
-@click.option("--store-col", help="Store id column ('' to unmap).")
+@column_options
 @click.option("--casefold/--no-casefold", default=None, help="Lower-case item keys.")
 @click.option(
     "--cancellation-prefix", help="Invoices starting with this are cancellations ('' to disable)."
@@ -138,13 +131,7 @@ def apply_mine_options(settings: Settings, opts: dict[str, Any]) -> Settings:
             "input.delimiter": opts.get("delimiter"),
             "input.header": opts.get("header"),
             "input.encoding": opts.get("encoding"),
-            "columns.transaction": opts.get("transaction_col"),
-            "columns.item": opts.get("item_col"),
-            "columns.quantity": opts.get("quantity_col"),
-            "columns.price": opts.get("price_col"),
-            "columns.timestamp": opts.get("timestamp_col"),
-            "columns.customer": opts.get("customer_col"),
-            "columns.store": opts.get("store_col"),
+            **column_overrides(opts),
             "cleaning.casefold": opts.get("casefold"),
             "cleaning.cancellation_prefix": cancellation,  # "" disables the rule
             "cleaning.deduplicate": opts.get("dedupe"),
