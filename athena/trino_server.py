@@ -27,8 +27,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -38,6 +36,9 @@ import urllib.request
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from basket import processes
+from basket.processes import free_port, stop_pid
 
 TRINO_VERSION = "476"
 MIN_JAVA = 24  # Trino 476's floor
@@ -168,13 +169,6 @@ def find_java(minimum: int = MIN_JAVA) -> Path:
 
 
 # --- a running server -------------------------------------------------------------------------
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def server_info(host: str, port: int, timeout: float = 2.0) -> dict[str, object] | None:
@@ -350,44 +344,9 @@ class TrinoServer:
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_pid(pid: int, timeout: float) -> None:
-    """SIGTERM (Trino shuts down cleanly), then SIGKILL after ``timeout`` seconds."""
-    if not _alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:  # reap it if it is our child
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        if not _alive(pid):
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-
-
 def read_state(state_dir: Path) -> ServerState | None:
     """The server recorded in ``state_dir`` if its process is still alive."""
-    path = state_dir / STATE_FILE
-    if not path.is_file():
-        return None
-    state = ServerState(**json.loads(path.read_text()))
-    if not _alive(state.pid):
-        path.unlink(missing_ok=True)
-        return None
-    return state
+    return processes.read_state(state_dir / STATE_FILE, ServerState)
 
 
 def main(argv: list[str] | None = None) -> int:
