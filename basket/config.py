@@ -148,6 +148,10 @@ class SparkConfig(_Section):
     local_ip: str = "127.0.0.1"
     log_level: str = "WARN"
     conf: dict[str, str] = Field(default_factory=dict)
+    # hadoop-aws + the AWS SDK bundle (~690 MB) on spark.jars: auto = only when S3 is in
+    # use (an s3a/s3 path or URI in the settings or on the command line, an AWS endpoint,
+    # fs.s3a conf, or a non-local master); always / never force it.
+    s3_jars: Literal["auto", "always", "never"] = "auto"
 
 
 class AwsConfig(_Section):
@@ -179,6 +183,11 @@ class AthenaConfig(_Section):
 class KafkaConfig(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = "pos-transactions"
+    # `basket ingest kafka` defaults (flags override them)
+    max_event_bytes: int = Field(default=16 * 1024, ge=1)  # larger events are quarantined
+    starting_offsets: str = "earliest"  # earliest | latest | Spark's per-partition JSON
+    trigger_seconds: float = Field(default=1.0, gt=0)  # micro-batch interval (continuous)
+    max_offsets_per_trigger: int | None = Field(default=200_000, ge=1)  # None: no limit
 
 
 class DashboardsConfig(_Section):

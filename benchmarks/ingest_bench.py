@@ -15,6 +15,7 @@ wait has a deadline (``--timeout``).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import sys
@@ -25,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from basket.config import Settings, load_settings
+from basket.config import KafkaConfig, Settings, load_settings
 from ingest import events, stream
 from ingest.kafka_broker import KafkaBroker
 from ingest.replay import Message, producer, publish
@@ -71,14 +72,22 @@ def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Na
     sent = publish(iter(messages(args.events, 1)), prod, topic)
     prod.close()
     print(f"loaded {sent.messages:,} events in {sent.seconds:.1f}s ({sent.rate:,.0f}/s)")
-    source = stream.kafka_source(spark, bootstrap, topic)
+    source = stream.kafka_source(
+        spark, bootstrap, topic, max_offsets_per_trigger=args.max_offsets_per_trigger or None
+    )
     options = stream.RunOptions(once=True, checkpoint=Path(args.work) / f"cp-{topic}")
     started = time.monotonic()
-    stream.run(stream.start(spark, settings, source, options))
+    query = stream.start(spark, settings, source, options)
+    stream.run(query)
     seconds = time.monotonic() - started
+    progress = [p for p in query.recentProgress if p.get("numInputRows")]
+    rows = sum(int(p["numInputRows"]) for p in progress)
+    busy = sum(p["durationMs"].get("triggerExecution", 0) for p in progress) / 1000
     print(
         f"throughput: {args.events:,} events Kafka -> Delta in {seconds:.1f}s = "
-        f"{args.events / seconds:,.0f} events/s (one availableNow run, incl. query start)"
+        f"{args.events / seconds:,.0f} events/s (one availableNow run, incl. query start); "
+        f"{len(progress)} batches, {rows:,} rows in {busy:.1f}s of batch time = "
+        f"{rows / busy if busy else 0:,.0f} events/s"
     )
 
 
@@ -92,7 +101,10 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
     options = stream.RunOptions(
         trigger_seconds=args.trigger_seconds, checkpoint=Path(args.work) / f"cp-{topic}"
     )
-    query = stream.start(spark, settings, stream.kafka_source(spark, bootstrap, topic), options)
+    source = stream.kafka_source(
+        spark, bootstrap, topic, max_offsets_per_trigger=args.max_offsets_per_trigger or None
+    )
+    query = stream.start(spark, settings, source, options)
     time.sleep(5)  # let the query start before the clock runs
     prod = producer(bootstrap)
     report: dict[str, Any] = {}
@@ -142,12 +154,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rate", type=float, default=10_000.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--trigger-seconds", type=float, default=1.0)
+    kafka = KafkaConfig()
+    parser.add_argument("--trigger-seconds", type=float, default=kafka.trigger_seconds)
+    parser.add_argument(
+        "--max-offsets-per-trigger",
+        type=int,
+        default=kafka.max_offsets_per_trigger,
+        help="Events per micro-batch (0: no limit).",
+    )
+    parser.add_argument(
+        "--skip", choices=("throughput", "latency"), help="Run only the other measurement."
+    )
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--work", default=None, help="Scratch folder (default: a temp dir).")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("ingest").setLevel(logging.INFO)  # per-batch timings
     args.work = args.work or tempfile.mkdtemp(prefix="ingest-bench-")
     os.environ.setdefault("SPARK_LOCAL_IP", args.host)
     base = load_settings()
@@ -170,8 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         from spark.session import get_spark
 
         spark = get_spark(settings)
-        throughput(spark, settings, bootstrap, args)
-        latency(spark, settings, bootstrap, args)
+        if args.skip != "throughput":
+            throughput(spark, settings, bootstrap, args)
+        if args.skip != "latency":
+            latency(spark, settings, bootstrap, args)
     finally:
         if broker is not None:
             broker.stop()

@@ -14,14 +14,15 @@ import base64
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from basket import processes
+from basket.processes import free_port, port_open, stop_pid
 
 POM = Path(__file__).resolve().parent / "kafka-pom.xml"
 COMPLETE = ".complete"
@@ -65,21 +66,6 @@ def fetch_jars(dest: Path, pom: Path = POM) -> list[Path]:
     jars = sorted(dest.glob("*.jar"))
     (dest / COMPLETE).write_text("\n".join(p.name for p in jars) + "\n")
     return jars
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def java_binary() -> str:
@@ -232,44 +218,9 @@ class KafkaBroker:
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_pid(pid: int, timeout: float) -> None:
-    """SIGTERM (a clean broker shutdown), then SIGKILL after ``timeout`` seconds."""
-    if not _alive(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:  # reap it if it is our child
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        if not _alive(pid):
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-
-
 def read_state(state_dir: Path) -> BrokerState | None:
     """The broker recorded in ``state_dir`` if its process is still alive."""
-    path = state_dir / STATE_FILE
-    if not path.is_file():
-        return None
-    state = BrokerState(**json.loads(path.read_text()))
-    if not _alive(state.pid):
-        path.unlink(missing_ok=True)
-        return None
-    return state
+    return processes.read_state(state_dir / STATE_FILE, BrokerState)
 
 
 def stop_recorded(state_dir: Path, timeout: float = 30.0) -> BrokerState | None:

@@ -1,13 +1,28 @@
-"""The ``foreachBatch`` writer: staged rows -> cleaning rules (``spark.clean``, the batch
-miner's code) -> MERGE into the Delta ``lines`` and ``quarantine`` tables.
+"""The ``foreachBatch`` writer: staged rows -> cleaning rules (``spark.clean.classify``, the
+batch miner's code) -> Delta ``lines`` and ``quarantine`` tables.
 
-Exactly once: a micro-batch that is replayed after a crash (Structured Streaming re-runs
-the last uncommitted batch with the same input) inserts nothing new, because both MERGEs
-only insert lines whose ``line_key`` is not yet in the table, and the quarantine append
-carries Delta's idempotent ``txnAppId``/``txnVersion``. Within a batch, records with the same line key
-(producer retries) are reduced to the first one before cleaning. With
-``cleaning.deduplicate`` on, a line identical to one already in the table under another
-key is quarantined as ``duplicate``, as the batch miner does within its input.
+Per micro-batch (one shuffle, by transaction id, then small jobs):
+
+1. classify; then, within the batch, keep the first record of each line key (producer
+   retries, dropped silently) and, with ``cleaning.deduplicate`` on, mark every accepted
+   line identical to an earlier one of the batch as ``duplicate``. "Earlier" is the source
+   position (file + row, or topic/partition + offset), so a replayed batch decides the
+   same. Both windows are clustered by transaction id, so they share one exchange.
+2. one aggregate gives the batch's event dates, transaction id range and counts;
+3. a lookup of the ``lines`` rows of those dates and that id range (partition pruning +
+   Delta data skipping; only three columns read) finds accepted lines whose key is
+   already stored (a retry in a later batch, or a replay of this batch: dropped) and,
+   with ``cleaning.deduplicate``, lines identical to a stored line under another key
+   (quarantined as ``duplicate``, as the batch miner does within its input);
+4. both tables get a plain append carrying Delta's idempotent ``txnAppId`` (this query's
+   id, from the checkpoint) / ``txnVersion`` (the batch id).
+
+Exactly once: Structured Streaming re-runs an uncommitted batch on the same input, and
+Delta skips an append whose ``txnVersion`` it already committed for the app id; a replay
+after only the lines commit recomputes the same quarantine rows (the stored lines of the
+batch count as already present, not as duplicates). Two different queries writing the
+same table at the same time are not isolated from each other's lookups (run one ingest
+query per table, or accept that identical content from two sources may be stored twice).
 """
 
 from __future__ import annotations
@@ -18,19 +33,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from basket.config import CleaningConfig, ColumnsConfig
 from basket.reasons import Reason
 from basket.schemas import LINES
 from ingest import staging as S
 from ingest.tables import PARTITION, TablePaths
-from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON, classify, mark_duplicates, split
+from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON, classify, split
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+
+RAW_KEY = f"{RAW}{S.LINE_KEY}"
+"""The staged line key after :func:`spark.clean.classify` prefixed the input columns."""
+HASH = "_line_hash"
+""":func:`line_hash` of an accepted line, computed once per batch."""
+_DUP_TEXT = "identical to an earlier line of transaction %s"
 
 
 @dataclass(frozen=True)
@@ -47,16 +68,6 @@ def line_hash(cols: Sequence[str] = DEDUP_KEY) -> Column:
     from pyspark.sql import functions as F
 
     return F.sha2(F.to_json(F.struct(*[F.col(c) for c in cols])), 256)
-
-
-def keep_first_per_key(staged: DataFrame) -> DataFrame:
-    """Drop repeats of a line key within the batch (producer retries), keeping the first."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    w = Window.partitionBy(S.LINE_KEY).orderBy(S.SOURCE, S.OFFSET)
-    rank = F.when(F.col(S.LINE_KEY).isNotNull(), F.row_number().over(w))
-    return staged.withColumn("_rank", rank).where("_rank IS NULL OR _rank = 1").drop("_rank")
 
 
 def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
@@ -82,7 +93,7 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
 
 
 def date_filter(dates: Sequence[object], col: str = f"t.{PARTITION}") -> str:
-    """A literal partition filter so MERGE reads only the batch's event dates."""
+    """A literal partition filter so the lookup reads only the batch's event dates."""
     parts = []
     known = sorted(str(d) for d in dates if d is not None)
     if known:
@@ -93,52 +104,125 @@ def date_filter(dates: Sequence[object], col: str = f"t.{PARTITION}") -> str:
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
 
-def mark_seen(classified: DataFrame, table: DataFrame, dates: Sequence[object]) -> DataFrame:
-    """Mark accepted lines identical to a table row stored under another key as duplicates."""
+def _order() -> list[Column]:
     from pyspark.sql import functions as F
 
-    key = f"{RAW}{S.LINE_KEY}"
-    batch = classified.where(F.col(REASON).isNull()).select(
-        F.col("transaction_id"), line_hash().alias("line_hash"), F.col(f"`{key}`").alias("_k")
-    )
-    stored = table.where(date_filter(dates, PARTITION)).select(
-        "transaction_id", "line_hash", "line_key"
-    )
-    dups = (
-        batch.join(stored, ["transaction_id", "line_hash"])
-        .where(F.col("line_key") != F.col("_k"))
-        .select("_k")
-        .distinct()
-        .withColumn("_seen", F.lit(True))
-    )
-    marked = classified.join(F.broadcast(dups), F.col(f"`{key}`") == F.col("_k"), "left")
-    seen = F.col("_seen").isNotNull() & F.col(REASON).isNull()
-    text = F.format_string("identical to an earlier line of transaction %s", "transaction_id")
+    return [F.col(f"`{RAW}{S.SOURCE}`"), F.col(f"`{RAW}{S.OFFSET}`")]
+
+
+def dedup_within_batch(classified: DataFrame, deduplicate: bool, partitions: int) -> DataFrame:
+    """Keep the first record of each line key; with ``deduplicate``, mark accepted lines
+    identical to an earlier accepted line as ``duplicate`` (first = source position).
+    Adds ``_line_hash`` to accepted lines."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    # Every window below is partitioned by transaction_id (and more), so this one
+    # exchange satisfies them all.
+    df = classified.repartition(partitions, "transaction_id")
+    key = F.col(f"`{RAW_KEY}`")
+    by_key = Window.partitionBy("transaction_id", key).orderBy(*_order())
+    rank = F.when(key.isNotNull(), F.row_number().over(by_key))
+    df = df.withColumn("_rank", rank).where("_rank IS NULL OR _rank = 1").drop("_rank")
+    df = df.withColumn(HASH, F.when(F.col(REASON).isNull(), line_hash()))
+    if not deduplicate:
+        return df
+    ok = F.col(REASON).isNull()
+    same = Window.partitionBy(ok, *[F.col(k) for k in DEDUP_KEY]).orderBy(*_order())
+    dup = ok & (F.row_number().over(same) > 1)
+    return _mark_duplicate(df.withColumn("_dup", dup), F.col("_dup")).drop("_dup")
+
+
+def _mark_duplicate(df: DataFrame, is_dup: Column) -> DataFrame:
+    from pyspark.sql import functions as F
+
     return (
-        marked.withColumn(FIELD, F.when(seen, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
-        .withColumn(DETAIL, F.when(seen, text).otherwise(F.col(DETAIL)))
-        .withColumn(REASON, F.when(seen, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON)))
-        .drop("_k", "_seen")
+        df.withColumn(FIELD, F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
+        .withColumn(
+            DETAIL,
+            F.when(is_dup, F.format_string(_DUP_TEXT, "transaction_id")).otherwise(F.col(DETAIL)),
+        )
+        .withColumn(REASON, F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON)))
     )
 
 
-def to_lines(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
+@dataclass(frozen=True)
+class BatchStats:
+    dates: list[Any]
+    """Event dates of the accepted lines (may hold None)."""
+    accepted: int
+    rejected: int
+    first_tx: str | None
+    last_tx: str | None
+
+
+def batch_stats(df: DataFrame) -> BatchStats:
     from pyspark.sql import functions as F
 
-    accepted = split(
-        classified,
-        data_columns=(*spec.data_columns, *S.META),
-        source_col=f"{RAW}{S.SOURCE}",
-        corrupt_col=S.CORRUPT,
-    ).accepted
-    return accepted.select(
+    rows = (
+        df.groupBy(F.col(REASON).isNull().alias("ok"), F.col(PARTITION))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.min("transaction_id").alias("lo"),
+            F.max("transaction_id").alias("hi"),
+        )
+        .collect()
+    )
+    good = [r for r in rows if r["ok"]]
+    los = [r["lo"] for r in good if r["lo"] is not None]
+    his = [r["hi"] for r in good if r["hi"] is not None]
+    return BatchStats(
+        dates=[r[PARTITION] for r in good],
+        accepted=sum(r["n"] for r in good),
+        rejected=sum(r["n"] for r in rows if not r["ok"]),
+        first_tx=min(los) if los else None,
+        last_tx=max(his) if his else None,
+    )
+
+
+def stored_matches(
+    batch: DataFrame, table: DataFrame, stats: BatchStats, deduplicate: bool
+) -> DataFrame:
+    """``(_k, _present)`` for accepted batch lines that meet the table: ``_present`` when
+    their key is stored, else (``deduplicate``) an identical line is stored under another
+    key. Reads only the batch's dates and transaction id range of the table."""
+    from pyspark.sql import functions as F
+
+    where = F.expr(date_filter(stats.dates, PARTITION))
+    if stats.first_tx is not None and stats.last_tx is not None:
+        where = where & F.col("transaction_id").between(F.lit(stats.first_tx), F.lit(stats.last_tx))
+    stored = table.where(where).select(
+        "transaction_id", F.col("line_key").alias("_tk"), F.col("line_hash").alias("_th")
+    )
+    mine = batch.where(F.col(REASON).isNull()).select(
+        "transaction_id", F.col(f"`{RAW_KEY}`").alias("_k"), F.col(HASH).alias("_h")
+    )
+    same_key = F.col("_tk") == F.col("_k")
+    meet = same_key | (F.col("_th") == F.col("_h")) if deduplicate else same_key
+    return (
+        stored.join(F.broadcast(mine), "transaction_id")
+        .where(meet)
+        .groupBy("_k")
+        .agg(F.max(same_key).alias("_present"))
+    )
+
+
+def to_lines(classified: DataFrame) -> DataFrame:
+    """The accepted rows as ``lines`` table rows (``spark.clean.split``'s accepted side,
+    plus the line's identity and provenance)."""
+    from pyspark.sql import functions as F
+
+    def raw(name: str) -> Column:
+        return F.col(f"`{RAW}{name}`")
+
+    return classified.where(F.col(REASON).isNull()).select(
         *LINES.names,
-        F.col(S.LINE_NO).alias("line_no"),
-        F.col(S.LINE_KEY).alias("line_key"),
-        line_hash().alias("line_hash"),
-        F.col(S.SOURCE).alias("source"),
-        F.col(S.OFFSET).alias("source_offset"),
-        F.col(S.SOURCE_TS).alias("source_ts"),
+        raw(S.LINE_NO).alias("line_no"),
+        raw(S.LINE_KEY).alias("line_key"),
+        F.col(HASH).alias("line_hash"),
+        raw(S.SOURCE).alias("source"),
+        raw(S.OFFSET).alias("source_offset"),
+        raw(S.SOURCE_TS).alias("source_ts"),
         F.current_timestamp().alias("ingested_at"),
     )
 
@@ -158,7 +242,7 @@ def to_quarantine(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
 
 def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
     """Run a Delta write, retrying when a concurrent writer committed first (the writes
-    are idempotent MERGEs, so a retry is safe)."""
+    are idempotent appends (txnAppId/txnVersion), so a retry is safe)."""
     from delta.exceptions import DeltaConcurrentModificationException
 
     for attempt in range(1, attempts + 1):
@@ -172,26 +256,43 @@ def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
             time.sleep(0.5 * attempt)
 
 
-class DeltaSink:
-    """``foreachBatch`` function: ``stage`` turns the source's micro-batch into staged rows.
+SINGLE_FILE_ROWS = 50_000
+"""Batches with fewer new lines write one file per event date."""
 
-    Lines are MERGEd on ``line_key``; quarantine rows are appended with Delta's idempotent
-    ``txnAppId`` (this query's id, from the checkpoint) / ``txnVersion`` (the batch id), so a
-    replayed batch commits nothing twice."""
+
+def _drop_stored(marked: DataFrame, hits: DataFrame) -> DataFrame:
+    """Drop accepted lines whose key is stored; mark those stored under another key as
+    ``duplicate``."""
+    from pyspark.sql import functions as F
+
+    joined = marked.join(F.broadcast(hits), F.col(f"`{RAW_KEY}`") == F.col("_k"), "left")
+    ok = F.col(REASON).isNull()
+    present = ok & F.coalesce(F.col("_present"), F.lit(False))
+    return _mark_duplicate(joined.where(~present), ok & F.col("_k").isNotNull()).drop(
+        "_k", "_present"
+    )
+
+
+class DeltaSink:
+    """``foreachBatch`` function: ``stage`` turns the source's micro-batch into staged rows
+    (None: the batch arrives classified, see :func:`classify_staged`). The module doc has
+    the steps and why a replay commits nothing twice."""
 
     def __init__(
         self,
         spark: SparkSession,
         paths: TablePaths,
         spec: CleaningSpec,
-        stage: Callable[[DataFrame], DataFrame],
+        stage: Callable[[DataFrame], DataFrame] | None,
         checkpoint: str,
+        partitions: int = 2,
     ) -> None:
         self.spark = spark
         self.paths = paths
         self.spec = spec
         self.stage = stage
         self.checkpoint = checkpoint
+        self.partitions = partitions
         self._app_id: str | None = None
 
     @property
@@ -202,8 +303,18 @@ class DeltaSink:
             self._app_id = f"basket-ingest-{meta['id']}"
         return self._app_id
 
+    def _append(self, df: DataFrame, path: str, batch_id: int) -> None:
+        retry_conflicts(
+            lambda: (
+                df.write.format("delta")
+                .mode("append")
+                .option("txnAppId", self.app_id)
+                .option("txnVersion", batch_id)
+                .save(path)
+            )
+        )
+
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        from delta.tables import DeltaTable
         from pyspark.sql import functions as F
 
         timings: dict[str, float] = {}
@@ -215,46 +326,39 @@ class DeltaSink:
             timings[name] = round(now - clock, 2)
             clock = now
 
-        classified = classify_staged(keep_first_per_key(self.stage(batch)), self.spec)
-        if self.spec.cleaning.deduplicate:
-            classified = mark_duplicates(classified)
-        classified = classified.persist()
+        dedup = self.spec.cleaning.deduplicate
+        # no stage: the stream already staged and classified the rows
+        classified = batch if self.stage is None else classify_staged(self.stage(batch), self.spec)
+        marked = dedup_within_batch(classified, dedup, self.partitions).persist()
+        hits: DataFrame | None = None
         try:
-            accepted = classified.where(F.col(REASON).isNull())
-            dates = [r[0] for r in accepted.select(PARTITION).distinct().collect()]
+            stats = batch_stats(marked)
             lap("classify")
-            final = classified
-            if dates and self.spec.cleaning.deduplicate:
+            final = marked
+            rejected_count, new_lines = stats.rejected, stats.accepted
+            if stats.accepted:
                 table = self.spark.read.format("delta").load(self.paths.lines)
-                final = mark_seen(classified, table, dates).persist()
-                lap("seen")
-            if dates:
-                lines = to_lines(final, self.spec)
-                cond = f"t.line_key = s.line_key AND {date_filter(dates)}"
-                retry_conflicts(
-                    lambda: (
-                        DeltaTable.forPath(self.spark, self.paths.lines)
-                        .alias("t")
-                        .merge(lines.alias("s"), cond)
-                        .whenNotMatchedInsertAll()
-                        .execute()
-                    )
-                )
+                hits = stored_matches(marked, table, stats, dedup).persist()
+                counts = hits.agg(
+                    F.count(F.lit(1)).alias("n"), F.count_if("_present").alias("present")
+                ).first()
+                n_hits, n_present = (counts[0], counts[1] or 0) if counts else (0, 0)
+                lap("lookup")
+                if n_hits:
+                    rejected_count += n_hits - n_present
+                    new_lines -= n_hits
+                    final = _drop_stored(marked, hits)
+            if new_lines:
+                lines = to_lines(final)
+                if new_lines < SINGLE_FILE_ROWS:
+                    lines = lines.coalesce(1)  # fewer, larger files for the next lookups
+                self._append(lines, self.paths.lines, batch_id)
                 lap("lines")
-            rejected = to_quarantine(final, self.spec)
-            if not rejected.isEmpty():
-                retry_conflicts(
-                    lambda: (
-                        rejected.write.format("delta")
-                        .mode("append")
-                        .option("txnAppId", self.app_id)
-                        .option("txnVersion", batch_id)
-                        .save(self.paths.quarantine)
-                    )
-                )
+            if rejected_count:
+                self._append(to_quarantine(final, self.spec), self.paths.quarantine, batch_id)
                 lap("quarantine")
-            if final is not classified:
-                final.unpersist()
         finally:
-            classified.unpersist()
+            marked.unpersist()
+            if hits is not None:
+                hits.unpersist()
         log.info("batch %d written: %s", batch_id, timings)

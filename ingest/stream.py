@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basket.config import ColumnsConfig, Settings
+from basket.config import ColumnsConfig, KafkaConfig, Settings
 from ingest import events
 from ingest import staging as S
-from ingest.sink import CleaningSpec, DeltaSink
+from ingest.sink import CleaningSpec, DeltaSink, classify_staged
 from ingest.tables import TablePaths, ensure_tables
 from spark.load import InputError
 
@@ -40,6 +40,7 @@ EVENT_COLUMNS = ColumnsConfig(
     store="store_id",
 )
 """How event fields map onto the cleaning rules' inputs."""
+_KAFKA = KafkaConfig()
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,15 @@ class Source:
     stage: Callable[[DataFrame], DataFrame]
     data_columns: tuple[str, ...]
     columns: ColumnsConfig
+    stateless: bool = False
+    """``stage`` is row by row, so it (and the cleaning rules) run on the stream itself:
+    planned once at start, not rebuilt in Python for every micro-batch."""
 
 
 @dataclass(frozen=True)
 class RunOptions:
     once: bool = False
-    trigger_seconds: float = 5.0
+    trigger_seconds: float = _KAFKA.trigger_seconds
     checkpoint: Path | None = None
 
 
@@ -143,11 +147,12 @@ def kafka_source(
     bootstrap_servers: str,
     topic: str,
     *,
-    max_offsets_per_trigger: int | None = None,
-    max_event_bytes: int = events.MAX_EVENT_BYTES,
-    starting_offsets: str = "earliest",
+    max_offsets_per_trigger: int | None = _KAFKA.max_offsets_per_trigger,
+    max_event_bytes: int = _KAFKA.max_event_bytes,
+    starting_offsets: str = _KAFKA.starting_offsets,
 ) -> Source:
-    """Events on ``topic`` (see :mod:`ingest.events`)."""
+    """Events on ``topic`` (see :mod:`ingest.events`); defaults from :class:`KafkaConfig`
+    (``max_offsets_per_trigger`` bounds a catch-up batch; None: everything available)."""
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap_servers)
@@ -170,6 +175,7 @@ def kafka_source(
         stage=stage,
         data_columns=events.DATA_FIELDS,
         columns=EVENT_COLUMNS,
+        stateless=True,
     )
 
 
@@ -187,9 +193,16 @@ def start(
     )
     checkpoint = options.checkpoint or settings.paths.checkpoint_dir / f"ingest-{source.name}"
     location = str(Path(checkpoint).resolve())
+    partitions = max(
+        1, min(settings.spark.shuffle_partitions, spark.sparkContext.defaultParallelism)
+    )
+    stream = source.stream
+    stage: Callable[[DataFrame], DataFrame] | None = source.stage
+    if source.stateless:
+        stream, stage = classify_staged(source.stage(stream), spec), None
     writer = (
-        source.stream.writeStream.foreachBatch(
-            DeltaSink(spark, paths, spec, source.stage, location)
+        stream.writeStream.foreachBatch(
+            DeltaSink(spark, paths, spec, stage, location, partitions=partitions)
         )
         .option("checkpointLocation", location)
         .queryName(f"ingest-{source.name}")

@@ -1,23 +1,73 @@
 """Build the SparkSession every stage uses: local or cluster, Delta enabled,
-cached jars on the classpath, bound to loopback for local runs."""
+cached jars on the classpath, bound to loopback for local runs.
+
+The S3 jars (hadoop-aws, the ~690 MB AWS SDK bundle, the analytics accelerator) slow every
+JVM start, so with ``spark.s3_jars = "auto"`` they are only added when S3 is in use
+(:func:`uses_s3`)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from basket.config import Settings
-from basket.jars import cached_jars
+from basket.jars import artifact_name, cached_jars
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
 
-def spark_conf(settings: Settings) -> dict[str, str]:
+S3_ARTIFACTS = frozenset({"hadoop-aws", "bundle", "analyticsaccelerator-s3"})
+"""Jars only the s3a:// filesystem needs (``bundle`` is the AWS SDK v2 bundle)."""
+_S3_PREFIXES = ("s3://", "s3a://", "s3n://", "s3:/", "s3a:/", "s3n:/")
+
+
+def _is_s3(text: object) -> bool:
+    return isinstance(text, str | Path) and str(text).strip().lower().startswith(_S3_PREFIXES)
+
+
+def uses_s3(settings: Settings, argv: Iterable[str] | None = None) -> bool:
+    """Whether this process may touch S3 through Spark: a non-local master, an AWS
+    endpoint, ``fs.s3a`` Spark conf, an ``s3://``/``s3a://`` path or URI among the settings
+    (``Path`` turns ``s3a://b`` into ``s3a:/b``) or on the command line (``argv``, default
+    ``sys.argv``: e.g. ``basket mine --input s3a://...``)."""
+    s = settings.spark
+    if not s.master.startswith("local"):
+        return True
+    if settings.aws.endpoint_url:
+        return True
+    if any("s3a" in k or _is_s3(v) for k, v in s.conf.items()):
+        return True
+    paths = settings.paths
+    values: list[object] = [
+        paths.data_dir,
+        paths.output_dir,
+        paths.checkpoint_dir,
+        paths.delta_dir,
+        settings.orchestration.input_uri,
+    ]
+    if any(_is_s3(v) for v in values):
+        return True
+    args = sys.argv if argv is None else argv
+    return any(_is_s3(a) or "=s3" in a.lower() for a in args if isinstance(a, str))
+
+
+def session_jars(settings: Settings, argv: Iterable[str] | None = None) -> list[Path]:
+    """The cached jars for this session: without the S3 ones unless they are needed."""
+    jars = cached_jars(settings.paths.jars_dir)
+    mode = settings.spark.s3_jars
+    if mode == "always" or (mode == "auto" and uses_s3(settings, argv)):
+        return jars
+    return [j for j in jars if artifact_name(j.name) not in S3_ARTIFACTS]
+
+
+def spark_conf(settings: Settings, argv: Iterable[str] | None = None) -> dict[str, str]:
     """The Spark configuration for these settings (pure: no JVM is started)."""
     s = settings.spark
-    jars = cached_jars(settings.paths.jars_dir)
+    jars = session_jars(settings, argv)
     conf = {
         "spark.master": s.master,
         "spark.app.name": s.app_name,

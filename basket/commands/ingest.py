@@ -1,0 +1,132 @@
+"""``basket ingest``: stream CSV drops or Kafka events into the Delta lines table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from basket.config import Settings
+
+FILES_TRIGGER_SECONDS = 5.0
+_common = [
+    click.option("--once", is_flag=True, help="Process what is there, then exit (availableNow)."),
+    click.option(
+        "--trigger-seconds",
+        type=float,
+        help="Micro-batch interval in continuous mode (default: kafka.trigger_seconds for "
+        f"Kafka, {FILES_TRIGGER_SECONDS:g} for files).",
+    ),
+    click.option("--checkpoint", type=click.Path(path_type=Path), help="Checkpoint folder."),
+    click.option("--delta-dir", type=click.Path(path_type=Path), help="Delta tables root."),
+]
+
+
+def _options(func: Any) -> Any:
+    for option in reversed(_common):
+        func = option(func)
+    return func
+
+
+@click.group("ingest")
+def command() -> None:
+    """Continuous ingestion into <delta_dir>/lines and <delta_dir>/quarantine."""
+
+
+def _run(settings: Settings, build: Any, opts: dict[str, Any], trigger_seconds: float) -> None:
+    from ingest import stream
+    from spark.load import InputError
+    from spark.session import get_spark
+
+    settings = settings.with_overrides(**{"paths.delta_dir": opts.get("delta_dir")})
+    spark = get_spark(settings)
+    try:
+        source = build(spark, settings)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    options = stream.RunOptions(
+        once=opts["once"],
+        trigger_seconds=opts["trigger_seconds"] or trigger_seconds,
+        checkpoint=opts["checkpoint"],
+    )
+    query = stream.start(spark, settings, source, options)
+    click.echo(f"ingest {source.name}: {'once' if options.once else 'continuous'}", err=True)
+    try:
+        stream.run(query)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@command.command("files")
+@click.option("--input", "-i", "input_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--max-files-per-trigger", type=int, help="Files per micro-batch.")
+@click.option(
+    "--wait-seconds", type=float, default=0.0, help="Wait this long for a first file to appear."
+)
+@_options
+@click.pass_obj
+def files(settings: Settings, input_dir: Path, **opts: Any) -> None:
+    """Ingest CSV files dropped into --input (layout and columns as for `basket mine`)."""
+    from ingest.stream import files_source
+
+    def build(spark: Any, s: Settings) -> Any:
+        return files_source(
+            spark,
+            s,
+            input_dir,
+            max_files_per_trigger=opts["max_files_per_trigger"],
+            wait_seconds=opts["wait_seconds"],
+        )
+
+    _run(settings, build, opts, FILES_TRIGGER_SECONDS)
+
+
+@command.command("kafka")
+@click.option("--bootstrap-servers", help="Kafka bootstrap servers (default: config).")
+@click.option("--topic", help="Topic (default: config).")
+@click.option(
+    "--max-offsets-per-trigger",
+    type=int,
+    help="Events per micro-batch (default: kafka.max_offsets_per_trigger).",
+)
+@click.option(
+    "--max-event-bytes",
+    type=int,
+    help="Larger events are quarantined (default: kafka.max_event_bytes).",
+)
+@click.option(
+    "--starting-offsets",
+    help="Where a new checkpoint starts: earliest, latest or Spark's per-partition JSON "
+    "(default: kafka.starting_offsets).",
+)
+@_options
+@click.pass_obj
+def kafka(settings: Settings, **opts: Any) -> None:
+    """Ingest point-of-sale events (contract: ingest/events.py) from a Kafka topic."""
+    from ingest.stream import kafka_source
+
+    settings = settings.with_overrides(
+        **{
+            f"kafka.{name}": opts[name]
+            for name in (
+                "bootstrap_servers",
+                "topic",
+                "max_offsets_per_trigger",
+                "max_event_bytes",
+                "starting_offsets",
+            )
+        }
+    )
+
+    def build(spark: Any, s: Settings) -> Any:
+        return kafka_source(
+            spark,
+            s.kafka.bootstrap_servers,
+            s.kafka.topic,
+            max_offsets_per_trigger=s.kafka.max_offsets_per_trigger,
+            max_event_bytes=s.kafka.max_event_bytes,
+            starting_offsets=s.kafka.starting_offsets,
+        )
+
+    _run(settings, build, opts, settings.kafka.trigger_seconds)

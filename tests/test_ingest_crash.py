@@ -1,0 +1,117 @@
+"""Crash test: ``basket ingest kafka`` is killed with SIGKILL at random points while events
+flow, at least five times, and restarted; at the end the Delta table has every accepted
+line exactly once and quarantine every rejected record exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.kafka_broker import KafkaBroker
+from ingest.replay import csv_messages, producer, publish
+from ingest.tables import TablePaths
+from spark.clean import clean_lines
+from spark.load import read_long
+from tests.fixtures.kafka import (  # noqa: F401 - fixtures
+    ingest_settings,
+    ingest_spark_fixture,
+    kafka_broker_fixture,
+    kafka_topic_fixture,
+    sample_rows,
+    write_csv,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+REPO = Path(__file__).resolve().parent.parent
+KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
+KILLS = 5
+
+
+def _ingest(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "basket.cli", "ingest", "kafka", *args]
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def test_kill_9_at_random_points_loses_and_duplicates_nothing(
+    ingest_spark: SparkSession, kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path
+) -> None:
+    spark = ingest_spark
+    settings = ingest_settings(tmp_path)
+    paths = TablePaths.under(settings.paths.delta_dir)
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "BASKET_PATHS__DELTA_DIR": str(settings.paths.delta_dir),
+        "BASKET_PATHS__CHECKPOINT_DIR": str(settings.paths.checkpoint_dir),
+        "BASKET_SPARK__SHUFFLE_PARTITIONS": "2",
+        "BASKET_SPARK__DRIVER_MEMORY": "1g",
+    }
+    args = ["--bootstrap-servers", kafka_broker.bootstrap_servers, "--topic", kafka_topic]
+    log = tmp_path / "ingest.log"
+    csv = write_csv(tmp_path / "sales.csv", sample_rows(80, seed=11))
+    messages = list(csv_messages(csv, settings.columns, settings.input))
+
+    prod = producer(kafka_broker.bootstrap_servers)
+    feeder = threading.Thread(
+        target=publish,
+        args=(iter(messages), prod, kafka_topic),
+        kwargs={"rate": len(messages) / 70.0},
+    )
+    feeder.start()
+    seed = int(os.environ.get("BASKET_CRASH_SEED", time.time()))
+    print(f"kill points from seed {seed} (BASKET_CRASH_SEED)")
+    rng = random.Random(seed)
+    try:
+        kills = 0
+        for _ in range(3 * KILLS):  # a run that died by itself does not count as a kill
+            if kills == KILLS:
+                break
+            proc = _ingest(
+                [*args, "--trigger-seconds", "1", "--max-offsets-per-trigger", "40"], env, log
+            )
+            time.sleep(rng.uniform(5.0, 30.0))  # startup, mid-batch or idle
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                kills += 1
+            proc.wait()
+        feeder.join()
+        assert kills == KILLS, log.read_text()[-3000:]
+    finally:
+        feeder.join()
+        prod.close()
+    for _ in range(3):  # a run that fails (broker too slow to answer) is restarted too
+        if _ingest([*args, "--once"], env, log).wait(timeout=300) == 0:
+            break
+    else:
+        raise AssertionError(log.read_text()[-3000:])
+
+    raw = read_long(spark, [str(csv)], settings.input, settings.columns)
+    _, batch = clean_lines(
+        raw.df,
+        data_columns=raw.data_columns,
+        columns=settings.columns,
+        cleaning=settings.cleaning,
+        timestamp_formats=settings.input.timestamp_formats,
+    )
+    lines = spark.read.format("delta").load(paths.lines)
+    quarantine = spark.read.format("delta").load(paths.quarantine)
+    expected = Counter(tuple(r) for r in batch.accepted.select(*KEY).collect())
+    assert Counter(tuple(r) for r in lines.select(*KEY).collect()) == expected  # none lost
+    assert lines.select("line_key").distinct().count() == lines.count()  # none twice
+    positions = quarantine.select("source", "source_offset")
+    assert positions.distinct().count() == quarantine.count()
+    reasons = Counter(r[0] for r in quarantine.select("reason").collect())
+    assert reasons == Counter(r[0] for r in batch.rejected.select("reason").collect())
