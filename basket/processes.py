@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -69,3 +70,17 @@ def read_state(path: Path, factory: Callable[..., T]) -> T | None:
         path.unlink(missing_ok=True)
         return None
     return factory(**data)
+
+
+def stop_server(proc: subprocess.Popen[bytes] | None, state_file: Path, timeout: float) -> None:
+    """Stop a server this process started (``proc``) or, failing that, the one recorded in
+    ``state_file`` by another process; then forget its state."""
+    pid = proc.pid if proc is not None else None
+    if pid is None and state_file.is_file():
+        data = json.loads(state_file.read_text())
+        pid = int(data["pid"]) if alive(int(data["pid"])) else None
+    if pid is not None:
+        stop_pid(pid, timeout)
+    if proc is not None:
+        proc.wait()
+    state_file.unlink(missing_ok=True)

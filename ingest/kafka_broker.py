@@ -206,16 +206,8 @@ class KafkaBroker:
         return state
 
     def stop(self, timeout: float = 30.0) -> None:
-        pid = self._proc.pid if self._proc is not None else None
-        if pid is None:
-            state = read_state(self.state_dir)
-            pid = state.pid if state is not None else None
-        if pid is not None:
-            stop_pid(pid, timeout)
-        if self._proc is not None:
-            self._proc.wait()
-            self._proc = None
-        (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+        processes.stop_server(self._proc, self.state_dir / STATE_FILE, timeout)
+        self._proc = None
 
 
 def read_state(state_dir: Path) -> BrokerState | None:
