@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from basket.commands.publish import apply_aws_options, aws_options
+from basket.commands.options import apply_aws_options, aws_options
 from basket.config import Settings
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])

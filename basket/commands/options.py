@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+from basket.config import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 FIELDS = ("transaction", "item", "quantity", "price", "timestamp", "customer", "store")
 
@@ -30,3 +34,33 @@ def column_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def column_overrides(opts: dict[str, Any]) -> dict[str, Any]:
     """``columns.<field>`` settings overrides from :func:`column_options` values."""
     return {f"columns.{f}": opts.get(f"{f}_col") for f in FIELDS}
+
+
+def aws_options(fn: F) -> F:
+    """The AWS flags shared by publish, athena and query (each overrides the config)."""
+    for option in reversed(
+        (
+            click.option("--endpoint-url", help="S3/Glue/Athena endpoint (MinIO, moto...)."),
+            click.option("--region", help="AWS region."),
+            click.option("--profile", help="AWS profile from the standard credential chain."),
+            click.option("--bucket", help="Results bucket."),
+            click.option("--prefix", help="Key prefix inside the bucket."),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def apply_aws_options(settings: Settings, opts: dict[str, Any]) -> Settings:
+    return settings.with_overrides(
+        **{
+            "aws.endpoint_url": opts.get("endpoint_url"),
+            "aws.region": opts.get("region"),
+            "aws.profile": opts.get("profile"),
+            "aws.bucket": opts.get("bucket"),
+            "aws.prefix": opts.get("prefix"),
+            "aws.sse": opts.get("sse"),
+            "aws.kms_key_id": opts.get("kms_key_id"),
+            "paths.output_dir": opts.get("output"),
+        }
+    )

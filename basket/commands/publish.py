@@ -3,47 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from basket.commands.options import apply_aws_options, aws_options
 from basket.config import Settings
 
-F = TypeVar("F", bound=Callable[..., Any])
 MiB = 1024 * 1024
-
-
-def aws_options(fn: F) -> F:
-    """The AWS flags shared by publish, athena and query (each overrides the config)."""
-    for option in reversed(
-        (
-            click.option("--endpoint-url", help="S3/Glue/Athena endpoint (MinIO, moto...)."),
-            click.option("--region", help="AWS region."),
-            click.option("--profile", help="AWS profile from the standard credential chain."),
-            click.option("--bucket", help="Results bucket."),
-            click.option("--prefix", help="Key prefix inside the bucket."),
-        )
-    ):
-        fn = option(fn)
-    return fn
-
-
-def apply_aws_options(settings: Settings, opts: dict[str, Any]) -> Settings:
-    return settings.with_overrides(
-        **{
-            "aws.endpoint_url": opts.get("endpoint_url"),
-            "aws.region": opts.get("region"),
-            "aws.profile": opts.get("profile"),
-            "aws.bucket": opts.get("bucket"),
-            "aws.prefix": opts.get("prefix"),
-            "aws.sse": opts.get("sse"),
-            "aws.kms_key_id": opts.get("kms_key_id"),
-            "paths.output_dir": opts.get("output"),
-        }
-    )
 
 
 @click.command("publish")

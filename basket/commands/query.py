@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from basket.commands.athena import apply_athena_options, query_target
-from basket.commands.publish import aws_options
+from basket.commands.options import aws_options
 from basket.config import Settings
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from basket.commands.publish import apply_aws_options, aws_options
+from basket.commands.options import apply_aws_options, aws_options
 from basket.config import Settings
 
 PRINT_ACCOUNT = "123456789012"
