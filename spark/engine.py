@@ -24,6 +24,8 @@ from basket.config import MiningConfig
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
 
+    from spark.items import ItemCounts
+
 ENGINES = ("auto", "pfp", "mllib")
 
 
@@ -44,14 +46,21 @@ def resolve_engine(requested: str) -> str:
     return "mllib" if requested == "mllib" else "pfp"
 
 
-def mine_itemsets(baskets: DataFrame, n_by_segment: dict[str, int], mining: MiningConfig) -> Mined:
-    """Frequent itemsets of the listed segments of ``baskets`` (``segment``, ``items``)."""
+def mine_itemsets(
+    baskets: DataFrame,
+    n_by_segment: dict[str, int],
+    mining: MiningConfig,
+    counts: ItemCounts | None = None,
+) -> Mined:
+    """Frequent itemsets of the listed segments of ``baskets`` (``segment``, ``items``).
+    ``counts``: the item counts of ``baskets`` if already known (the ``pfp`` engine
+    would count them otherwise)."""
     engine = resolve_engine(mining.engine)
     if not n_by_segment:
         raise ValueError("no segments to mine")
     if engine == "mllib":
         return _mine_mllib(baskets, n_by_segment, mining)
-    return _mine_pfp(baskets, n_by_segment, mining)
+    return _mine_pfp(baskets, n_by_segment, mining, counts)
 
 
 def _mine_mllib(baskets: DataFrame, n_by_segment: dict[str, int], mining: MiningConfig) -> Mined:
@@ -74,7 +83,12 @@ def _mine_mllib(baskets: DataFrame, n_by_segment: dict[str, int], mining: Mining
     return Mined(itemsets, "mllib", {"requested": mining.engine})
 
 
-def _mine_pfp(baskets: DataFrame, n_by_segment: dict[str, int], mining: MiningConfig) -> Mined:
+def _mine_pfp(
+    baskets: DataFrame,
+    n_by_segment: dict[str, int],
+    mining: MiningConfig,
+    counts: ItemCounts | None,
+) -> Mined:
     from spark.pfp import mine_pfp
 
     t0 = time.perf_counter()
@@ -88,11 +102,12 @@ def _mine_pfp(baskets: DataFrame, n_by_segment: dict[str, int], mining: MiningCo
         parallelism=baskets.sparkSession.sparkContext.defaultParallelism,
         allow_single=mining.engine == "auto",
         local_master=(baskets.sparkSession.sparkContext.master or "").startswith("local"),
+        counts=counts,
     )
     details = {
         "requested": mining.engine,
         "frequent_items": sum(run.vocab_sizes.values()),
         **run.plan.describe(),
     }
-    timings = {"mine_prepare_s": round(time.perf_counter() - t0, 3)}
+    timings = {"mine_prepare_s": round(time.perf_counter() - t0, 3), **run.timings}
     return Mined(run.itemsets, "pfp", details, timings)

@@ -26,6 +26,7 @@ from spark import baskets as B
 from spark.clean import REASON, clean_lines
 from spark.engine import mine_itemsets
 from spark.fpgrowth import min_count
+from spark.items import count_items
 from spark.load import (
     InputError,
     LongInput,
@@ -149,15 +150,14 @@ def run_mine(
             if baskets is None:
                 assert lines is not None
                 baskets = _lines_to_baskets(spark, settings, request, lines, counts)
-            baskets = baskets.persist()
-            cached.append(baskets)
-            per_segment = {
-                r["segment"]: int(r["count"]) for r in baskets.groupBy("segment").count().collect()
-            }
+                # grouped from lines (a shuffle): keep; from basket-format input they are
+                # a projection of the cached classified lines, so caching them twice costs
+                baskets = baskets.persist()
+                cached.append(baskets)
+            item_counts = count_items(baskets, mining.min_support)
+            per_segment = item_counts.baskets
             counts.baskets = sum(per_segment.values())
-            counts.distinct_items = (
-                baskets.select(_explode_items()).distinct().count() if counts.baskets else 0
-            )
+            counts.distinct_items = item_counts.distinct_items
             if counts.baskets == 0:
                 raise InputError(
                     "no baskets left after the date window / --where filter "
@@ -177,7 +177,9 @@ def run_mine(
             )
 
         with progress.stage("mine", "Mined frequent itemsets (FP-Growth)") as st:
-            mined = mine_itemsets(baskets, {seg: per_segment[seg] for seg in segments}, mining)
+            mined = mine_itemsets(
+                baskets, {seg: per_segment[seg] for seg in segments}, mining, item_counts
+            )
             t_mine = time.perf_counter()
             itemsets = mined.itemsets.persist()
             cached.append(itemsets)
@@ -260,12 +262,6 @@ def preflight(settings: Settings, request: MineRequest) -> LongInput | None:
         if not is_remote(p) and first_line(p, settings.input.encoding) is None:
             raise InputError(f"input file is empty: {p}")
     return None
-
-
-def _explode_items() -> Any:
-    from pyspark.sql import functions as F
-
-    return F.explode("items").alias("item")
 
 
 def _load_clean(

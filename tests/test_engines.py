@@ -93,6 +93,12 @@ def test_encode_lists_drops_infrequent_and_sorts_ids() -> None:
     assert lists == [[0, 1], [], [], [0, 2]]
 
 
+def test_to_lists_reads_slices_and_chunks() -> None:
+    arr = pa.array([[1, 2], [], [3], [4, 5, 6]], pa.list_(pa.int32())).slice(1)
+    assert pfp.to_lists(arr) == [[], [3], [4, 5, 6]]
+    assert pfp.to_lists(pa.chunked_array([arr, arr])) == [[], [3], [4, 5, 6]] * 2
+
+
 def test_group_prefixes_send_each_group_its_prefix() -> None:
     # ids 0..5; groups by key: {0,1} -> 7, {2,3} -> 8, {4,5} -> 9
     key_of_id = np.array([7, 7, 8, 8, 9, 9], dtype=np.int32)
@@ -131,6 +137,68 @@ def test_spark_hash_and_partition_keys_match_spark(spark) -> None:  # type: igno
             .collect()
         )
         assert sorted((r["pid"], r["part"]) for r in placed) == list(enumerate(keys))
+
+
+def test_item_counts_one_pass(spark) -> None:  # type: ignore[no-untyped-def]
+    from spark.items import count_items
+
+    rows = [
+        ("a", "1", ["x", "y"]),
+        ("a", "2", ["x"]),
+        ("a", "3", ["x", 'z, "q"', "é"]),
+        ("b", "4", ["y"]),
+    ]
+    df = spark.createDataFrame(rows, "segment string, basket_id string, items array<string>")
+    counts = count_items(df, 0.5)
+    a, b = counts.segments["a"], counts.segments["b"]
+    assert counts.distinct_items == 4 and counts.baskets == {"a": 3, "b": 1}
+    assert (a.distinct_items, a.occurrences, b.distinct_items, b.occurrences) == (4, 6, 1, 1)
+    # every item with count >= min_support * n - 1 (0.5): all of a's, and b's y
+    assert sorted(a.candidates) == [("x", 3), ("y", 1), ('z, "q"', 1), ("é", 1)]
+    assert b.candidates == (("y", 1),)
+
+
+def test_item_counts_from_rows() -> None:
+    from spark.items import from_rows
+
+    rows: list[dict[str, object]] = [
+        {
+            "kind": "summary",
+            "segment": "s",
+            "item": None,
+            "count": 3,
+            "distinct": 2,
+            "occurrences": 4,
+        },
+        {
+            "kind": "item",
+            "segment": "s",
+            "item": "p",
+            "count": 3,
+            "distinct": None,
+            "occurrences": None,
+        },
+        {
+            "kind": "summary",
+            "segment": "t",
+            "item": None,
+            "count": 1,
+            "distinct": 0,
+            "occurrences": 0,
+        },
+        {
+            "kind": "total",
+            "segment": None,
+            "item": None,
+            "count": None,
+            "distinct": 2,
+            "occurrences": None,
+        },
+    ]
+    counts = from_rows(rows)
+    assert counts.baskets == {"s": 3, "t": 1} and counts.distinct_items == 2
+    assert counts.segments["s"].candidates == (("p", 3),)
+    assert counts.segments["t"].candidates == () and counts.segments["t"].occurrences == 0
 
 
 def test_tiny_memory_budget_splits_groups_and_keeps_results(spark) -> None:  # type: ignore[no-untyped-def]
