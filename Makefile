@@ -22,6 +22,8 @@ help:
 	@echo "make setup      install everything (done by the targets above on first use)"
 
 setup: $(STAMP) $(JARS)
+	@# the JVM class-data-sharing archive (faster Spark start); a no-op once it exists
+	@$(BIN)/python -m spark.warmup
 
 $(SYSTEM): scripts/ensure-system.sh
 	@mkdir -p .cache

@@ -152,6 +152,10 @@ class SparkConfig(_Section):
     # use (an s3a/s3 path or URI in the settings or on the command line, an AWS endpoint,
     # fs.s3a conf, or a non-local master); always / never force it.
     s3_jars: Literal["auto", "always", "never"] = "auto"
+    # The driver JVM maps a class-data-sharing archive of the Spark classes (written by
+    # `python -m spark.warmup` in the install step, under <cache_dir>/jvm) when it exists:
+    # ~1.5 s less JVM start and faster first queries. False: never use it.
+    class_archive: bool = True
 
 
 class AwsConfig(_Section):
@@ -188,6 +192,7 @@ class KafkaConfig(_Section):
     starting_offsets: str = "earliest"  # earliest | latest | Spark's per-partition JSON
     trigger_seconds: float = Field(default=1.0, gt=0)  # micro-batch interval (continuous)
     max_offsets_per_trigger: int | None = Field(default=200_000, ge=1)  # None: no limit
+    max_partition_fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # consumer fetch
 
 
 class DashboardsConfig(_Section):

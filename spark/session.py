@@ -8,6 +8,7 @@ JVM start, so with ``spark.s3_jars = "auto"`` they are only added when S3 is in 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 S3_ARTIFACTS = frozenset({"hadoop-aws", "bundle", "analyticsaccelerator-s3"})
 """Jars only the s3a:// filesystem needs (``bundle`` is the AWS SDK v2 bundle)."""
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 _S3_PREFIXES = ("s3://", "s3a://", "s3n://", "s3:/", "s3a:/", "s3n:/")
 
 
@@ -64,6 +66,43 @@ def session_jars(settings: Settings, argv: Iterable[str] | None = None) -> list[
     return [j for j in jars if artifact_name(j.name) not in S3_ARTIFACTS]
 
 
+ARCHIVE_OPTIONS = ("-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off")
+"""A missing or stale archive must not print anything or fail: the JVM then starts
+without it (``-Xshare:auto``)."""
+
+
+def java_executable() -> str | None:
+    """The ``java`` that spark-submit runs: ``$JAVA_HOME/bin/java`` or the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    return os.path.realpath(found) if found else None
+
+
+def class_archive(settings: Settings) -> Path:
+    """Where the class-data-sharing archive for this JVM and this Spark lives. The name
+    carries a digest of the JVM, the Spark version and its jars: an archive only fits
+    the exact class path it was made from, so a new JDK or pyspark gets a new one."""
+    import hashlib
+
+    import pyspark
+
+    spark_jars = Path(pyspark.__file__).parent / "jars"
+    listing = sorted(p.name for p in spark_jars.glob("*.jar")) if spark_jars.is_dir() else []
+    key = "\n".join([java_executable() or "", pyspark.__version__, *listing])
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    return settings.paths.cache_dir / "jvm" / f"spark-{pyspark.__version__}-{digest}.jsa"
+
+
+def archive_java_options(settings: Settings) -> str:
+    """Driver JVM options mapping the archive, or ``""`` when off or not created yet."""
+    if not settings.spark.class_archive:
+        return ""
+    archive = class_archive(settings)
+    if not archive.is_file():
+        return ""
+    return " ".join((f"-XX:SharedArchiveFile={archive.resolve()}", *ARCHIVE_OPTIONS))
+
+
 def spark_conf(settings: Settings, argv: Iterable[str] | None = None) -> dict[str, str]:
     """The Spark configuration for these settings (pure: no JVM is started)."""
     s = settings.spark
@@ -92,6 +131,10 @@ def spark_conf(settings: Settings, argv: Iterable[str] | None = None) -> dict[st
         conf["spark.hadoop.fs.s3a.endpoint"] = aws.endpoint_url
         conf["spark.hadoop.fs.s3a.endpoint.region"] = aws.region
     conf.update(s.conf)
+    archive = archive_java_options(settings)
+    if archive:
+        extra = conf.get(DRIVER_JAVA_OPTIONS, "")
+        conf[DRIVER_JAVA_OPTIONS] = f"{archive} {extra}".strip()
     return conf
 
 

@@ -1,0 +1,37 @@
+"""The Spark session's configuration: the JVM class-data-sharing archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from basket.config import Settings
+from spark.session import DRIVER_JAVA_OPTIONS, class_archive, spark_conf
+
+
+def _settings(cache: Path, **overrides: object) -> Settings:
+    return Settings().with_overrides(**{"paths.cache_dir": str(cache), **overrides})
+
+
+def test_archive_is_mapped_only_when_it_exists_and_is_wanted(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("spark.session.session_jars", lambda settings, argv=None: [])
+    settings = _settings(tmp_path, **{"spark.conf": {DRIVER_JAVA_OPTIONS: "-Dmine=1"}})
+    assert spark_conf(settings)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"  # not created yet
+    archive = class_archive(settings)
+    assert archive.parent == tmp_path / "jvm" and archive.suffix == ".jsa"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"not a real archive: the JVM would ignore it")
+    options = spark_conf(settings)[DRIVER_JAVA_OPTIONS]
+    assert options.startswith(f"-XX:SharedArchiveFile={archive.resolve()} -Xshare:auto")
+    assert options.endswith("-Dmine=1")  # the user's options are kept, after ours
+    off = settings.with_overrides(**{"spark.class_archive": False})
+    assert spark_conf(off)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"
+
+
+def test_running_driver_maps_the_archive_made_by_setup(spark, spark_settings) -> None:  # type: ignore[no-untyped-def]
+    archive = class_archive(spark_settings)
+    assert archive.is_file(), f"no class archive at {archive}: `make setup` creates it"
+    jvm = spark.sparkContext._jvm
+    args = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert f"-XX:SharedArchiveFile={archive.resolve()}" in args
+    # "sharing" in java.vm.info: the JVM really mapped the archive (not just was told to)
+    assert "sharing" in jvm.java.lang.System.getProperty("java.vm.info")
