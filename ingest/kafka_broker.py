@@ -180,7 +180,11 @@ class KafkaBroker:
         )
         (self.state_dir / "log4j2.yaml").write_text(_LOG4J)
         if not (self.state_dir / "data" / "meta.properties").is_file():
-            fmt = self._java(STORAGE_TOOL, "format", "-t", cluster_id(), "-c", str(props))
+            # "--cluster-id=": an id may start with "-", which a separate argument would
+            # turn into an unknown option
+            fmt = self._java(
+                STORAGE_TOOL, "format", f"--cluster-id={cluster_id()}", "-c", str(props)
+            )
             done = subprocess.run(fmt, capture_output=True, text=True)
             if done.returncode != 0:
                 raise BrokerError(f"kafka storage format failed:\n{done.stdout}{done.stderr}")
