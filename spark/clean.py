@@ -126,20 +126,31 @@ def classify(
         opt_id(columns.store).alias("store_id"),
     ).withColumn("event_date", F.to_date("ts"))
 
+    # The rules below test the typed columns of ``df`` by name, so each is computed once
+    # (Spark does not collapse a projection whose costly expressions are read twice).
+    tx, item = F.col("transaction_id"), F.col("item")
+    qty = F.col("quantity") if qty is not None else None
+    price = F.col("price") if price is not None else None
+    ts = F.col("ts") if ts is not None else None
+
     # (condition, reason, field, detail) in basket.reasons.ORDER
-    rules: list[tuple[Column, Reason, str | None, Column]] = []
+    rules: list[tuple[Column, Reason, Column, Column]] = []
+
+    def lit(value: str | None) -> Column:
+        return F.lit(value).cast("string")
+
     if corrupt_col is not None and corrupt_col in raw.columns:
         rules.append(
             (
                 F.col(corrupt_col).isNotNull(),
                 Reason.MALFORMED_ROW,
-                None,
+                lit(None),
                 F.lit(f"line does not have the {len(data_columns)} expected fields"),
             )
         )
     rules += [
-        (_blank(tx_raw), Reason.BLANK_TRANSACTION_ID, columns.transaction, F.lit("empty")),
-        (_blank(item), Reason.BLANK_ITEM, columns.item, F.lit("empty")),
+        (_blank(tx_raw), Reason.BLANK_TRANSACTION_ID, lit(columns.transaction), F.lit("empty")),
+        (_blank(item), Reason.BLANK_ITEM, lit(columns.item), F.lit("empty")),
     ]
     if cleaning.reject_bad_encoding:
         bad_tx = tx.rlike(_BAD_CHARS)
@@ -147,7 +158,7 @@ def classify(
             (
                 bad_tx | item.rlike(_BAD_CHARS),
                 Reason.BAD_ENCODING,
-                None,
+                F.when(bad_tx, lit(columns.transaction)).otherwise(lit(columns.item)),
                 F.format_string(
                     "undecodable or control characters in %s=%s",
                     F.when(bad_tx, F.lit(columns.transaction)).otherwise(F.lit(columns.item)),
@@ -155,13 +166,12 @@ def classify(
                 ),
             )
         )
-        # field is per-row: filled below from the detail's choice
     if cleaning.cancellation_prefix:
         rules.append(
             (
                 tx.startswith(cleaning.cancellation_prefix),
                 Reason.CANCELLATION,
-                columns.transaction,
+                lit(columns.transaction),
                 F.format_string(
                     "%s=%s starts with %s",
                     F.lit(columns.transaction),
@@ -182,7 +192,7 @@ def classify(
             (
                 typed.isNull() | F.isnan(typed),
                 bad,
-                name,
+                lit(name),
                 _value_problem(name, raw_col, "is not a number"),
             )
         )
@@ -191,7 +201,7 @@ def classify(
                 (
                     typed <= 0,
                     non_pos,
-                    name,
+                    lit(name),
                     F.format_string("%s=%s is not positive", F.lit(name), F.trim(raw_col)),
                 )
             )
@@ -200,26 +210,41 @@ def classify(
             (
                 ts.isNull(),
                 Reason.BAD_TIMESTAMP,
-                columns.timestamp or "",
+                lit(columns.timestamp or ""),
                 _value_problem(
                     columns.timestamp or "", ts_raw, "matches none of the timestamp formats"
                 ),
             )
         )
+    return _first_failed_rule(df, rules)
 
-    reason: Column = F.lit(None).cast("string")
-    field: Column = F.lit(None).cast("string")
-    detail: Column = F.lit(None).cast("string")
-    for cond, why, fld, text in reversed(rules):
-        if why is Reason.BAD_ENCODING:
-            fld_col = F.when(F.col("transaction_id").rlike(_BAD_CHARS), F.lit(columns.transaction))
-            fld_col = fld_col.otherwise(F.lit(columns.item))
-        else:
-            fld_col = F.lit(fld).cast("string")
-        reason = F.when(cond, F.lit(why.value)).otherwise(reason)
-        field = F.when(cond, fld_col).otherwise(field)
-        detail = F.when(cond, text).otherwise(detail)
-    return df.select("*", reason.alias(REASON), field.alias(FIELD), detail.alias(DETAIL))
+
+_RULE = "_rule"
+
+
+def _first_failed_rule(
+    df: DataFrame, rules: Sequence[tuple[Column, Reason, Column, Column]]
+) -> DataFrame:
+    """``df`` with ``_reason``, ``_field``, ``_detail`` of the first rule whose condition
+    holds (nulls when none does).
+
+    The conditions are tested once, in order, into a rule number; the three outputs are
+    picked by that number, so a row's detail text is only built for the rule it failed."""
+    from pyspark.sql import functions as F
+
+    rule: Column = F.lit(None).cast("int")
+    for i, (cond, *_rest) in reversed(list(enumerate(rules))):
+        rule = F.when(cond, F.lit(i)).otherwise(rule)
+    outs: list[Column] = [F.lit(None).cast("string")] * 3
+    for i, (_cond, why, fld, text) in reversed(list(enumerate(rules))):
+        hit = F.col(_RULE) == i
+        outs = [
+            F.when(hit, F.lit(why.value)).otherwise(outs[0]),
+            F.when(hit, fld).otherwise(outs[1]),
+            F.when(hit, text).otherwise(outs[2]),
+        ]
+    named = [o.alias(n) for o, n in zip(outs, (REASON, FIELD, DETAIL), strict=True)]
+    return df.select("*", rule.alias(_RULE)).select("*", *named).drop(_RULE)
 
 
 def mark_duplicates(classified: DataFrame, key: Sequence[str] = DEDUP_KEY) -> DataFrame:
