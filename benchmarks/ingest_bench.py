@@ -1,15 +1,24 @@
 """Kafka -> Delta ingest benchmark (not a test): prints figures.
 
-1. Throughput: pre-load ``--events`` events into a topic, then one availableNow run of the
-   ingest query; events/s = events / wall time of the run (query start to finish).
-2. Latency: a continuous query (``--trigger-seconds``) while a producer sends at ``--rate``
-   events/s for ``--seconds``; per event, latency = Delta commit time of the version that
-   inserted its row (row tracking) - the Kafka record timestamp; prints p50/p95/max.
+1. **Throughput**: pre-load ``--events`` events into a topic, then one availableNow run of
+   the ingest query (micro-batches of ``--max-offsets-per-trigger`` events). Prints
+   - *steady state*: the batches after the first (the first pays the query start, code
+     generation and JIT warm-up) as rows / summed ``triggerExecution`` time and as rows /
+     wall time from the first batch's completion to the last batch's completion;
+   - *whole run*: events / wall time from query start to the end of the run.
+2. **Latency**: a continuous query (``--trigger-seconds``) is started and warmed up first
+   (``--warmup-events`` are sent and waited for until they are in the table), then a
+   producer sends ``--rate`` events/s for ``--seconds``; for the measured events only,
+   latency = commit time of the Delta version that inserted the row (row tracking) -
+   Kafka record timestamp (producer create time); prints p50/p95/max, trigger interval,
+   batches and rows.
 
+Transaction ids are fixed-width and increase with time, as invoice numbers do; each line's
+``ts`` cycles over seven dates, so every batch touches seven ``event_date`` partitions.
 Starts its own broker on 127.0.0.1 unless ``--bootstrap-servers`` is given. Bounded: every
-wait has a deadline (``--timeout``).
+wait has a deadline (``--timeout``). Per-batch laps are logged by the ``ingest`` logger.
 
-    .venv/bin/python benchmarks/ingest_bench.py --events 200000 --rate 10000 --seconds 20
+    .venv/bin/python benchmarks/ingest_bench.py --events 2000000 --rate 10000 --seconds 30
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +46,11 @@ from ingest.tables import TablePaths
 ITEMS = [f"item-{i:03d}" for i in range(200)]
 
 
-def messages(n: int, seed: int, first_tx: int = 0) -> list[Message]:
+def messages(n: int, seed: int, first_tx: int = 0, prefix: str = "T") -> Iterator[Message]:
+    """``n`` valid events, four lines per transaction, ids ``<prefix><10 digits>``."""
     rng = random.Random(seed)
-    out = []
     for i in range(n):
-        tx = f"T{first_tx + i // 4}"
+        tx = f"{prefix}{first_tx + i // 4:010d}"
         event = events.make_event(
             transaction_id=tx,
             line_no=i % 4 + 1,
@@ -50,8 +61,7 @@ def messages(n: int, seed: int, first_tx: int = 0) -> list[Message]:
             store_id=f"S{i % 5}",
             customer_id=f"C{i % 1000}",
         )
-        out.append(Message(tx.encode(), events.encode(event)))
-    return out
+        yield Message(tx.encode(), events.encode(event))
 
 
 def create_topic(bootstrap: str, partitions: int) -> str:
@@ -66,10 +76,64 @@ def create_topic(bootstrap: str, partitions: int) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class BatchTimes:
+    """One micro-batch from ``query.recentProgress``: rows, busy seconds, end (epoch s)."""
+
+    batch_id: int
+    rows: int
+    busy: float
+    end: float
+
+
+def batch_times(progress: Sequence[Any]) -> list[BatchTimes]:
+    """The batches that read rows, in order (a progress ``timestamp`` is the trigger start)."""
+    from datetime import datetime
+
+    out = []
+    for p in progress:
+        rows = int(p.get("numInputRows") or 0)
+        if not rows:
+            continue
+        busy = p["durationMs"].get("triggerExecution", 0) / 1000
+        start = datetime.fromisoformat(p["timestamp"].replace("Z", "+00:00")).timestamp()
+        out.append(BatchTimes(int(p["batchId"]), rows, busy, start + busy))
+    return sorted(out, key=lambda b: b.batch_id)
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    batches: int
+    rows: int
+    busy_rate: float
+    """rows / summed triggerExecution seconds."""
+    wall_rate: float
+    """rows / (last batch end - first measured batch's predecessor end)."""
+    wall_seconds: float
+
+
+def steady_state(batches: list[BatchTimes]) -> SteadyState | None:
+    """The batches after the first: rows over their busy time and over the wall time from
+    the first batch's end to the last batch's end (None with fewer than two batches)."""
+    if len(batches) < 2:
+        return None
+    later = batches[1:]
+    rows = sum(b.rows for b in later)
+    busy = sum(b.busy for b in later)
+    wall = later[-1].end - batches[0].end
+    return SteadyState(
+        batches=len(later),
+        rows=rows,
+        busy_rate=rows / busy if busy > 0 else 0.0,
+        wall_rate=rows / wall if wall > 0 else 0.0,
+        wall_seconds=wall,
+    )
+
+
 def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
     topic = create_topic(bootstrap, args.partitions)
     prod = producer(bootstrap)
-    sent = publish(iter(messages(args.events, 1)), prod, topic)
+    sent = publish(messages(args.events, 1), prod, topic)
     prod.close()
     print(f"loaded {sent.messages:,} events in {sent.seconds:.1f}s ({sent.rate:,.0f}/s)")
     source = stream.kafka_source(
@@ -80,15 +144,48 @@ def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Na
     query = stream.start(spark, settings, source, options)
     stream.run(query)
     seconds = time.monotonic() - started
-    progress = [p for p in query.recentProgress if p.get("numInputRows")]
-    rows = sum(int(p["numInputRows"]) for p in progress)
-    busy = sum(p["durationMs"].get("triggerExecution", 0) for p in progress) / 1000
+    batches = batch_times(query.recentProgress)
+    rows = sum(b.rows for b in batches)
+    first = batches[0] if batches else None
     print(
-        f"throughput: {args.events:,} events Kafka -> Delta in {seconds:.1f}s = "
-        f"{args.events / seconds:,.0f} events/s (one availableNow run, incl. query start); "
-        f"{len(progress)} batches, {rows:,} rows in {busy:.1f}s of batch time = "
-        f"{rows / busy if busy else 0:,.0f} events/s"
+        f"throughput whole run: {rows:,} events Kafka -> Delta in {seconds:.1f}s = "
+        f"{rows / seconds:,.0f} events/s (one availableNow run incl. query start and the "
+        f"warm-up batch; {len(batches)} batches of <= {args.max_offsets_per_trigger:,})"
     )
+    if first is not None:
+        print(f"throughput first batch: {first.rows:,} rows in {first.busy:.1f}s")
+    steady = steady_state(batches)
+    if steady is None:
+        print("throughput steady state: n/a (fewer than two batches; raise --events)")
+    else:
+        print(
+            f"throughput steady state (batches 2..{len(batches)}): {steady.rows:,} rows; "
+            f"{steady.busy_rate:,.0f} events/s over batch time, "
+            f"{steady.wall_rate:,.0f} events/s over wall time ({steady.wall_seconds:.1f}s "
+            f"from the end of batch 1 to the end of the last batch)"
+        )
+    if rows != args.events:
+        print(f"WARNING: read {rows:,} rows, loaded {args.events:,}")
+
+
+def after_rows(batches: list[BatchTimes], rows: int) -> list[BatchTimes]:
+    """The batches after the first ``rows`` rows (the warm-up set, sent before the rest)."""
+    seen, out = 0, []
+    for b in batches:
+        if seen >= rows:
+            out.append(b)
+        seen += b.rows
+    return out
+
+
+def _in_table(rows: Any, n: int, deadline: float) -> int:
+    count = 0
+    while time.monotonic() < deadline:
+        count = int(rows.count())
+        if count >= n:
+            break
+        time.sleep(0.5)
+    return count
 
 
 def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
@@ -97,63 +194,76 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
     paths = TablePaths.under(settings.paths.delta_dir)
     topic = create_topic(bootstrap, args.partitions)
     n = int(args.rate * args.seconds)
-    batch = messages(n, 2, first_tx=10**9)
     options = stream.RunOptions(
         trigger_seconds=args.trigger_seconds, checkpoint=Path(args.work) / f"cp-{topic}"
     )
     source = stream.kafka_source(
         spark, bootstrap, topic, max_offsets_per_trigger=args.max_offsets_per_trigger or None
     )
+    table = spark.read.format("delta").load(paths.lines).where(F.col("source").startswith(topic))
+    warm = table.where(F.col("transaction_id").startswith("W"))
+    measured = table.where(F.col("transaction_id").startswith("M"))
     query = stream.start(spark, settings, source, options)
-    time.sleep(5)  # let the query start before the clock runs
     prod = producer(bootstrap)
     report: dict[str, Any] = {}
-    feeder = threading.Thread(
-        target=lambda: report.update(
-            r=publish(iter(batch), prod, topic, rate=args.rate),
-        )
-    )
-    feeder.start()
-    deadline = time.monotonic() + args.seconds + args.timeout
-    rows = spark.read.format("delta").load(paths.lines).where(F.col("source").startswith(topic))
     try:
+        started = time.monotonic()
+        publish(messages(args.warmup_events, 3, prefix="W"), prod, topic)
+        got = _in_table(warm, args.warmup_events, time.monotonic() + args.timeout)
+        print(
+            f"warm-up: {got:,}/{args.warmup_events:,} events in the table "
+            f"{time.monotonic() - started:.1f}s after the query started"
+        )
+        feeder = threading.Thread(
+            target=lambda: report.update(
+                r=publish(messages(n, 2, prefix="M"), prod, topic, rate=args.rate)
+            )
+        )
+        feeder.start()
         feeder.join(timeout=args.seconds + args.timeout)
-        while time.monotonic() < deadline and rows.count() < n:
-            time.sleep(1)
+        _in_table(measured, n, time.monotonic() + args.timeout)
+        progress = list(query.recentProgress)
     finally:
-        query.stop()
+        stream.stop_between_batches(query)
         prod.close()
     sent = report.get("r")
     if sent is not None:
-        print(f"sent {sent.messages:,} events in {sent.seconds:.1f}s ({sent.rate:,.0f}/s)")
+        print(f"sent {sent.messages:,} measured events in {sent.seconds:.1f}s ({sent.rate:,.0f}/s)")
+    batches = after_rows(batch_times(progress), args.warmup_events)
     history = spark.sql(f"DESCRIBE HISTORY delta.`{paths.lines}`").select(
         F.col("version").alias("v"), F.col("timestamp").alias("commit_ts")
     )
     lat = (
-        rows.select("source_ts", F.col("_metadata.row_commit_version").alias("v"))
+        measured.select("source_ts", F.col("_metadata.row_commit_version").alias("v"))
         .join(history, "v")
         .select(((F.unix_micros("commit_ts") - F.unix_micros("source_ts")) / 1e6).alias("latency"))
     )
     stats = lat.agg(
         F.count("*").alias("n"),
-        F.percentile_approx("latency", 0.5).alias("p50"),
-        F.percentile_approx("latency", 0.95).alias("p95"),
+        F.percentile_approx("latency", 0.5, 10_000).alias("p50"),
+        F.percentile_approx("latency", 0.95, 10_000).alias("p95"),
         F.max("latency").alias("max"),
     ).first()
     assert stats is not None
+    busy = [b.busy for b in batches]
     print(
-        f"latency at {args.rate:,.0f} events/s, trigger {args.trigger_seconds}s: "
-        f"{stats['n']:,}/{n:,} events in the table; p50 {stats['p50']:.2f}s, "
-        f"p95 {stats['p95']:.2f}s, max {stats['max']:.2f}s (Kafka timestamp -> Delta commit)"
+        f"latency at {args.rate:,.0f} events/s offered for {args.seconds:g}s, trigger "
+        f"{args.trigger_seconds:g}s, max {args.max_offsets_per_trigger:,} offsets/trigger: "
+        f"{stats['n']:,}/{n:,} measured events in the table; p50 {stats['p50'] or 0:.2f}s, "
+        f"p95 {stats['p95'] or 0:.2f}s, max {stats['max'] or 0:.2f}s "
+        f"(Kafka timestamp -> Delta commit); {len(batches)} batches, "
+        f"{sum(b.rows for b in batches):,} rows, batch time "
+        f"mean {sum(busy) / len(busy) if busy else 0:.2f}s max {max(busy, default=0):.2f}s"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--bootstrap-servers", help="Use this broker instead of starting one.")
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--rate", type=float, default=10_000.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup-events", type=int, default=20_000)
     kafka = KafkaConfig()
     parser.add_argument("--trigger-seconds", type=float, default=kafka.trigger_seconds)
     parser.add_argument(

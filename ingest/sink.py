@@ -10,7 +10,7 @@ Per micro-batch (one shuffle, by transaction id, then small jobs):
    same. Both windows are clustered by transaction id, so they share one exchange.
 2. one aggregate gives the batch's event dates, transaction id range and counts;
 3. a lookup of the ``lines`` rows of those dates and that id range (partition pruning +
-   Delta data skipping; only three columns read) finds accepted lines whose key is
+   Delta data skipping on ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
    already stored (a retry in a later batch, or a replay of this batch: dropped) and,
    with ``cleaning.deduplicate``, lines identical to a stored line under another key
    (quarantined as ``duplicate``, as the batch miner does within its input);
@@ -199,8 +199,11 @@ def stored_matches(
     )
     same_key = F.col("_tk") == F.col("_k")
     meet = same_key | (F.col("_th") == F.col("_h")) if deduplicate else same_key
+    # No broadcast hint: once files are skipped by the id range, the stored side is the
+    # small one in steady state, and collecting a whole batch's keys to broadcast them
+    # cost more than the join; the planner picks from the (pruned) size estimates.
     return (
-        stored.join(F.broadcast(mine), "transaction_id")
+        stored.join(mine, "transaction_id")
         .where(meet)
         .groupBy("_k")
         .agg(F.max(same_key).alias("_present"))

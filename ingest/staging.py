@@ -87,54 +87,69 @@ def _fast_schema() -> str:
 FAST_CORRUPT = "_fast_corrupt"
 
 
+def _looks_unquoted(value: Column) -> Column:
+    """True when a string field's typed value could be the text of a JSON number, boolean,
+    object or array (``from_json`` turns those into their text): only then do the byte
+    searches have to show that the JSON value was a quoted string."""
+    from pyspark.sql import functions as F
+
+    code = F.ascii(value)
+    return code.isin(45, 91, 123) | code.between(48, 57) | value.isin("true", "false")
+
+
 def _fast_ok(text: Column, parsed: Column) -> Column:
     """True when ``parsed`` (typed ``from_json``) is certainly what the detailed contract
-    checks would accept, judged from a few byte searches on the text (no regex, no
-    copies but one): one flat JSON object without escapes (one ``{`` first, one ``}``
-    last, no ``[``, no backslash: so a quote always delimits a string and ``":`` always
-    ends a key), exactly the known keys, each once (the number of ``":`` equals the number
-    of known keys found), every string field's value starts with a quote, a number-or-text
-    field holds a quoted string or a number, the required fields have values and
-    ``schema_version`` is supported. Anything else (rare: an odd or broken event) takes
-    the slow path, which names the exact problem."""
+    checks would accept, judged from a few byte searches on the text (no regex, one copy):
+    one JSON object without escapes and with no ``}`` but the last byte (no backslash, so
+    a quote always delimits a string and ``":`` always ends a key; nothing after the
+    object), exactly the known keys, each once (the number of ``":`` equals the number of
+    known keys present: an unknown, repeated or nested key makes them differ), every
+    string field's value a quoted string, a number-or-text field a quoted string or a
+    number, the required fields with values and ``schema_version`` supported. The byte
+    searches of a field only run when its typed value leaves a doubt (CASE and OR
+    short-circuit), so a typical event costs one scan for ``":`` and a few prefix tests.
+    Anything else (rare: an odd or broken event) takes the slow path, which names the
+    exact problem; ``tests/test_ingest_staging.py`` checks both paths agree."""
     from pyspark.sql import functions as F
 
     size = F.octet_length(text)
     before_close = F.substring_index(text, "}", 1)
     n_keys = (size - F.octet_length(F.replace(text, F.lit('":'), F.lit("")))) / 2
     ok = (
-        F.startswith(text, F.lit("{"))
-        & F.endswith(text, F.lit("}"))
-        & (F.octet_length(before_close) == size - 1)
-        & (F.locate("{", text, 2) == 0)
-        & (F.instr(text, "[") == 0)
-        & (F.instr(text, "\\") == 0)
-        & parsed.isNotNull()
+        parsed.isNotNull()
         & F.col(f"_j.{FAST_CORRUPT}").isNull()
         & F.col("_j.schema_version").isin(*events.SUPPORTED_VERSIONS)
+        & F.startswith(text, F.lit("{"))
+        & F.endswith(text, F.lit("}"))
+        & (F.instr(text, "\\") == 0)
+        & (F.octet_length(before_close) == size - 1)
     )
     found: Column = F.lit(0)
     for f in events.FIELDS:
         value = F.col(f"_j.{f.name}")
-        found = found + F.when(F.instr(text, f'"{f.name}":') > 0, 1).otherwise(0)
+        present = F.when(value.isNotNull() | (F.instr(text, f'"{f.name}":') > 0), 1)
+        found = found + F.coalesce(present, F.lit(0))
         quoted = F.instr(text, f'"{f.name}":"') > 0
         if f.kinds == ("string",):
-            good = quoted
+            good = ~_looks_unquoted(value) | quoted
         elif "string" in f.kinds:  # a number or a string: the text of a number
             code = F.ascii(value)
-            good = quoted | (code == 45) | code.between(48, 57)
+            good = (code == 45) | code.between(48, 57) | quoted
         else:  # integers: from_json's bigint already refused anything else
             good = F.lit(True)
         ok = ok & (value.isNotNull() & good if f.required else value.isNull() | good)
     return ok & (n_keys == found)
 
 
-def stage_events(batch: DataFrame, max_bytes: int = events.MAX_EVENT_BYTES) -> DataFrame:
+def stage_events(
+    batch: DataFrame, max_bytes: int = events.MAX_EVENT_BYTES, *, fast: bool = True
+) -> DataFrame:
     """Kafka records (``key value topic partition offset timestamp``) -> staged event rows.
 
     Fast path: a typed ``from_json`` plus byte tests (:func:`_fast_ok`) accept a
     well-formed event; only the others are parsed as VARIANT and checked field by field,
-    so every contract violation becomes ``_bad_detail``. Never fails on content."""
+    so every contract violation becomes ``_bad_detail``. Never fails on content.
+    ``fast=False`` sends every record through the slow path (tests compare the two)."""
     from pyspark.sql import functions as F
 
     size = F.octet_length("value")
@@ -149,21 +164,23 @@ def stage_events(batch: DataFrame, max_bytes: int = events.MAX_EVENT_BYTES) -> D
         utf8.alias("_utf8"),
         F.when(fits, F.from_json(text, _fast_schema(), options)).alias("_j"),
     )
-    fast = F.coalesce(_fast_ok(F.col("_text"), F.col("_j")), F.lit(False))
-    pre = pre.select("*", fast.alias("_fast"))
+    is_fast = F.coalesce(_fast_ok(F.col("_text"), F.col("_j")), F.lit(False))
+    pre = pre.select("*", (is_fast if fast else F.lit(False)).alias("_fast"))
     slow = F.col("_fast") == F.lit(False)
     parsed = pre.select(
         "*",
         F.when(slow & fits, F.try_parse_json(F.col("_text"))).alias("_v"),
     )
     v = F.col("_v")
+    # schema_of_variant is not free even on NULL: only a parsed slow-path record pays it
+    has_v = v.isNotNull()
     parsed = parsed.select(
         "*",
-        F.coalesce(F.schema_of_variant(v), F.lit("")).alias("_k_"),
+        F.coalesce(F.when(has_v, F.schema_of_variant(v)), F.lit("")).alias("_k_"),
         *[
-            F.schema_of_variant(F.try_variant_get(v, f"$.{f.name}", "variant")).alias(
-                _kind_col(f.name)
-            )
+            F.when(
+                has_v, F.schema_of_variant(F.try_variant_get(v, f"$.{f.name}", "variant"))
+            ).alias(_kind_col(f.name))
             for f in events.FIELDS
         ],
     )

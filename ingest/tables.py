@@ -41,6 +41,11 @@ QUARANTINE_TABLE = Dataset(
     ),
 )
 PARTITION = "event_date"
+STATS_COLUMNS = ("transaction_id", "ts", "source_offset", "source_ts", "ingested_at")
+"""``lines`` columns with file statistics: ``transaction_id`` lets the sink's lookup of
+stored keys skip files (:func:`ingest.sink.stored_matches`); the others serve time and
+provenance filters."""
+STATS_PROPERTY = "delta.dataSkippingStatsColumns"
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,25 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
         .partitionedBy(PARTITION)
         .property("delta.enableRowTracking", "true")
         .property("delta.appendOnly", "false")
+        .property(STATS_PROPERTY, ",".join(STATS_COLUMNS))
         .execute()
     )
+    _ensure_stats_columns(spark, paths.lines)
     (
         DeltaTable.createIfNotExists(spark)
         .location(paths.quarantine)
         .addColumns(spark_schema(QUARANTINE_TABLE))
         .execute()
     )
+
+
+def _ensure_stats_columns(spark: SparkSession, path: str) -> None:
+    """A ``lines`` table created before :data:`STATS_COLUMNS` gets the property once (old
+    files keep their statistics; new appends collect only these)."""
+    from delta.tables import DeltaTable
+
+    props = DeltaTable.forPath(spark, path).detail().first()
+    if props is None or STATS_PROPERTY in (props["properties"] or {}):
+        return
+    value = ",".join(STATS_COLUMNS)
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_PROPERTY}' = '{value}')")

@@ -127,6 +127,7 @@ def kafka(settings: Settings, **opts: Any) -> None:
             max_offsets_per_trigger=s.kafka.max_offsets_per_trigger,
             max_event_bytes=s.kafka.max_event_bytes,
             starting_offsets=s.kafka.starting_offsets,
+            max_partition_fetch_bytes=s.kafka.max_partition_fetch_bytes,
         )
 
     _run(settings, build, opts, settings.kafka.trigger_seconds)

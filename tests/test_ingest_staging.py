@@ -1,0 +1,149 @@
+"""The staging fast path (typed ``from_json`` + byte tests) must decide every record
+exactly as the slow path (VARIANT parse, field by field checks) does: same values, same
+``bad_event`` field and detail. Odd records that the byte tests cannot vouch for must fall
+through to the slow path, never be accepted with a different reading."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ingest import events
+from ingest import staging as S
+from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
+
+GOOD = events.make_event(
+    transaction_id="T1",
+    line_no=1,
+    item="tea",
+    ts="2024-03-01 10:00:00",
+    quantity=2,
+    price=1.5,
+    store_id="S1",
+    customer_id="C1",
+)
+
+
+def _enc(event: dict[str, Any]) -> bytes:
+    return events.encode(event)
+
+
+def _text(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _without(name: str) -> dict[str, Any]:
+    return {k: v for k, v in GOOD.items() if k != name}
+
+
+WIRE = events.encode(GOOD).decode("utf-8")
+CASES: list[bytes] = [
+    _enc(GOOD),
+    _enc({**GOOD, "transaction_id": "536365", "item": "5", "ts": "2024-03-01"}),
+    _enc({**GOOD, "item": "true"}),
+    _enc({**GOOD, "item": "{x}"}),
+    _enc({**GOOD, "item": "[1]"}),
+    _enc({**GOOD, "item": "-"}),
+    _enc({**GOOD, "item": "a}b"}),
+    _enc({**GOOD, "item": 'a"b'}),
+    _enc({**GOOD, "item": "Crème brûlée"}),
+    _enc({**GOOD, "item": 5}),
+    _enc({**GOOD, "item": True}),
+    _enc({**GOOD, "item": {"a": 1}}),
+    _enc({**GOOD, "item": {}}),
+    _enc({**GOOD, "item": [1]}),
+    _enc({**GOOD, "item": None}),
+    _enc(_without("item")),
+    _enc(_without("transaction_id")),
+    _enc({**GOOD, "transaction_id": 12}),
+    _enc({**GOOD, "quantity": "abc"}),
+    _enc({**GOOD, "quantity": "1.5"}),
+    _enc({**GOOD, "quantity": -1}),
+    _enc({**GOOD, "quantity": 1e3}),
+    _enc({**GOOD, "quantity": True}),
+    _enc({**GOOD, "quantity": {"a": 1}}),
+    _enc({**GOOD, "quantity": []}),
+    _enc({**GOOD, "quantity": None}),
+    _enc(_without("quantity")),
+    _enc(_without("price")),
+    _enc({**GOOD, "store_id": None}),
+    _enc(_without("store_id")),
+    _enc({**GOOD, "store_id": 5}),
+    _enc({**GOOD, "customer_id": False}),
+    _enc({**GOOD, "schema_version": 2}),
+    _enc({**GOOD, "schema_version": "1"}),
+    _enc({**GOOD, "line_no": 1.0}),
+    _enc({**GOOD, "line_no": "1"}),
+    _enc({**GOOD, "line_no": -3}),
+    _enc({**GOOD, "extra": 1}),
+    _enc({**GOOD, "extra": {"item": "x"}}),
+    _enc({**GOOD, "extra": [1, 2]}),
+    _text(json.dumps(GOOD, indent=2)),
+    _text(" " + WIRE),
+    _text(WIRE + " "),
+    _text(WIRE + "}"),
+    _text(WIRE + '"}'),
+    _text(WIRE + "{}"),
+    _text(WIRE[:-1] + ',"item":"coffee"}'),  # a repeated key
+    _text(WIRE[:-1] + ',"a\\"item":"x"}'),  # an escaped quote in a key
+    _text(WIRE.replace('"item":"tea"', '"item":5') + '"item":"'),
+    _text(WIRE.replace('"tea"', '"t\\u00e9a"')),
+    _text("{}"),
+    _text("[]"),
+    _text("[" + WIRE + "]"),
+    _text("null"),
+    _text("{not json"),
+    _text(WIRE[:-1]),
+    b"\xff\xfe",
+    b"",
+]
+
+
+def _number(text: object) -> object:
+    try:
+        return float(str(text))
+    except ValueError:
+        return text
+
+
+def _same_numbers(row: dict[str, Any]) -> tuple[object, ...]:
+    """The row with quantity/price as numbers when they hold one: the slow path writes the
+    JSON number 1e3 as ``1000``, the fast path as ``1000.0``; cleaning reads both as 1000.0."""
+    return tuple(_number(v) if k in ("quantity", "price") else v for k, v in row.items())
+
+
+def test_fast_path_decides_like_the_slow_path(ingest_spark: SparkSession) -> None:
+    rows = [(value, "t", 0, offset) for offset, value in enumerate(CASES)]
+    batch = ingest_spark.createDataFrame(
+        rows, "value binary, topic string, partition int, offset long"
+    ).selectExpr("*", "timestamp'2024-03-01 00:00:00' AS timestamp")
+
+    def staged(fast: bool) -> dict[int, tuple[object, ...]]:
+        df = S.stage_events(batch, fast=fast)
+        return {r[S.OFFSET]: _same_numbers(r.asDict()) for r in df.collect()}
+
+    fast, slow = staged(True), staged(False)
+    assert len(fast) == len(CASES)
+    for offset, value in enumerate(CASES):
+        assert fast[offset] == slow[offset], value
+    detail = list(S.stage_events(batch).columns).index(S.BAD_DETAIL)
+    accepted = [o for o, row in slow.items() if row[detail] is None]
+    assert 0 in accepted and 1 in accepted and len(accepted) < len(CASES)
+
+
+def test_fast_path_takes_the_plain_events(ingest_spark: SparkSession) -> None:
+    """The events the replay tool and the benchmark send all take the fast path."""
+    from pyspark.sql import functions as F
+
+    plain = [_enc(GOOD), *CASES[1:3], CASES[4], CASES[5], CASES[8], CASES[3], CASES[7]]
+    df = ingest_spark.createDataFrame([(v,) for v in plain], "value binary")
+    text = F.col("value").cast("string")
+    options = {"columnNameOfCorruptRecord": S.FAST_CORRUPT, "allowNonNumericNumbers": "false"}
+    parsed = df.select(
+        text.alias("_text"), F.from_json(text, S._fast_schema(), options).alias("_j")
+    )
+    flags = [r[0] for r in parsed.select(S._fast_ok(F.col("_text"), F.col("_j"))).collect()]
+    assert flags == [True] * (len(plain) - 2) + [False, False]  # '{x}': a brace; 'a"b': an escape
