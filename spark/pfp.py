@@ -127,18 +127,52 @@ def total_bytes(vocab: Vocabulary) -> int:
 
 
 def item_loads(vocab: Vocabulary) -> list[int]:
-    """Estimated bytes item ``i`` adds to its group: its baskets' prefixes up to ``i``.
-
-    A basket containing ``i`` sends at most ``i + 1`` items; baskets holding rare items
-    are longer than average, so the prefix length is capped at twice the mean basket
-    length (in frequent items). Summed over a group this over-counts baskets that hold
-    several of its items, which errs on the safe side."""
+    """Additive weight of item ``i``: its baskets' prefixes up to ``i`` (a basket holding
+    ``i`` sends at most ``i + 1`` items, capped at twice the mean basket length). Used to
+    balance the work between groups; a group's memory is :func:`range_bytes`."""
     mean_len = sum(vocab.counts) / max(1, vocab.n_baskets)
     cap = max(1.0, 2.0 * mean_len)
     return [
         int(c * (BYTES_PER_BASKET + BYTES_PER_ITEM * min(i + 1, cap)))
         for i, c in enumerate(vocab.counts)
     ]
+
+
+@dataclass(frozen=True)
+class RangeEstimate:
+    """Prefix sums over a vocabulary for :meth:`bytes` in O(1) per range."""
+
+    n_baskets: int
+    log_absent: tuple[float, ...]
+    """``log_absent[i + 1]``: sum over ids ``<= i`` of ``log(1 - count / n)``."""
+    mean_prefix: tuple[float, ...]
+    """``mean_prefix[i + 1]``: frequent items with id ``<= i`` in the mean basket."""
+
+    def bytes(self, lo: int, hi: int) -> int:
+        """Estimated memory of the group of ids ``lo..hi``: the baskets holding at least
+        one of its items (items taken as independent: co-bought items, the usual case,
+        make it an over-estimate) times their prefix up to ``hi`` (the group's item plus
+        the basket's items with a lower id). Within 1.1-1.4x of the measured size on
+        skewed synthetic baskets (``tests/test_engines.py``); the older per-item sum was
+        1.5-8x over and split 10M baskets into 21 groups."""
+        absent = math.exp(self.log_absent[hi + 1] - self.log_absent[lo])
+        senders = self.n_baskets * (1.0 - absent)
+        # baskets holding a rare item are longer than the mean one (a basket is more
+        # likely to hold a given item the more items it has): up to twice as long when
+        # few baskets send, no bias when nearly all do
+        bias = 1.0 + absent
+        length = 1.0 + self.mean_prefix[hi + 1] * bias
+        return int(senders * (BYTES_PER_BASKET + BYTES_PER_ITEM * length))
+
+
+def range_estimate(vocab: Vocabulary) -> RangeEstimate:
+    n = max(1, vocab.n_baskets)
+    log_absent, mean_prefix = [0.0], [0.0]
+    for c in vocab.counts:
+        share = min(c / n, 1.0 - 1e-12)  # an item in every basket: log(0) otherwise
+        log_absent.append(log_absent[-1] + math.log1p(-share))
+        mean_prefix.append(mean_prefix[-1] + c / n)
+    return RangeEstimate(vocab.n_baskets, tuple(log_absent), tuple(mean_prefix))
 
 
 def split_ranges(loads: Sequence[int], lo: int, hi: int, parts: int) -> list[tuple[int, int]]:
@@ -161,18 +195,22 @@ def split_ranges(loads: Sequence[int], lo: int, hi: int, parts: int) -> list[tup
 
 
 def bounded_ranges(
-    loads: Sequence[int], ranges: Sequence[tuple[int, int]], budget: int
+    loads: Sequence[int],
+    ranges: Sequence[tuple[int, int]],
+    budget: int,
+    estimate: RangeEstimate,
 ) -> list[tuple[int, int]]:
-    """Split every range whose load is over ``budget`` until each fits or is one item."""
+    """Split every range whose estimated memory is over ``budget`` until each fits or is
+    one item."""
     out: list[tuple[int, int]] = []
     todo = list(reversed(ranges))
     while todo:
         lo, hi = todo.pop()
-        load = sum(loads[lo : hi + 1])
-        if load <= budget or lo == hi:
+        size = estimate.bytes(lo, hi)
+        if size <= budget or lo == hi:
             out.append((lo, hi))
             continue
-        parts = split_ranges(loads, lo, hi, max(2, math.ceil(load / budget)))
+        parts = split_ranges(loads, lo, hi, max(2, math.ceil(size / budget)))
         todo.extend(reversed(parts))
     return out
 
@@ -212,9 +250,11 @@ def plan_groups(
             continue
         single = False
         loads = item_loads(vocab)
-        want = groups or max(parallelism, math.ceil(sum(loads) / budget))
-        for lo, hi in bounded_ranges(loads, split_ranges(loads, 0, last, want), budget):
-            est = sum(loads[lo : hi + 1])
+        estimate = range_estimate(vocab)
+        want = groups or max(parallelism, math.ceil(estimate.bytes(0, last) / budget))
+        ranges = split_ranges(loads, 0, last, want)
+        for lo, hi in bounded_ranges(loads, ranges, budget, estimate):
+            est = estimate.bytes(lo, hi)
             if est > budget:
                 oversize.append(len(planned))
             planned.append(Group(len(planned), vocab.segment, lo, hi, est))

@@ -76,6 +76,42 @@ def test_group_over_the_memory_budget_is_split() -> None:
     assert not auto.single_group and len(auto.groups) > 1
 
 
+def _measured_bytes(
+    vocab: pfp.Vocabulary, baskets: list[list[str]], plan: pfp.Plan
+) -> dict[int, int]:
+    """Each group's conditional transactions as really sent (rows and items), in bytes."""
+    items = pa.array(baskets, pa.list_(pa.string()))
+    offsets, ids = pfp.encode_lists(items, pa.array(vocab.items))
+    key_of_id = np.zeros(len(vocab.items), np.int32)
+    for g in plan.groups:
+        key_of_id[g.lo : g.hi + 1] = g.index
+    keys, out_off, _ = pfp.group_prefixes(offsets, ids, key_of_id)
+    lengths = np.diff(out_off)
+    return {
+        g.index: int((keys == g.index).sum()) * pfp.BYTES_PER_BASKET
+        + int(lengths[keys == g.index].sum()) * pfp.BYTES_PER_ITEM
+        for g in plan.groups
+    }
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_items", "mean_size", "threshold"),
+    [(1, 200, 5.0, 40), (2, 2000, 5.0, 20), (3, 50, 8.0, 10)],
+)
+def test_group_memory_estimate_is_close_above_the_measured_size(
+    seed: int, n_items: int, mean_size: float, threshold: int
+) -> None:
+    baskets = ref.random_baskets(20_000, n_items, seed=seed, mean_size=mean_size)
+    v = _vocab(baskets, threshold)
+    for k in (1, 2, 4, 8):
+        plan = pfp.plan_groups(
+            [v], groups=k, group_memory_mb=10**6, parallelism=1, allow_single=False
+        )
+        measured = _measured_bytes(v, baskets, plan)
+        for g in plan.groups:
+            assert measured[g.index] <= g.est_bytes <= 1.6 * measured[g.index], (k, g)
+
+
 def test_plan_spans_segments_and_skips_empty_ones() -> None:
     a = _vocab([["x", "y"], ["x"], ["y"]], 1, "a")
     b = _vocab([["p"]], 2, "b")  # nothing frequent
