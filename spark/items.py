@@ -1,30 +1,27 @@
 """Basket and item counts per segment, counted once in Spark and shared by the run report
 (baskets, distinct items) and the miner (thresholds, vocabulary, memory estimate).
 
-One pass over the baskets: the counts of every (segment, item) are computed once (and
-cached: Spark would not reuse that exchange across the three uses), then one collect
-brings three small results back together:
+One pass over the baskets (``posexplode``: the first position of each basket counts the
+basket, every position counts its item), grouped by (segment, item), then by segment; one
+collect brings back, per segment:
 
-* per segment, the basket count, the number of distinct items and of item occurrences;
-* per segment, the items that may be frequent (``count >= min_support * n - 1``, a bound
-  below every exact threshold, so :func:`spark.pfp.vocabulary` applies the exact
-  :func:`spark.fpgrowth.min_count` in Python);
-* the number of distinct items over all segments.
+* the basket count, the number of distinct items and of item occurrences;
+* the items that may be frequent (``count >= min_support * n - 1``, a bound below every
+  exact threshold, so :func:`spark.pfp.vocabulary` applies the exact
+  :func:`spark.fpgrowth.min_count` in Python) with their counts.
 
-Only these reach the driver: a few rows per frequent item, never the baskets.
+With several segments, the distinct items over all of them take one more (small) query
+over the cached (segment, item) counts. Only these counts reach the driver, never the
+baskets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
-
-_SUMMARY = "summary"
-_ITEM = "item"
-_TOTAL = "total"
 
 
 @dataclass(frozen=True)
@@ -50,80 +47,65 @@ class ItemCounts:
 
 
 def count_items(baskets: DataFrame, min_support: float) -> ItemCounts:
-    """Counts of ``baskets`` (``segment``, ``items`` of distinct items) in one Spark job."""
+    """Counts of ``baskets`` (``segment``, ``items`` of distinct items); one Spark job for
+    a single segment."""
     from pyspark.sql import functions as F
 
     if not 0.0 < min_support <= 1.0:
         raise ValueError(f"min_support must be in (0, 1], got {min_support}")
-    n = baskets.groupBy("segment").agg(F.count(F.lit(1)).alias("n"))
-    # small (segments x distinct items) and read three times below: computed once
+    exploded = baskets.select("segment", F.posexplode_outer("items").alias("pos", "item"))
     counted = (
-        baskets.select("segment", F.explode("items").alias("item"))
-        .groupBy("segment", "item")
-        .count()
+        exploded.groupBy("segment", "item")
+        .agg(
+            F.count(F.lit(1)).alias("count"),
+            # one row per basket has pos 0 (or null: an empty basket)
+            F.count_if(F.coalesce(F.col("pos") == 0, F.lit(True))).alias("firsts"),
+        )
         .persist()
     )
-    summary = (
+    known = F.col("item").isNotNull()
+    per_segment = (
         counted.groupBy("segment")
         .agg(
-            F.count(F.lit(1)).alias("distinct"),
-            F.sum("count").alias("occurrences"),
+            F.sum("firsts").alias("n"),
+            F.count_if(known).alias("distinct"),
+            F.coalesce(F.sum(F.when(known, F.col("count"))), F.lit(0)).alias("occurrences"),
+            F.collect_list(F.when(known, F.struct("item", "count"))).alias("pairs"),
         )
-        .join(n, "segment", "right")
         .select(
-            F.lit(_SUMMARY).alias("kind"),
             "segment",
-            F.lit(None).cast("string").alias("item"),
-            F.col("n").alias("count"),
-            F.coalesce("distinct", F.lit(0)).alias("distinct"),
-            F.coalesce("occurrences", F.lit(0)).alias("occurrences"),
+            "n",
+            "distinct",
+            "occurrences",
+            F.filter("pairs", lambda p: p["count"] >= F.lit(min_support) * F.col("n") - 1).alias(
+                "candidates"
+            ),
         )
-    )
-    candidates = (
-        counted.join(F.broadcast(n), "segment")
-        .where(F.col("count") >= F.lit(min_support) * F.col("n") - 1)
-        .select(
-            F.lit(_ITEM).alias("kind"),
-            "segment",
-            "item",
-            "count",
-            F.lit(None).cast("bigint").alias("distinct"),
-            F.lit(None).cast("bigint").alias("occurrences"),
-        )
-    )
-    total = counted.agg(F.countDistinct("item").alias("distinct")).select(
-        F.lit(_TOTAL).alias("kind"),
-        F.lit(None).cast("string").alias("segment"),
-        F.lit(None).cast("string").alias("item"),
-        F.lit(None).cast("bigint").alias("count"),
-        "distinct",
-        F.lit(None).cast("bigint").alias("occurrences"),
     )
     try:
-        counted.count()  # materialise once, before the three readers run
-        table = summary.unionByName(candidates).unionByName(total).toArrow()
+        rows = per_segment.toArrow().to_pylist()
+        if len(rows) > 1:
+            total = counted.where(known).select("item").distinct().count()
+        else:
+            total = int(rows[0]["distinct"]) if rows else 0
     finally:
         counted.unpersist()
-    return from_rows(table.to_pylist())
+    return from_rows(rows, total)
 
 
-def from_rows(rows: list[dict[str, object]]) -> ItemCounts:
-    """Assemble :class:`ItemCounts` from the collected rows (pure; see :func:`count_items`)."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    summaries: dict[str, tuple[int, int, int]] = {}
-    total = 0
-    for r in rows:
-        kind, segment = r["kind"], str(r["segment"])
-        if kind == _SUMMARY:
-            summaries[segment] = (_int(r["count"]), _int(r["distinct"]), _int(r["occurrences"]))
-        elif kind == _ITEM:
-            found.setdefault(segment, []).append((str(r["item"]), _int(r["count"])))
-        else:
-            total = _int(r["distinct"])
+def from_rows(rows: list[dict[str, Any]], distinct_items: int) -> ItemCounts:
+    """Assemble :class:`ItemCounts` from the collected per-segment rows (pure)."""
     segments = {
-        s: SegmentItems(s, n, d, o, tuple(found.get(s, ()))) for s, (n, d, o) in summaries.items()
+        str(r["segment"]): SegmentItems(
+            str(r["segment"]),
+            _int(r["n"]),
+            _int(r["distinct"]),
+            _int(r["occurrences"]),
+            tuple((str(p["item"]), _int(p["count"])) for p in r["candidates"] or ()),
+        )
+        for r in rows
     }
-    return ItemCounts(segments, total)
+    return ItemCounts(segments, distinct_items)
 
 
 def _int(value: object) -> int:

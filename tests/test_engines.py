@@ -183,55 +183,31 @@ def test_item_counts_one_pass(spark) -> None:  # type: ignore[no-untyped-def]
         ("a", "2", ["x"]),
         ("a", "3", ["x", 'z, "q"', "é"]),
         ("b", "4", ["y"]),
+        ("c", "5", []),  # an empty basket still counts as a basket
     ]
     df = spark.createDataFrame(rows, "segment string, basket_id string, items array<string>")
     counts = count_items(df, 0.5)
-    a, b = counts.segments["a"], counts.segments["b"]
-    assert counts.distinct_items == 4 and counts.baskets == {"a": 3, "b": 1}
+    a, b, c = counts.segments["a"], counts.segments["b"], counts.segments["c"]
+    assert counts.distinct_items == 4 and counts.baskets == {"a": 3, "b": 1, "c": 1}
     assert (a.distinct_items, a.occurrences, b.distinct_items, b.occurrences) == (4, 6, 1, 1)
+    assert (c.distinct_items, c.occurrences, c.candidates) == (0, 0, ())
     # every item with count >= min_support * n - 1 (0.5): all of a's, and b's y
     assert sorted(a.candidates) == [("x", 3), ("y", 1), ('z, "q"', 1), ("é", 1)]
     assert b.candidates == (("y", 1),)
+    only_a = count_items(df.where("segment = 'a'"), 0.9)  # one segment: one job
+    assert only_a.distinct_items == 4 and only_a.baskets == {"a": 3}
+    assert only_a.segments["a"].candidates == (("x", 3),)  # 3 >= 0.9 * 3 - 1 only
 
 
 def test_item_counts_from_rows() -> None:
     from spark.items import from_rows
 
     rows: list[dict[str, object]] = [
-        {
-            "kind": "summary",
-            "segment": "s",
-            "item": None,
-            "count": 3,
-            "distinct": 2,
-            "occurrences": 4,
-        },
-        {
-            "kind": "item",
-            "segment": "s",
-            "item": "p",
-            "count": 3,
-            "distinct": None,
-            "occurrences": None,
-        },
-        {
-            "kind": "summary",
-            "segment": "t",
-            "item": None,
-            "count": 1,
-            "distinct": 0,
-            "occurrences": 0,
-        },
-        {
-            "kind": "total",
-            "segment": None,
-            "item": None,
-            "count": None,
-            "distinct": 2,
-            "occurrences": None,
-        },
-    ]
-    counts = from_rows(rows)
+        {"segment": "s", "n": 3, "distinct": 2, "occurrences": 4,
+         "candidates": [{"item": "p", "count": 3}]},
+        {"segment": "t", "n": 1, "distinct": 0, "occurrences": 0, "candidates": None},
+    ]  # fmt: skip
+    counts = from_rows(rows, 2)
     assert counts.baskets == {"s": 3, "t": 1} and counts.distinct_items == 2
     assert counts.segments["s"].candidates == (("p", 3),)
     assert counts.segments["t"].candidates == () and counts.segments["t"].occurrences == 0
