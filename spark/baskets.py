@@ -14,7 +14,7 @@ from spark.clean import normalise_item
 from spark.load import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 ALL = "all"
 NO_SEGMENT = "(none)"
@@ -129,30 +129,13 @@ def parse_basket_lines(
 
     from spark.clean import _BAD_CHARS
 
-    # sort_array, not array_sort: the latter's default comparator is an interpreted
-    # lambda (1.5-2x slower); both order non-null strings the same
-    items = F.sort_array(
-        F.array_distinct(
-            F.filter(
-                F.transform(
-                    F.split(F.col("value"), _regex_literal(sep)),
-                    lambda x: normalise_item(x, cleaning),
-                ),
-                lambda x: F.length(x) > 0,
-            )
-        )
-    )
+    items = F.array_sort(F.array_distinct(split_items(F.col("value"), sep, cleaning)))
     with_items = raw.select("value", "_source", "_row_id", items.alias("items"))
+    bad_enc = F.exists("items", lambda x: x.rlike(_BAD_CHARS))
     reason = F.when(F.size("items") == 0, F.lit(Reason.EMPTY_BASKET.value))
     if cleaning.reject_bad_encoding:
-        # one regex over the joined items (the separator is not a bad character) instead
-        # of one per item
-        bad_enc = F.array_join("items", ",").rlike(_BAD_CHARS)
         reason = reason.when(bad_enc, F.lit(Reason.BAD_ENCODING.value))
-    # the raw line is only needed for quarantine records: cached for rejected lines only
-    classified = with_items.withColumn("_reason", reason).withColumn(
-        "value", F.when(F.col("_reason").isNotNull(), F.col("value"))
-    )
+    classified = with_items.withColumn("_reason", reason)
     baskets = classified.where(F.col("_reason").isNull()).select(
         F.lit(ALL).alias("segment"),
         F.col("_row_id").cast("string").alias("basket_id"),
@@ -170,6 +153,33 @@ def parse_basket_lines(
     )
     assert quarantine.columns == QUARANTINE.names
     return classified, baskets, quarantine
+
+
+def split_items(line: Column, sep: str, cleaning: CleaningConfig) -> Column:
+    """A basket line's items, normalised as :func:`spark.clean.normalise_item` does, empty
+    ones dropped.
+
+    Spark evaluates lambdas (``transform``/``filter``) interpreted, ~8x slower than the
+    line split itself; when the separator allows it, the same result comes without them:
+    spaces around separators go with the split (``" *SEP *"``) and at the line's ends with
+    one ``trim`` (Spark's ``trim`` removes spaces only), lower-casing applies to the whole
+    line, and empty items go with ``array_remove``. Collapsing whitespace, or a separator
+    with spaces or upper-case letters, takes the per-item path."""
+    from pyspark.sql import functions as F
+
+    plain = _regex_literal(sep)
+    fast = (
+        not cleaning.collapse_whitespace
+        and " " not in sep
+        and (not cleaning.casefold or sep.lower() == sep)
+    )
+    if not fast:
+        parts = F.transform(F.split(line, plain), lambda x: normalise_item(x, cleaning))
+        return F.filter(parts, lambda x: F.length(x) > 0)
+    if cleaning.casefold:
+        line = F.lower(line)
+    parts = F.split(F.trim(line), f" *{plain} *") if cleaning.trim else F.split(line, plain)
+    return F.array_remove(parts, "")
 
 
 def _regex_literal(sep: str) -> str:

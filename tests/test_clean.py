@@ -124,3 +124,46 @@ def test_unparseable_price_variants(spark, settings, tmp_path, price: str) -> No
     bad = f"1099,A1,WHITE MUG,1,2026-11-01 09:00:00,{price},c1,UK,S1"
     _report, quarantine, _ = _run(spark, settings, _write(tmp_path / "p.csv", [*GOOD, bad]))
     assert list(quarantine["reason"]) == ["bad_price"]
+
+
+LINES = [
+    "a,b,c",
+    "  a , b ,c  ",
+    " , a,,b , ",
+    "\tTea  Towel ,\u00a0Mug\u00a0, x\ty ",
+    "",
+    "   ",
+    ",,,",
+    "A,a, A ,Ä,ä",
+    "a;b;c",
+    "a | b|c",
+    "Straße ,İstanbul, ÉCLAIR",
+]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "|", "\t", "::"])
+@pytest.mark.parametrize(
+    ("trim", "casefold", "collapse"),
+    [(True, False, False), (False, False, False), (True, True, False), (True, False, True)],
+)
+def test_basket_split_without_lambdas_equals_the_per_item_rules(
+    spark, sep: str, trim: bool, casefold: bool, collapse: bool
+) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    from basket.config import CleaningConfig
+    from spark.baskets import _regex_literal, split_items
+    from spark.clean import normalise_item
+
+    cleaning = CleaningConfig(trim=trim, casefold=casefold, collapse_whitespace=collapse)
+    lines = [line.replace(",", sep) for line in LINES] + LINES
+    df = spark.createDataFrame([(i, v) for i, v in enumerate(lines)], "i int, value string")
+    per_item = F.filter(
+        F.transform(F.split("value", _regex_literal(sep)), lambda x: normalise_item(x, cleaning)),
+        lambda x: F.length(x) > 0,
+    )
+    got = df.select(
+        "i", split_items(F.col("value"), sep, cleaning).alias("got"), per_item.alias("want")
+    ).collect()
+    for row in got:
+        assert row["got"] == row["want"], (repr(lines[row["i"]]), sep, cleaning)
