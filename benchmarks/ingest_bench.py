@@ -41,7 +41,7 @@ from basket.config import KafkaConfig, Settings, load_settings
 from ingest import events, stream
 from ingest.kafka_broker import KafkaBroker
 from ingest.replay import Message, producer, publish
-from ingest.tables import TablePaths
+from ingest.tables import TablePaths, ensure_tables
 
 ITEMS = [f"item-{i:03d}" for i in range(200)]
 
@@ -164,8 +164,21 @@ def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Na
             f"{steady.wall_rate:,.0f} events/s over wall time ({steady.wall_seconds:.1f}s "
             f"from the end of batch 1 to the end of the last batch)"
         )
+        later = {b.batch_id for b in batches[1:]}
+        print(f"trigger phases (mean, batches 2..): {phase_means(query.recentProgress, later)}")
     if rows != args.events:
         print(f"WARNING: read {rows:,} rows, loaded {args.events:,}")
+
+
+def phase_means(progress: Sequence[Any], batch_ids: set[int]) -> str:
+    """Mean ``durationMs`` per trigger phase (``addBatch`` is the sink) of these batches."""
+    sums: dict[str, float] = {}
+    chosen = [p for p in progress if int(p["batchId"]) in batch_ids]
+    for p in chosen:
+        for name, ms in p["durationMs"].items():
+            sums[name] = sums.get(name, 0.0) + ms / 1000
+    means = {k: v / len(chosen) for k, v in sums.items() if v / max(len(chosen), 1) >= 0.005}
+    return ", ".join(f"{k} {v:.2f}s" for k, v in sorted(means.items(), key=lambda kv: -kv[1]))
 
 
 def after_rows(batches: list[BatchTimes], rows: int) -> list[BatchTimes]:
@@ -192,6 +205,7 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
     from pyspark.sql import functions as F
 
     paths = TablePaths.under(settings.paths.delta_dir)
+    ensure_tables(spark, paths)  # read below before the query creates them (--skip throughput)
     topic = create_topic(bootstrap, args.partitions)
     n = int(args.rate * args.seconds)
     options = stream.RunOptions(
@@ -255,6 +269,7 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
         f"{sum(b.rows for b in batches):,} rows, batch time "
         f"mean {sum(busy) / len(busy) if busy else 0:.2f}s max {max(busy, default=0):.2f}s"
     )
+    print(f"trigger phases (mean): {phase_means(progress, {b.batch_id for b in batches})}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,16 @@
 """The ``foreachBatch`` writer: staged rows -> cleaning rules (``spark.clean.classify``, the
 batch miner's code) -> Delta ``lines`` and ``quarantine`` tables.
 
-Per micro-batch (one shuffle, by transaction id, then small jobs):
+Per micro-batch (the batch is computed once, into a cache; then small jobs on it):
 
-1. classify; then, within the batch, keep the first record of each line key (producer
-   retries, dropped silently) and, with ``cleaning.deduplicate`` on, mark every accepted
-   line identical to an earlier one of the batch as ``duplicate``. "Earlier" is the source
-   position (file + row, or topic/partition + offset), so a replayed batch decides the
-   same. Both windows are clustered by transaction id, so they share one exchange.
+1. classify (with the line's ``_line_hash``), cache; then, within the batch, keep the
+   first record of each line key (producer retries, dropped silently) and, with
+   ``cleaning.deduplicate`` on, mark every accepted line identical to an earlier one of
+   the batch as ``duplicate``. "Earlier" is the source position (file + row, or
+   topic/partition + offset), so a replayed batch decides the same. A narrow aggregation
+   of 64-bit hashes (:func:`repeat_suspects`) shows whether the batch can hold a repeat at
+   all; only then are the repeated keys / contents found exactly (an aggregation each,
+   joined back: :func:`dedup_within_batch`); the batch itself is never shuffled.
 2. one aggregate gives the batch's event dates, transaction id range and counts;
 3. a lookup of the ``lines`` rows of those dates and that id range (partition pruning +
    Delta data skipping on ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
@@ -104,33 +107,101 @@ def date_filter(dates: Sequence[object], col: str = f"t.{PARTITION}") -> str:
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
 
-def _order() -> list[Column]:
+def _position() -> Column:
+    """Where a record is (file + row, or topic/partition + offset): "earlier" in the batch."""
     from pyspark.sql import functions as F
 
-    return [F.col(f"`{RAW}{S.SOURCE}`"), F.col(f"`{RAW}{S.OFFSET}`")]
+    return F.struct(F.col(f"`{RAW}{S.SOURCE}`").alias("s"), F.col(f"`{RAW}{S.OFFSET}`").alias("o"))
 
 
-def dedup_within_batch(classified: DataFrame, deduplicate: bool, partitions: int) -> DataFrame:
+def _content() -> Column:
+    """The duplicate-check fields as one (null-safe comparable) value."""
+    from pyspark.sql import functions as F
+
+    return F.struct(*[F.col(k) for k in DEDUP_KEY])
+
+
+KEY_GROUP, CONTENT_GROUP = 0, 1
+
+
+def repeat_suspects(df: DataFrame) -> tuple[bool, bool]:
+    """Whether some line key, or the content of some accepted line, may occur twice.
+
+    Groups 64-bit hashes (the kind of question in the lowest bit), not the keys: a narrow
+    shuffle of one long per question and record, and a fixed-width hash aggregation. A
+    distinct hash proves the values distinct; a shared one (a repeat, or a hash collision,
+    about 1e-8 per 500k records) only sends the batch through the exact
+    :func:`dedup_within_batch`, so the outcome never depends on the hash."""
+    from pyspark.sql import functions as F
+
+    key = F.col(f"`{RAW_KEY}`")
+    ok = F.col(REASON).isNull()
+
+    def tagged(kind: int, *cols: Column) -> Column:
+        return F.shiftleft(F.xxhash64(*cols), 1) + F.lit(kind)
+
+    g = F.explode(
+        F.array_compact(
+            F.array(
+                F.when(key.isNotNull(), tagged(KEY_GROUP, key)),
+                F.when(ok, tagged(CONTENT_GROUP, *[F.col(k) for k in DEDUP_KEY])),
+            )
+        )
+    )
+    kinds = (
+        df.select(g.alias("g"))
+        .groupBy("g")
+        .count()
+        .where("count > 1")
+        .select((F.col("g").bitwiseAND(F.lit(1))).alias("kind"))
+        .distinct()
+        .collect()
+    )
+    found = {r["kind"] for r in kinds}
+    return KEY_GROUP in found, CONTENT_GROUP in found
+
+
+def dedup_within_batch(
+    df: DataFrame, deduplicate: bool, key_repeats: bool = True, content_repeats: bool = True
+) -> DataFrame:
     """Keep the first record of each line key; with ``deduplicate``, mark accepted lines
     identical to an earlier accepted line as ``duplicate`` (first = source position).
-    Adds ``_line_hash`` to accepted lines."""
-    from pyspark.sql import Window
+    ``key_repeats`` / ``content_repeats`` False (known from :func:`survey`) skip a step.
+
+    Only the repeated keys / contents are shuffled and joined back (a narrow aggregation
+    each), not the batch itself."""
     from pyspark.sql import functions as F
 
-    # Every window below is partitioned by transaction_id (and more), so this one
-    # exchange satisfies them all.
-    df = classified.repartition(partitions, "transaction_id")
+    pos = _position()
     key = F.col(f"`{RAW_KEY}`")
-    by_key = Window.partitionBy("transaction_id", key).orderBy(*_order())
-    rank = F.when(key.isNotNull(), F.row_number().over(by_key))
-    df = df.withColumn("_rank", rank).where("_rank IS NULL OR _rank = 1").drop("_rank")
-    df = df.withColumn(HASH, F.when(F.col(REASON).isNull(), line_hash()))
-    if not deduplicate:
+    if key_repeats:
+        firsts = (
+            df.where(key.isNotNull())
+            .groupBy(key.alias("_rk"))
+            .agg(F.count(F.lit(1)).alias("_rn"), F.min(pos).alias("_rfirst"))
+            .where("_rn > 1")
+            .drop("_rn")
+        )
+        df = (
+            df.join(firsts, key == F.col("_rk"), "left")
+            .where(F.col("_rk").isNull() | (pos == F.col("_rfirst")))
+            .drop("_rk", "_rfirst")
+        )
+    if not (deduplicate and content_repeats):
         return df
     ok = F.col(REASON).isNull()
-    same = Window.partitionBy(ok, *[F.col(k) for k in DEDUP_KEY]).orderBy(*_order())
-    dup = ok & (F.row_number().over(same) > 1)
-    return _mark_duplicate(df.withColumn("_dup", dup), F.col("_dup")).drop("_dup")
+    firsts = (
+        df.where(ok)
+        .groupBy(_content().alias("_cc"))
+        .agg(F.count(F.lit(1)).alias("_cn"), F.min(pos).alias("_cfirst"))
+        .where("_cn > 1")
+        .drop("_cn")
+    )
+    joined = df.join(firsts, ok & (_content() == F.col("_cc")), "left")
+    dup = ok & F.col("_cfirst").isNotNull() & (pos != F.col("_cfirst"))
+    return _mark_duplicate(joined.withColumn("_dup", dup), F.col("_dup")).drop(
+        "_dup", "_cc", "_cfirst"
+    )
 
 
 def _mark_duplicate(df: DataFrame, is_dup: Column) -> DataFrame:
@@ -160,7 +231,7 @@ def batch_stats(df: DataFrame) -> BatchStats:
     from pyspark.sql import functions as F
 
     rows = (
-        df.groupBy(F.col(REASON).isNull().alias("ok"), F.col(PARTITION))
+        df.groupBy(F.col(REASON).isNull().alias("ok"), F.col(PARTITION).alias("d"))
         .agg(
             F.count(F.lit(1)).alias("n"),
             F.min("transaction_id").alias("lo"),
@@ -168,11 +239,16 @@ def batch_stats(df: DataFrame) -> BatchStats:
         )
         .collect()
     )
+    return _stats(rows)
+
+
+def _stats(rows: Sequence[Any]) -> BatchStats:
+    """From rows ``ok, d, n, lo, hi`` (one per accepted-or-not and event date)."""
     good = [r for r in rows if r["ok"]]
     los = [r["lo"] for r in good if r["lo"] is not None]
     his = [r["hi"] for r in good if r["hi"] is not None]
     return BatchStats(
-        dates=[r[PARTITION] for r in good],
+        dates=[r["d"] for r in good],
         accepted=sum(r["n"] for r in good),
         rejected=sum(r["n"] for r in rows if not r["ok"]),
         first_tx=min(los) if los else None,
@@ -330,13 +406,26 @@ class DeltaSink:
             clock = now
 
         dedup = self.spec.cleaning.deduplicate
+        # Spark runs micro-batches without adaptive execution: every shuffle of the sink
+        # (aggregations, the lookup join) would otherwise use the stream's partition count
+        # (this session is the query's own clone; stateless, so nothing depends on it)
+        batch.sparkSession.conf.set("spark.sql.shuffle.partitions", str(self.partitions))
         # no stage: the stream already staged and classified the rows
         classified = batch if self.stage is None else classify_staged(self.stage(batch), self.spec)
-        marked = dedup_within_batch(classified, dedup, self.partitions).persist()
+        # the batch is computed (Kafka fetch, staging, cleaning rules) once, into the cache
+        base = classified.withColumn(HASH, F.when(F.col(REASON).isNull(), line_hash())).persist()
         hits: DataFrame | None = None
         try:
-            stats = batch_stats(marked)
+            stats = batch_stats(base)
             lap("classify")
+            key_repeats, content_repeats = repeat_suspects(base)
+            lap("repeats")
+            marked = base
+            if key_repeats or (dedup and content_repeats):
+                # rare (producer retries, repeated lines): mark them, then count again
+                marked = dedup_within_batch(base, dedup, key_repeats, content_repeats)
+                stats = batch_stats(marked)
+                lap("dedup")
             final = marked
             rejected_count, new_lines = stats.rejected, stats.accepted
             if stats.accepted:
@@ -361,7 +450,7 @@ class DeltaSink:
                 self._append(to_quarantine(final, self.spec), self.paths.quarantine, batch_id)
                 lap("quarantine")
         finally:
-            marked.unpersist()
+            base.unpersist()
             if hits is not None:
                 hits.unpersist()
         log.info("batch %d written: %s", batch_id, timings)

@@ -1,0 +1,83 @@
+"""In-batch repeats: the aggregation-based :func:`ingest.sink.dedup_within_batch` keeps and
+marks exactly what the window definition does (first record of each line key; accepted
+lines identical to an earlier accepted line marked ``duplicate``; "earlier" = source
+position), and :func:`ingest.sink.repeat_suspects` never misses a repeat."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from ingest import sink as K
+from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON
+from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+COLUMNS = [
+    f"{RAW}_source",
+    f"{RAW}_offset",
+    K.RAW_KEY,
+    *DEDUP_KEY,
+    "event_date",
+    REASON,
+    FIELD,
+    DETAIL,
+]
+SCHEMA = (
+    "s string, o long, k string, transaction_id string, item string, quantity double, "
+    "price double, ts timestamp, customer_id string, store_id string, event_date date, "
+    "r string, f string, d string"
+)
+
+
+def _batch(spark: SparkSession, n: int, seed: int) -> DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        tx, line = f"T{rng.randint(0, 30)}", rng.randint(1, 3)
+        key = None if rng.random() < 0.05 else f"event|{tx}|{line}"
+        reason = None if rng.random() < 0.8 else "bad_price"
+        item, customer = rng.choice(["a", "b"]), rng.choice([None, "C1"])
+        source = f"t/{rng.randint(0, 1)}"
+        line_fields = (tx, item, 1.0, 2.0, None, customer, "S1")
+        rows.append((source, i, key, *line_fields, None, reason, None, None))
+    rng.shuffle(rows)
+    return spark.createDataFrame(rows, SCHEMA).toDF(*COLUMNS)
+
+
+def _reference(df: DataFrame) -> DataFrame:
+    """The window definition (what the sink computed before the aggregation)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    order = [F.col(f"`{RAW}_source`"), F.col(f"`{RAW}_offset`")]
+    key = F.col(f"`{K.RAW_KEY}`")
+    by_key = Window.partitionBy("transaction_id", key).orderBy(*order)
+    rank = F.when(key.isNotNull(), F.row_number().over(by_key))
+    df = df.withColumn("_rank", rank).where("_rank IS NULL OR _rank = 1").drop("_rank")
+    ok = F.col(REASON).isNull()
+    same = Window.partitionBy(ok, *[F.col(k) for k in DEDUP_KEY]).orderBy(*order)
+    dup = ok & (F.row_number().over(same) > 1)
+    return K._mark_duplicate(df.withColumn("_dup", dup), F.col("_dup")).drop("_dup")
+
+
+def _rows(df: DataFrame) -> list[tuple[object, ...]]:
+    return sorted((tuple(r) for r in df.select(*COLUMNS).collect()), key=repr)
+
+
+def test_dedup_within_batch_matches_the_window_definition(ingest_spark: SparkSession) -> None:
+    df = _batch(ingest_spark, 400, seed=1)
+    assert K.repeat_suspects(df) == (True, True)
+    got = K.dedup_within_batch(df, deduplicate=True)
+    assert _rows(got) == _rows(_reference(df))
+    assert K.batch_stats(got).accepted < K.batch_stats(df).accepted
+
+
+def test_repeat_suspects_on_clean_batches(ingest_spark: SparkSession) -> None:
+    df = _batch(ingest_spark, 400, seed=2)
+    no_keys = df.dropDuplicates([K.RAW_KEY])
+    assert K.repeat_suspects(no_keys) == (False, True)
+    clean = _reference(no_keys).where(f"{REASON} IS NULL OR {REASON} != 'duplicate'")
+    assert K.repeat_suspects(clean) == (False, False)
