@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -49,3 +49,20 @@ class Progress:
         if self.console is not None:
             self.console.print(f"[green]✓[/green] {line}", highlight=False)
         log.info(line)
+
+
+class Laps:
+    """Seconds between successive :meth:`lap` calls, by name (a name lapped again adds
+    up): the sub-steps of one stage, e.g. a micro-batch's or the driver miner's."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys(names, 0.0)
+        self._clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._clock
+        self._clock = now
+
+    def rounded(self, digits: int = 3, prefix: str = "") -> dict[str, float]:
+        return {f"{prefix}{k}": round(v, digits) for k, v in self.seconds.items()}

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basket.config import CleaningConfig, ColumnsConfig
+from basket.progress import Laps
 from basket.reasons import Reason
 from basket.schemas import LINES
 from ingest import staging as S
@@ -396,14 +397,7 @@ class DeltaSink:
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from pyspark.sql import functions as F
 
-        timings: dict[str, float] = {}
-        clock = time.monotonic()
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.monotonic()
-            timings[name] = round(now - clock, 2)
-            clock = now
+        laps = Laps()
 
         dedup = self.spec.cleaning.deduplicate
         # Spark runs micro-batches without adaptive execution: every shuffle of the sink
@@ -417,15 +411,15 @@ class DeltaSink:
         hits: DataFrame | None = None
         try:
             stats = batch_stats(base)
-            lap("classify")
+            laps.lap("classify")
             key_repeats, content_repeats = repeat_suspects(base)
-            lap("repeats")
+            laps.lap("repeats")
             marked = base
             if key_repeats or (dedup and content_repeats):
                 # rare (producer retries, repeated lines): mark them, then count again
                 marked = dedup_within_batch(base, dedup, key_repeats, content_repeats)
                 stats = batch_stats(marked)
-                lap("dedup")
+                laps.lap("dedup")
             final = marked
             rejected_count, new_lines = stats.rejected, stats.accepted
             if stats.accepted:
@@ -435,7 +429,7 @@ class DeltaSink:
                     F.count(F.lit(1)).alias("n"), F.count_if("_present").alias("present")
                 ).first()
                 n_hits, n_present = (counts[0], counts[1] or 0) if counts else (0, 0)
-                lap("lookup")
+                laps.lap("lookup")
                 if n_hits:
                     rejected_count += n_hits - n_present
                     new_lines -= n_hits
@@ -445,12 +439,12 @@ class DeltaSink:
                 if new_lines < SINGLE_FILE_ROWS:
                     lines = lines.coalesce(1)  # fewer, larger files for the next lookups
                 self._append(lines, self.paths.lines, batch_id)
-                lap("lines")
+                laps.lap("lines")
             if rejected_count:
                 self._append(to_quarantine(final, self.spec), self.paths.quarantine, batch_id)
-                lap("quarantine")
+                laps.lap("quarantine")
         finally:
             base.unpersist()
             if hits is not None:
                 hits.unpersist()
-        log.info("batch %d written: %s", batch_id, timings)
+        log.info("batch %d written: %s", batch_id, laps.rounded(2))

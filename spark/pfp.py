@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gc
 import math
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,7 +128,7 @@ def total_bytes(vocab: Vocabulary) -> int:
 def item_loads(vocab: Vocabulary) -> list[int]:
     """Additive weight of item ``i``: its baskets' prefixes up to ``i`` (a basket holding
     ``i`` sends at most ``i + 1`` items, capped at twice the mean basket length). Used to
-    balance the work between groups; a group's memory is :func:`range_bytes`."""
+    balance the work between groups; a group's memory is :meth:`RangeEstimate.bytes`."""
     mean_len = sum(vocab.counts) / max(1, vocab.n_baskets)
     cap = max(1.0, 2.0 * mean_len)
     return [
@@ -332,22 +331,13 @@ def encode_lists(
     valid = pc.is_valid(ids)
     id_np = pc.filter(ids, valid).to_numpy().astype(np.int64)
     parent_np = pc.filter(pc.list_parent_indices(items), valid).to_numpy()
-    return _regrouped(parent_np, id_np, len(items), len(names), ordered)
-
-
-def _regrouped(
-    parents: np.ndarray, ids: np.ndarray, n_lists: int, n_names: int, ordered: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(offsets, ids)`` from each kept id's list index (ascending)."""
-    import numpy as np
-
-    lengths = np.bincount(parents, minlength=n_lists)
-    offsets = np.zeros(n_lists + 1, dtype=np.int64)
+    lengths = np.bincount(parent_np, minlength=len(items))
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     if ordered:  # parents are already ascending: one sort of (parent, id) keys
-        width = max(1, n_names)
-        ids = np.sort(parents.astype(np.int64) * width + ids) % width
-    return offsets, ids.astype(np.int32)
+        width = max(1, len(names))
+        id_np = np.sort(parent_np.astype(np.int64) * width + id_np) % width
+    return offsets, id_np.astype(np.int32)
 
 
 def group_prefixes(
@@ -626,23 +616,18 @@ def mine_in_driver(
     import pyarrow as pa
     from pyspark.sql import functions as F
 
+    from basket.progress import Laps
+
     groups: list[Group] = []
     found: list[pa.RecordBatch] = []
-    laps = {"fetch_s": 0.0, "encode_s": 0.0, "fpgrowth_s": 0.0}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        laps[name] += now - clock
-        clock = now
+    laps = Laps(("fetch_s", "encode_s", "fpgrowth_s"))
 
     for vocab in vocabs:
         if not vocab.items:
             continue
         segment = vocab.segment
         table = wanted.where(F.col("segment") == segment).select("items").toArrow()
-        lap("fetch_s")
+        laps.lap("fetch_s")
         group = Group(len(groups), segment, 0, len(vocab.items) - 1, total_bytes(vocab))
         groups.append(group)
         names = pa.array(vocab.items, pa.string())
@@ -653,16 +638,16 @@ def mine_in_driver(
                 arr = pa.ListArray.from_arrays(pa.array(offsets.astype("int32")), pa.array(ids))
                 transactions.extend(to_lists(arr))
             del table
-            lap("encode_s")
+            laps.lap("encode_s")
             mined = mine_group(group, transactions, vocab.min_count, max_size)
             del transactions
-        lap("fpgrowth_s")
+        laps.lap("fpgrowth_s")
         ctx = MineContext({}, {segment: vocab.items}, {segment: vocab.n_baskets}, {}, max_size)
         found.extend(_decoded(mined, vocab.items, segment, ctx))
     spark = wanted.sparkSession
     plan = Plan(tuple(groups), True, raw_bytes, group_memory_mb * 2**20, in_driver=True)
     sizes = {v.segment: len(v.items) for v in vocabs}
-    timings = {f"driver_{k}": round(v, 3) for k, v in laps.items()}
+    timings = laps.rounded(3, prefix="driver_")
     if not found:
         return PfpRun(_empty(spark), plan, sizes, timings)
     itemsets = _itemsets(spark.createDataFrame(pa.Table.from_batches(found)))
