@@ -403,7 +403,11 @@ class DeltaSink:
         # Spark runs micro-batches without adaptive execution: every shuffle of the sink
         # (aggregations, the lookup join) would otherwise use the stream's partition count
         # (this session is the query's own clone; stateless, so nothing depends on it)
-        batch.sparkSession.conf.set("spark.sql.shuffle.partitions", str(self.partitions))
+        conf = batch.sparkSession.conf
+        conf.set("spark.sql.shuffle.partitions", str(self.partitions))
+        # the batch cache lives for one batch and is read 3-4 times: building it without
+        # column compression costs ~0.4 s per 500k events instead of ~1.5 s
+        conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
         # no stage: the stream already staged and classified the rows
         classified = batch if self.stage is None else classify_staged(self.stage(batch), self.spec)
         # the batch is computed (Kafka fetch, staging, cleaning rules) once, into the cache

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from basket.config import Settings
-from spark.session import DRIVER_JAVA_OPTIONS, class_archive, spark_conf
+from spark.session import (
+    DRIVER_JAVA_OPTIONS,
+    EXECUTOR_JAVA_OPTIONS,
+    JIT_OPTIONS,
+    class_archive,
+    spark_conf,
+)
+
+JIT = " ".join(JIT_OPTIONS)
 
 
 def _settings(cache: Path, **overrides: object) -> Settings:
@@ -15,7 +23,7 @@ def _settings(cache: Path, **overrides: object) -> Settings:
 def test_archive_is_mapped_only_when_it_exists_and_is_wanted(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("spark.session.session_jars", lambda settings, argv=None: [])
     settings = _settings(tmp_path, **{"spark.conf": {DRIVER_JAVA_OPTIONS: "-Dmine=1"}})
-    assert spark_conf(settings)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"  # not created yet
+    assert spark_conf(settings)[DRIVER_JAVA_OPTIONS] == f"{JIT} -Dmine=1"  # not created yet
     archive = class_archive(settings)
     assert archive.parent == tmp_path / "jvm" and archive.suffix == ".jsa"
     archive.parent.mkdir(parents=True)
@@ -24,7 +32,8 @@ def test_archive_is_mapped_only_when_it_exists_and_is_wanted(tmp_path: Path, mon
     assert options.startswith(f"-XX:SharedArchiveFile={archive.resolve()} -Xshare:auto")
     assert options.endswith("-Dmine=1")  # the user's options are kept, after ours
     off = settings.with_overrides(**{"spark.class_archive": False})
-    assert spark_conf(off)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"
+    assert spark_conf(off)[DRIVER_JAVA_OPTIONS] == f"{JIT} -Dmine=1"
+    assert spark_conf(off)[EXECUTOR_JAVA_OPTIONS] == JIT
 
 
 def test_running_driver_maps_the_archive_made_by_setup(spark, spark_settings) -> None:  # type: ignore[no-untyped-def]
@@ -35,3 +44,13 @@ def test_running_driver_maps_the_archive_made_by_setup(spark, spark_settings) ->
     assert f"-XX:SharedArchiveFile={archive.resolve()}" in args
     # "sharing" in java.vm.info: the JVM really mapped the archive (not just was told to)
     assert "sharing" in jvm.java.lang.System.getProperty("java.vm.info")
+
+
+def test_driver_jit_compiles_huge_generated_methods(spark) -> None:  # type: ignore[no-untyped-def]
+    """Whole-stage code of a wide projection is over HotSpot's 8,000-byte limit; the
+    running driver must really have the limit lifted (the JVM's own view of the flag)."""
+    jvm = spark.sparkContext._jvm
+    bean = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
+    assert bean.getVMOption("DontCompileHugeMethods").getValue() == "false"
