@@ -29,6 +29,7 @@ NEUTRAL_TYPES = (
     "timestamp",
     "date",
     "array<string>",
+    "map<string,string>",
 )
 
 
@@ -189,6 +190,7 @@ _DUCKDB = {
     "timestamp": "TIMESTAMP",
     "date": "DATE",
     "array<string>": "VARCHAR[]",
+    "map<string,string>": "MAP(VARCHAR, VARCHAR)",
 }
 
 
@@ -197,6 +199,8 @@ def spark_type(neutral: str) -> DataType:
 
     if neutral == "array<string>":
         return T.ArrayType(T.StringType(), containsNull=False)
+    if neutral == "map<string,string>":
+        return T.MapType(T.StringType(), T.StringType(), valueContainsNull=True)
     cls: Any = getattr(T, _SPARK_NAMES[neutral])
     return cls()
 

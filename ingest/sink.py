@@ -43,8 +43,8 @@ from basket.progress import Laps
 from basket.reasons import Reason
 from basket.schemas import LINES
 from ingest import staging as S
-from ingest.tables import PARTITION, TablePaths
-from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON, classify, split
+from ingest.tables import LINES_TABLE, PARTITION, TablePaths
+from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON, classify, extra_columns, split
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -287,9 +287,30 @@ def stored_matches(
     )
 
 
-def to_lines(classified: DataFrame) -> DataFrame:
+def attribute_columns(spec: CleaningSpec) -> list[str]:
+    """The source's columns the ``lines`` table keeps in ``attributes``: those no cleaning
+    rule maps and no table column is named after (a CSV's ``Country``, ``StockCode``)."""
+    c = spec.columns
+    mapped = {c.transaction, c.item, c.quantity, c.price, c.timestamp, c.customer, c.store}
+    taken = {n.lower() for n in LINES_TABLE.names}
+    return [
+        n for n in extra_columns(spec.data_columns) if n not in mapped and n.lower() not in taken
+    ]
+
+
+def attributes(names: Sequence[str]) -> Column:
+    """``attributes`` of a ``lines`` row: ``{name: raw text}`` of ``names`` (the raw input
+    values, as the batch miner keeps its extra columns); an empty map without any."""
+    from pyspark.sql import functions as F
+
+    pairs = [x for n in names for x in (F.lit(n), F.col(f"`{RAW}{n}`"))]
+    return F.create_map(*pairs).cast("map<string,string>")
+
+
+def to_lines(classified: DataFrame, extras: Sequence[str] = ()) -> DataFrame:
     """The accepted rows as ``lines`` table rows (``spark.clean.split``'s accepted side,
-    plus the line's identity and provenance)."""
+    plus the line's identity and provenance; ``extras`` (:func:`attribute_columns`) go
+    into ``attributes``)."""
     from pyspark.sql import functions as F
 
     def raw(name: str) -> Column:
@@ -304,6 +325,7 @@ def to_lines(classified: DataFrame) -> DataFrame:
         raw(S.OFFSET).alias("source_offset"),
         raw(S.SOURCE_TS).alias("source_ts"),
         F.current_timestamp().alias("ingested_at"),
+        attributes(extras).alias("attributes"),
     )
 
 
@@ -439,7 +461,7 @@ class DeltaSink:
                     new_lines -= n_hits
                     final = _drop_stored(marked, hits)
             if new_lines:
-                lines = to_lines(final)
+                lines = to_lines(final, attribute_columns(self.spec))
                 if new_lines < SINGLE_FILE_ROWS:
                     lines = lines.coalesce(1)  # fewer, larger files for the next lookups
                 self._append(lines, self.paths.lines, batch_id)

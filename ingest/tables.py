@@ -30,6 +30,12 @@ LINES_TABLE = Dataset(
         Column("source_offset", "bigint", "Row in the file or Kafka offset."),
         Column("source_ts", "timestamp", "File modification time or Kafka record timestamp."),
         Column("ingested_at", "timestamp", "When the micro-batch was processed.", False),
+        Column(
+            "attributes",
+            "map<string,string>",
+            "The source's other columns by name, as read (a CSV's Country, StockCode); "
+            "empty for events. `basket mine --table` turns them back into columns.",
+        ),
     ),
 )
 QUARANTINE_TABLE = Dataset(
@@ -77,6 +83,7 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
         .property(STATS_PROPERTY, ",".join(STATS_COLUMNS))
         .execute()
     )
+    _add_missing_columns(spark, paths.lines, LINES_TABLE)
     _ensure_stats_columns(spark, paths.lines)
     (
         DeltaTable.createIfNotExists(spark)
@@ -96,3 +103,18 @@ def _ensure_stats_columns(spark: SparkSession, path: str) -> None:
         return
     value = ",".join(STATS_COLUMNS)
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_PROPERTY}' = '{value}')")
+
+
+def _add_missing_columns(spark: SparkSession, path: str, dataset: Dataset) -> None:
+    """A table created by an older version gets the columns added since (at the end,
+    nullable: old rows read them as null)."""
+    from basket.schemas import spark_type
+
+    have = set(spark.read.format("delta").load(path).columns)
+    for c in dataset.columns:
+        if c.name not in have:
+            sql_type = spark_type(c.type).simpleString()
+            comment = c.doc.replace("'", "\\'")
+            spark.sql(
+                f"ALTER TABLE delta.`{path}` ADD COLUMNS (`{c.name}` {sql_type} COMMENT '{comment}')"
+            )

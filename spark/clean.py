@@ -275,6 +275,13 @@ def mark_duplicates(classified: DataFrame, key: Sequence[str] = DEDUP_KEY) -> Da
     )
 
 
+def extra_columns(data_columns: Sequence[str]) -> list[str]:
+    """The input's columns that are not ``LINES`` columns (e.g. a CSV's ``Country``): kept
+    beside the accepted lines, by their input names."""
+    canonical = {n.lower() for n in LINES.names}
+    return [c for c in data_columns if c.lower() not in canonical]
+
+
 def split(
     classified: DataFrame,
     *,
@@ -286,8 +293,7 @@ def split(
     """Accepted ``LINES`` (+ the input's unmapped columns) and ``QUARANTINE`` records."""
     from pyspark.sql import functions as F
 
-    canonical = {n.lower() for n in LINES.names}
-    extras = [c for c in data_columns if c.lower() not in canonical]
+    extras = extra_columns(data_columns)
     accepted = classified.where(F.col(REASON).isNull()).select(
         *LINES.names, *[F.col(f"`{RAW}{c}`").alias(c) for c in extras]
     )

@@ -279,6 +279,7 @@ def _load_clean(
         lines = _read_table(spark, request.table).persist()
         cached.append(lines)
         counts.input_rows = counts.accepted_rows = lines.count()
+        lines = with_attribute_columns(lines)
         empty = spark.createDataFrame([], spark_schema(_quarantine_ds()))
         return lines, None, empty, None
     if settings.input.format == "basket":
@@ -332,6 +333,26 @@ def _read_table(spark: SparkSession, path: str) -> DataFrame:
     if missing:
         raise InputError(f"Delta table {path} lacks column(s) {', '.join(missing)}")
     return df
+
+
+ATTRIBUTES = "attributes"
+
+
+def with_attribute_columns(lines: DataFrame) -> DataFrame:
+    """The ingest table's ``attributes`` map back as columns (``Country``...), as a CSV
+    input's extra columns are: ``--segment-by`` and ``--where`` work the same on both.
+    A key named like an existing column is left in the map (the column wins)."""
+    from pyspark.sql import functions as F
+
+    if ATTRIBUTES not in lines.columns:
+        return lines
+    taken = {c.lower() for c in lines.columns}
+    found = lines.select(F.explode(F.map_keys(ATTRIBUTES)).alias("k")).distinct().collect()
+    keys = sorted(r["k"] for r in found if r["k"].lower() not in taken)
+    return lines.select(
+        *[c for c in lines.columns if c != ATTRIBUTES],
+        *[F.col(ATTRIBUTES).getItem(k).alias(k) for k in keys],
+    )
 
 
 def _lines_to_baskets(

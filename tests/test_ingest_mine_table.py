@@ -15,6 +15,7 @@ from ingest.tables import TablePaths
 from spark.job import MineRequest, run_mine
 from tests import reference as ref
 from tests.fixtures.kafka import (  # noqa: F401 - fixtures
+    HEADER,
     ingest_settings,
     ingest_spark_fixture,
     sample_rows,
@@ -86,3 +87,73 @@ def test_mining_the_ingested_table_equals_mining_the_csv(
         assert table_itemsets == csv_itemsets, tag
         pd.testing.assert_frame_equal(table_rules, csv_rules)
         assert table_counts["baskets"] == csv_counts["baskets"], tag
+
+
+def test_extra_csv_columns_segment_and_filter_the_table_as_they_do_the_csv(
+    ingest_spark: SparkSession, tmp_path: Path
+) -> None:
+    """A CSV drop's unmapped columns (Country, StockCode) are kept in ``attributes``;
+    ``--segment-by Country`` and ``--where "Country = 'FR'"`` on the table give what they
+    give on the CSV."""
+    spark = ingest_spark
+    settings = ingest_settings(tmp_path, **MINING)
+    countries = ("UK", "FR", "DE")
+    rows = [f"{r},{countries[int(r.split(',')[0].lstrip('C')) % 3]}" for r in sample_rows(240)]
+    header = f"{HEADER},Country"
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_csv(drop / "part-1.csv", rows, header)
+    query = stream.start(
+        spark, settings, stream.files_source(spark, settings, drop), stream.RunOptions(once=True)
+    )
+    stream.run(query)
+    table = TablePaths.under(settings.paths.delta_dir).lines
+    stored = spark.read.format("delta").load(table)
+    keys = {k for r in stored.selectExpr("map_keys(attributes) k").collect() for k in r["k"]}
+    assert keys == {"StockCode", "Country"}  # the mapped columns are not repeated
+
+    whole = write_csv(tmp_path / "all.csv", rows, header)
+    for tag, options in (("seg", {"segment_by": "Country"}), ("fr", {"where": "Country = 'FR'"})):
+        csv_sets, csv_rules, csv_counts = _mine(
+            spark, settings, tmp_path / f"csv-{tag}", MineRequest(inputs=(str(whole),), **options)
+        )
+        table_sets, table_rules, table_counts = _mine(
+            spark, settings, tmp_path / f"table-{tag}", MineRequest(table=table, **options)
+        )
+        assert len(csv_sets) > 5, tag
+        assert table_sets == csv_sets, tag
+        pd.testing.assert_frame_equal(table_rules, csv_rules)
+        assert table_counts["baskets"] == csv_counts["baskets"], tag
+    by_segment = {
+        name: sorted(
+            (seg, tuple(items), n)
+            for seg, items, n in pd.read_parquet(tmp_path / name / "itemsets")[
+                ["segment", "items", "count"]
+            ].itertuples(index=False)
+        )
+        for name in ("csv-seg", "table-seg")
+    }
+    assert by_segment["table-seg"] == by_segment["csv-seg"]
+    assert {seg for seg, _, _ in by_segment["table-seg"]} == set(countries)
+
+
+def test_a_table_from_before_attributes_gets_the_column(
+    ingest_spark: SparkSession, tmp_path: Path
+) -> None:
+    from delta.tables import DeltaTable
+
+    from basket.schemas import spark_schema
+    from ingest.tables import LINES_TABLE, PARTITION, ensure_tables
+
+    spark = ingest_spark
+    paths = TablePaths.under(tmp_path / "delta")
+    old = spark_schema(LINES_TABLE)
+    old.fields = [f for f in old.fields if f.name != "attributes"]
+    DeltaTable.create(spark).location(paths.lines).addColumns(old).partitionedBy(
+        PARTITION
+    ).execute()
+    ensure_tables(spark, paths)
+    ensure_tables(spark, paths)  # again: nothing left to add
+    schema = spark.read.format("delta").load(paths.lines).schema
+    assert schema["attributes"].dataType.simpleString() == "map<string,string>"
+    assert schema.names[-1] == "attributes"
