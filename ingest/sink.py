@@ -12,7 +12,8 @@ Per micro-batch (the batch is computed once, into a cache; then small jobs on it
    all; only then are the repeated keys / contents found exactly (an aggregation each,
    joined back: :func:`dedup_within_batch`); the batch itself is never shuffled.
 2. one aggregate gives the batch's event dates, transaction id range and counts;
-3. a lookup of the ``lines`` rows of those dates and that id range (partition pruning +
+3. (side by side with the repeat check of step 1, which rarely changes anything; if it
+   does, the lookup runs again on the marked batch) a lookup of the ``lines`` rows of those dates and that id range (partition pruning +
    Delta data skipping on ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
    already stored (a retry in a later batch, or a replay of this batch: dropped) and,
    with ``cleaning.deduplicate``, lines identical to a stored line under another key
@@ -34,6 +35,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -362,6 +364,21 @@ SINGLE_FILE_ROWS = 50_000
 """Batches with fewer new lines write one file per event date."""
 
 
+@dataclass
+class Lookup:
+    """What :meth:`DeltaSink._lookup` found: ``hits`` (cached; None without accepted
+    lines) has ``n_hits`` rows, ``n_present`` of them keys already stored."""
+
+    hits: DataFrame | None
+    n_hits: int
+    n_present: int
+
+    def release(self) -> None:
+        if self.hits is not None:
+            self.hits.unpersist()
+            self.hits = None
+
+
 def _drop_stored(marked: DataFrame, hits: DataFrame) -> DataFrame:
     """Drop accepted lines whose key is stored; mark those stored under another key as
     ``duplicate``."""
@@ -416,6 +433,20 @@ class DeltaSink:
             )
         )
 
+    def _lookup(self, batch: DataFrame, stats: BatchStats) -> Lookup:
+        """:func:`stored_matches` of the batch, cached, with its counts."""
+        from pyspark.sql import functions as F
+
+        if not stats.accepted:
+            return Lookup(None, 0, 0)
+        table = self.spark.read.format("delta").load(self.paths.lines)
+        hits = stored_matches(batch, table, stats, self.spec.cleaning.deduplicate).persist()
+        counts = hits.agg(
+            F.count(F.lit(1)).alias("n"), F.count_if("_present").alias("present")
+        ).first()
+        n_hits, n_present = (counts[0], counts[1] or 0) if counts else (0, 0)
+        return Lookup(hits, n_hits, n_present)
+
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from pyspark.sql import functions as F
 
@@ -434,32 +465,31 @@ class DeltaSink:
         classified = batch if self.stage is None else classify_staged(self.stage(batch), self.spec)
         # the batch is computed (Kafka fetch, staging, cleaning rules) once, into the cache
         base = classified.withColumn(HASH, F.when(F.col(REASON).isNull(), line_hash())).persist()
-        hits: DataFrame | None = None
+        found: Lookup | None = None
         try:
             stats = batch_stats(base)
             laps.lap("classify")
-            key_repeats, content_repeats = repeat_suspects(base)
-            laps.lap("repeats")
+            # the repeat check and the lookup of stored keys only read the cache: run them
+            # side by side (each leaves cores idle while the driver plans its jobs)
+            with ThreadPoolExecutor(1, thread_name_prefix="ingest-repeats") as pool:
+                repeats = pool.submit(repeat_suspects, base)
+                found = self._lookup(base, stats)
+                key_repeats, content_repeats = repeats.result()
+            laps.lap("repeats+lookup")
             marked = base
             if key_repeats or (dedup and content_repeats):
-                # rare (producer retries, repeated lines): mark them, then count again
+                # rare (producer retries, repeated lines): mark them, count and look up again
                 marked = dedup_within_batch(base, dedup, key_repeats, content_repeats)
                 stats = batch_stats(marked)
+                found.release()
+                found = self._lookup(marked, stats)
                 laps.lap("dedup")
             final = marked
             rejected_count, new_lines = stats.rejected, stats.accepted
-            if stats.accepted:
-                table = self.spark.read.format("delta").load(self.paths.lines)
-                hits = stored_matches(marked, table, stats, dedup).persist()
-                counts = hits.agg(
-                    F.count(F.lit(1)).alias("n"), F.count_if("_present").alias("present")
-                ).first()
-                n_hits, n_present = (counts[0], counts[1] or 0) if counts else (0, 0)
-                laps.lap("lookup")
-                if n_hits:
-                    rejected_count += n_hits - n_present
-                    new_lines -= n_hits
-                    final = _drop_stored(marked, hits)
+            if found.hits is not None and found.n_hits:
+                rejected_count += found.n_hits - found.n_present
+                new_lines -= found.n_hits
+                final = _drop_stored(marked, found.hits)
             if new_lines:
                 lines = to_lines(final, attribute_columns(self.spec))
                 if new_lines < SINGLE_FILE_ROWS:
@@ -471,6 +501,6 @@ class DeltaSink:
                 laps.lap("quarantine")
         finally:
             base.unpersist()
-            if hits is not None:
-                hits.unpersist()
+            if found is not None:
+                found.release()
         log.info("batch %d written: %s", batch_id, laps.rounded(2))
