@@ -13,8 +13,8 @@ Per micro-batch (the batch is computed once, into a cache; then small jobs on it
    joined back: :func:`dedup_within_batch`); the batch itself is never shuffled.
 2. one aggregate gives the batch's event dates, transaction id range and counts;
 3. (side by side with the repeat check of step 1, which rarely changes anything; if it
-   does, the lookup runs again on the marked batch) a lookup of the ``lines`` rows of those dates and that id range (partition pruning +
-   Delta data skipping on ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
+   does, the lookup runs again on the marked batch) a lookup of the ``lines`` rows of
+   those dates and that id range (partition pruning + Delta data skipping on ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
    already stored (a retry in a later batch, or a replay of this batch: dropped) and,
    with ``cleaning.deduplicate``, lines identical to a stored line under another key
    (quarantined as ``duplicate``, as the batch miner does within its input);
@@ -412,6 +412,7 @@ class DeltaSink:
         self.stage = stage
         self.checkpoint = checkpoint
         self.partitions = partitions
+        self.extras = attribute_columns(spec)
         self._app_id: str | None = None
 
     @property
@@ -491,7 +492,7 @@ class DeltaSink:
                 new_lines -= found.n_hits
                 final = _drop_stored(marked, found.hits)
             if new_lines:
-                lines = to_lines(final, attribute_columns(self.spec))
+                lines = to_lines(final, self.extras)
                 if new_lines < SINGLE_FILE_ROWS:
                     lines = lines.coalesce(1)  # fewer, larger files for the next lookups
                 self._append(lines, self.paths.lines, batch_id)
