@@ -54,3 +54,24 @@ def test_driver_jit_compiles_huge_generated_methods(spark) -> None:  # type: ign
         jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
     )
     assert bean.getVMOption("DontCompileHugeMethods").getValue() == "false"
+
+
+def test_generated_classes_stay_compiled_past_sparks_default_of_100(spark) -> None:  # type: ignore[no-untyped-def]
+    """An ingest micro-batch uses about 100 generated classes; with Spark's default cache
+    of 100 every batch recompiled some (and the JIT warmed them up again). Compile 150
+    distinct stages, run the first 20 again: nothing may be compiled a second time."""
+    metrics = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics
+
+    def compiles() -> int:
+        return int(metrics.METRIC_COMPILATION_TIME().getCount())
+
+    # the literal is part of the generated code: each query is a class of its own
+    queries = [spark.range(2).selectExpr(f"id * {7919 + i} AS x") for i in range(150)]
+    first = compiles()
+    for q in queries:
+        q.collect()
+    assert compiles() - first >= 150  # each really compiled (the check below can fail)
+    before = compiles()
+    for q in queries[:20]:
+        q.collect()
+    assert compiles() == before
