@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -309,16 +310,33 @@ def attributes(names: Sequence[str]) -> Column:
     return F.create_map(*pairs).cast("map<string,string>")
 
 
-def to_lines(classified: DataFrame, extras: Sequence[str] = ()) -> DataFrame:
+INGESTED_AT = "ingested_at"
+
+
+def with_ingested_at(df: DataFrame, at: datetime) -> DataFrame:
+    """``df`` plus an ``ingested_at`` column holding ``at``, taken from a one-row broadcast
+    side rather than a literal: Spark writes a timestamp literal into the generated code,
+    so a new value every batch would mean compiling the batch's write stage anew (Janino,
+    then the JVM's JIT warming it up again) every batch."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StructField, StructType, TimestampType
+
+    schema = StructType([StructField(INGESTED_AT, TimestampType(), nullable=False)])
+    one = df.sparkSession.createDataFrame([(at,)], schema)
+    return df.crossJoin(F.broadcast(one))
+
+
+def to_lines(classified: DataFrame, at: datetime, extras: Sequence[str] = ()) -> DataFrame:
     """The accepted rows as ``lines`` table rows (``spark.clean.split``'s accepted side,
-    plus the line's identity and provenance; ``extras`` (:func:`attribute_columns`) go
-    into ``attributes``)."""
+    plus the line's identity and provenance, ingested ``at``; ``extras``
+    (:func:`attribute_columns`) go into ``attributes``)."""
     from pyspark.sql import functions as F
 
     def raw(name: str) -> Column:
         return F.col(f"`{RAW}{name}`")
 
-    return classified.where(F.col(REASON).isNull()).select(
+    accepted = classified.where(F.col(REASON).isNull())
+    return with_ingested_at(accepted, at).select(
         *LINES.names,
         raw(S.LINE_NO).alias("line_no"),
         raw(S.LINE_KEY).alias("line_key"),
@@ -326,14 +344,13 @@ def to_lines(classified: DataFrame, extras: Sequence[str] = ()) -> DataFrame:
         raw(S.SOURCE).alias("source"),
         raw(S.OFFSET).alias("source_offset"),
         raw(S.SOURCE_TS).alias("source_ts"),
-        F.current_timestamp().alias("ingested_at"),
+        F.col(INGESTED_AT),
         attributes(extras).alias("attributes"),
     )
 
 
-def to_quarantine(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
-    from pyspark.sql import functions as F
-
+def to_quarantine(classified: DataFrame, spec: CleaningSpec, at: datetime) -> DataFrame:
+    """The rejected rows as ``quarantine`` rows (``spark.clean.split``), ingested ``at``."""
     rejected = split(
         classified,
         data_columns=spec.data_columns,
@@ -341,7 +358,7 @@ def to_quarantine(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
         offset_col=f"{RAW}{S.OFFSET}",
         corrupt_col=S.CORRUPT,
     ).rejected
-    return rejected.withColumn("ingested_at", F.current_timestamp())
+    return with_ingested_at(rejected, at)
 
 
 def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
@@ -452,6 +469,7 @@ class DeltaSink:
         from pyspark.sql import functions as F
 
         laps = Laps()
+        at = datetime.now(UTC)
 
         dedup = self.spec.cleaning.deduplicate
         # Spark runs micro-batches without adaptive execution: every shuffle of the sink
@@ -492,13 +510,13 @@ class DeltaSink:
                 new_lines -= found.n_hits
                 final = _drop_stored(marked, found.hits)
             if new_lines:
-                lines = to_lines(final, self.extras)
+                lines = to_lines(final, at, self.extras)
                 if new_lines < SINGLE_FILE_ROWS:
                     lines = lines.coalesce(1)  # fewer, larger files for the next lookups
                 self._append(lines, self.paths.lines, batch_id)
                 laps.lap("lines")
             if rejected_count:
-                self._append(to_quarantine(final, self.spec), self.paths.quarantine, batch_id)
+                self._append(to_quarantine(final, self.spec, at), self.paths.quarantine, batch_id)
                 laps.lap("quarantine")
         finally:
             base.unpersist()

@@ -5,8 +5,11 @@ records and every poison message, and the stream keeps running."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
 
 from ingest import events, stream
 from ingest.kafka_broker import KafkaBroker
@@ -63,6 +66,7 @@ def test_replay_poison_and_retries(
     for value, _, _ in POISON[:4]:
         prod.send(kafka_topic, value=value)
     prod.flush()
+    started = datetime.now(UTC).replace(tzinfo=None)  # the session's time zone is UTC
     query = stream.start(
         spark,
         settings,
@@ -93,8 +97,17 @@ def test_replay_poison_and_retries(
         query.stop()
         prod.close()
 
+    stopped = datetime.now(UTC).replace(tzinfo=None)
     lines, quarantine = lines_t(), quarantine_t()
     assert Counter(tuple(r) for r in lines.select(*KEY).collect()) == expected_lines
+    # ingested_at: when the batch ran, one value for all the lines of a commit
+    stamps = lines.groupBy("_metadata.row_commit_version").agg(
+        F.min("ingested_at").alias("lo"), F.max("ingested_at").alias("hi")
+    )
+    for r in stamps.collect():
+        assert r.lo == r.hi and started <= r.lo <= stopped, r
+    q_lo, q_hi = quarantine.agg(F.min("ingested_at"), F.max("ingested_at")).first()
+    assert started <= q_lo <= q_hi <= stopped
     assert lines.select("line_key").distinct().count() == lines.count()
     reasons = Counter(r[0] for r in quarantine.select("reason").collect())
     assert reasons == expected_reasons + Counter({"bad_event": len(POISON)})
