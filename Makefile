@@ -12,13 +12,14 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench clean help
+.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-ingest clean help
 
 help:
 	@echo "make demo       run the pipeline end to end on the embedded default"
 	@echo "make test       lint, type-check and run the test suite (what CI runs)"
 	@echo "make test-slow  the slow soak/perf tests"
-	@echo "make bench      benchmarks against pyfim and mlxtend"
+	@echo "make bench      mining benchmarks against pyfim and mlxtend"
+	@echo "make bench-ingest  Kafka -> Delta throughput and latency against the goals"
 	@echo "make setup      install everything (done by the targets above on first use)"
 
 setup: $(STAMP) $(JARS)
@@ -64,6 +65,9 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.mine_bench $(BENCH_ARGS)
+
+bench-ingest: setup
+	$(BIN)/python -m benchmarks.ingest_bench $(INGEST_BENCH_ARGS)
 
 clean:
 	rm -rf output .pytest_cache .mypy_cache .ruff_cache spark-warehouse

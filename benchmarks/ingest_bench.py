@@ -130,6 +130,12 @@ def steady_state(batches: list[BatchTimes]) -> SteadyState | None:
     )
 
 
+GOAL_EVENTS_PER_S = 100_000
+"""Issue #4's throughput goal, Kafka -> Delta, sustained."""
+GOAL_P95_S = 10.0
+"""Issue #4's latency goal: p95 event-to-table seconds at 10k events/s."""
+
+
 def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
     topic = create_topic(bootstrap, args.partitions)
     prod = producer(bootstrap)
@@ -163,6 +169,11 @@ def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Na
             f"{steady.busy_rate:,.0f} events/s over batch time, "
             f"{steady.wall_rate:,.0f} events/s over wall time ({steady.wall_seconds:.1f}s "
             f"from the end of batch 1 to the end of the last batch)"
+        )
+        print(
+            f"throughput / goal ({GOAL_EVENTS_PER_S:,} events/s): "
+            f"{steady.wall_rate / GOAL_EVENTS_PER_S:.2f} (steady state, wall time; "
+            f"{os.cpu_count()} cores)"
         )
         later = {b.batch_id for b in batches[1:]}
         print(f"trigger phases (mean, batches 2..): {phase_means(query.recentProgress, later)}")
@@ -269,6 +280,8 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
         f"{sum(b.rows for b in batches):,} rows, batch time "
         f"mean {sum(busy) / len(busy) if busy else 0:.2f}s max {max(busy, default=0):.2f}s"
     )
+    p95 = stats["p95"] or 0.0
+    print(f"latency p95 / goal ({GOAL_P95_S:g}s at 10,000 events/s): {p95 / GOAL_P95_S:.2f}")
     print(f"trigger phases (mean): {phase_means(progress, {b.batch_id for b in batches})}")
 
 
