@@ -4,6 +4,7 @@ line exactly once and quarantine every rejected record exactly once."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -58,6 +59,8 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
         "BASKET_PATHS__CHECKPOINT_DIR": str(settings.paths.checkpoint_dir),
         "BASKET_SPARK__SHUFFLE_PARTITIONS": "2",
         "BASKET_SPARK__DRIVER_MEMORY": "1g",
+        # a killed driver leaves its scratch (a copy of every jar) behind: keep it here
+        "BASKET_SPARK__CONF": json.dumps({"spark.local.dir": str(tmp_path / "spark-local")}),
     }
     args = ["--bootstrap-servers", kafka_broker.bootstrap_servers, "--topic", kafka_topic]
     log = tmp_path / "ingest.log"
