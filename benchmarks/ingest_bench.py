@@ -46,10 +46,15 @@ from ingest.tables import TablePaths, ensure_tables
 ITEMS = [f"item-{i:03d}" for i in range(200)]
 
 
-def messages(n: int, seed: int, first_tx: int = 0, prefix: str = "T") -> Iterator[Message]:
-    """``n`` valid events, four lines per transaction, ids ``<prefix><10 digits>``."""
+def messages(
+    n: int, seed: int, first_tx: int = 0, prefix: str = "T", part: int = 0, parts: int = 1
+) -> Iterator[Message]:
+    """``n`` valid events, four lines per transaction, ids ``<prefix><10 digits>``; with
+    ``parts``, only the transactions ``part`` of every ``parts`` (one producer's share)."""
     rng = random.Random(seed)
     for i in range(n):
+        if (i // 4) % parts != part:
+            continue
         tx = f"{prefix}{first_tx + i // 4:010d}"
         event = events.make_event(
             transaction_id=tx,
@@ -62,6 +67,30 @@ def messages(n: int, seed: int, first_tx: int = 0, prefix: str = "T") -> Iterato
             customer_id=f"C{i % 1000}",
         )
         yield Message(tx.encode(), events.encode(event))
+
+
+def _load_part(bootstrap: str, topic: str, n: int, part: int, parts: int) -> int:
+    prod = producer(bootstrap)
+    try:
+        return publish(messages(n, 1 + part, part=part, parts=parts), prod, topic).messages
+    finally:
+        prod.close()
+
+
+def preload(bootstrap: str, topic: str, n: int, processes: int) -> int:
+    """Send ``n`` events with ``processes`` producer processes (kafka-python sends ~25k
+    events/s from one), taking every ``processes``-th transaction each, so the topic
+    still holds ids increasing with time (not one id range per process, which would make
+    every batch span the ids in between); returns the events sent."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    # spawn: this process already runs a JVM gateway and its threads
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        done = [
+            pool.submit(_load_part, bootstrap, topic, n, k, processes) for k in range(processes)
+        ]
+        return sum(f.result() for f in done)
 
 
 def create_topic(bootstrap: str, partitions: int) -> str:
@@ -138,10 +167,10 @@ GOAL_P95_S = 10.0
 
 def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
     topic = create_topic(bootstrap, args.partitions)
-    prod = producer(bootstrap)
-    sent = publish(messages(args.events, 1), prod, topic)
-    prod.close()
-    print(f"loaded {sent.messages:,} events in {sent.seconds:.1f}s ({sent.rate:,.0f}/s)")
+    t0 = time.monotonic()
+    sent = preload(bootstrap, topic, args.events, args.load_processes)
+    took = time.monotonic() - t0
+    print(f"loaded {sent:,} events in {took:.1f}s ({sent / took:,.0f}/s)")
     source = stream.kafka_source(
         spark, bootstrap, topic, max_offsets_per_trigger=args.max_offsets_per_trigger or None
     )
@@ -304,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         "--skip", choices=("throughput", "latency"), help="Run only the other measurement."
     )
     parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument(
+        "--load-processes", type=int, default=2, help="Producer processes pre-loading the topic."
+    )
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--work", default=None, help="Scratch folder (default: a temp dir).")
