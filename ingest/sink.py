@@ -11,10 +11,12 @@ Per micro-batch (the batch is computed once, into a cache; then small jobs on it
    of 64-bit hashes (:func:`repeat_suspects`) shows whether the batch can hold a repeat at
    all; only then are the repeated keys / contents found exactly (an aggregation each,
    joined back: :func:`dedup_within_batch`); the batch itself is never shuffled.
-2. one aggregate gives the batch's event dates, transaction id range and counts;
+2. one aggregate gives the batch's event dates, transaction id ranges (ids grouped by
+   prefix: two tills with their own invoice numbers give two ranges) and counts;
 3. (side by side with the repeat check of step 1, which rarely changes anything; if it
    does, the lookup runs again on the marked batch) a lookup of the ``lines`` rows of
-   those dates and that id range (partition pruning + Delta data skipping on ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
+   those dates and id ranges (partition pruning + Delta data skipping on
+   ``transaction_id`` statistics; only three columns read) finds accepted lines whose key is
    already stored (a retry in a later batch, or a replay of this batch: dropped) and,
    with ``cleaning.deduplicate``, lines identical to a stored line under another key
    (quarantined as ``duplicate``, as the batch miner does within its input);
@@ -33,11 +35,13 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,21 +225,38 @@ def _mark_duplicate(df: DataFrame, is_dup: Column) -> DataFrame:
     )
 
 
+ID_SUFFIX = 4
+"""A batch's transaction ids are grouped by all but their last ``ID_SUFFIX`` characters;
+each group gives one id range for the lookup (:func:`id_ranges`)."""
+MAX_ID_RANGES = 32
+
+
 @dataclass(frozen=True)
 class BatchStats:
     dates: list[Any]
     """Event dates of the accepted lines (may hold None)."""
     accepted: int
     rejected: int
-    first_tx: str | None
-    last_tx: str | None
+    id_ranges: tuple[tuple[str, str], ...] = ()
+    """Sorted, disjoint ``(lo, hi)`` ranges holding every accepted transaction id."""
+
+
+def id_prefix(col: str = "transaction_id") -> Column:
+    """All but the last :data:`ID_SUFFIX` characters of an id (``""`` for short ids)."""
+    from pyspark.sql import functions as F
+
+    return F.expr(f"substring({col}, 1, greatest(char_length({col}) - {ID_SUFFIX}, 0))")
 
 
 def batch_stats(df: DataFrame) -> BatchStats:
     from pyspark.sql import functions as F
 
     rows = (
-        df.groupBy(F.col(REASON).isNull().alias("ok"), F.col(PARTITION).alias("d"))
+        df.groupBy(
+            F.col(REASON).isNull().alias("ok"),
+            F.col(PARTITION).alias("d"),
+            F.when(F.col(REASON).isNull(), id_prefix()).alias("p"),
+        )
         .agg(
             F.count(F.lit(1)).alias("n"),
             F.min("transaction_id").alias("lo"),
@@ -246,17 +267,35 @@ def batch_stats(df: DataFrame) -> BatchStats:
     return _stats(rows)
 
 
+def id_ranges(
+    ranges: Sequence[tuple[str, str]], limit: int = MAX_ID_RANGES
+) -> tuple[tuple[str, str], ...]:
+    """Sorted, disjoint ranges covering ``ranges``: overlapping ones merged, then, over
+    ``limit``, neighbours merged into ``limit`` runs. A batch from two tills with their
+    own invoice numbers gives two ranges, so the lookup does not read every stored id in
+    between (it reads what the ranges cover: a gap inside one range is read too)."""
+    merged: list[tuple[str, str]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    if len(merged) <= limit:
+        return tuple(merged)
+    size = -(-len(merged) // limit)
+    runs = [merged[i : i + size] for i in range(0, len(merged), size)]
+    return tuple((run[0][0], max(hi for _, hi in run)) for run in runs)
+
+
 def _stats(rows: Sequence[Any]) -> BatchStats:
-    """From rows ``ok, d, n, lo, hi`` (one per accepted-or-not and event date)."""
+    """From rows ``ok, d, p, n, lo, hi`` (one per accepted-or-not, event date and, for
+    accepted lines, id prefix)."""
     good = [r for r in rows if r["ok"]]
-    los = [r["lo"] for r in good if r["lo"] is not None]
-    his = [r["hi"] for r in good if r["hi"] is not None]
     return BatchStats(
-        dates=[r["d"] for r in good],
+        dates=list(dict.fromkeys(r["d"] for r in good)),
         accepted=sum(r["n"] for r in good),
         rejected=sum(r["n"] for r in rows if not r["ok"]),
-        first_tx=min(los) if los else None,
-        last_tx=max(his) if his else None,
+        id_ranges=id_ranges([(r["lo"], r["hi"]) for r in good if r["lo"] is not None]),
     )
 
 
@@ -265,12 +304,14 @@ def stored_matches(
 ) -> DataFrame:
     """``(_k, _present)`` for accepted batch lines that meet the table: ``_present`` when
     their key is stored, else (``deduplicate``) an identical line is stored under another
-    key. Reads only the batch's dates and transaction id range of the table."""
+    key. Reads only the batch's dates and transaction id ranges of the table."""
     from pyspark.sql import functions as F
 
     where = F.expr(date_filter(stats.dates, PARTITION))
-    if stats.first_tx is not None and stats.last_tx is not None:
-        where = where & F.col("transaction_id").between(F.lit(stats.first_tx), F.lit(stats.last_tx))
+    if stats.id_ranges:
+        tx = F.col("transaction_id")
+        ranges = [tx.between(F.lit(lo), F.lit(hi)) for lo, hi in stats.id_ranges]
+        where = where & reduce(operator.or_, ranges)
     stored = table.where(where).select(
         "transaction_id", F.col("line_key").alias("_tk"), F.col("line_hash").alias("_th")
     )
@@ -279,7 +320,7 @@ def stored_matches(
     )
     same_key = F.col("_tk") == F.col("_k")
     meet = same_key | (F.col("_th") == F.col("_h")) if deduplicate else same_key
-    # No broadcast hint: once files are skipped by the id range, the stored side is the
+    # No broadcast hint: once files are skipped by the id ranges, the stored side is the
     # small one in steady state, and collecting a whole batch's keys to broadcast them
     # cost more than the join; the planner picks from the (pruned) size estimates.
     return (
