@@ -267,16 +267,32 @@ def batch_stats(df: DataFrame) -> BatchStats:
     return _stats(rows)
 
 
+def _prefix(tx: str) -> str:
+    return tx[: max(len(tx) - ID_SUFFIX, 0)]
+
+
+def _next_prefix(prefix: str) -> str | None:
+    """The prefix right after ``prefix`` when it ends in digits (``T0019`` -> ``T0020``):
+    ids of two such groups are contiguous. None when it has no digits or would widen."""
+    stem = prefix.rstrip("0123456789")
+    digits = prefix[len(stem) :]
+    if not digits:
+        return None
+    following = str(int(digits) + 1).zfill(len(digits))
+    return stem + following if len(following) == len(digits) else None
+
+
 def id_ranges(
     ranges: Sequence[tuple[str, str]], limit: int = MAX_ID_RANGES
 ) -> tuple[tuple[str, str], ...]:
-    """Sorted, disjoint ranges covering ``ranges``: overlapping ones merged, then, over
+    """Sorted, disjoint ranges covering ``ranges`` (one per id prefix group): overlapping
+    ones and those of consecutive numeric prefixes (contiguous ids) merged, then, over
     ``limit``, neighbours merged into ``limit`` runs. A batch from two tills with their
     own invoice numbers gives two ranges, so the lookup does not read every stored id in
     between (it reads what the ranges cover: a gap inside one range is read too)."""
     merged: list[tuple[str, str]] = []
     for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1]:
+        if merged and (lo <= merged[-1][1] or _prefix(lo) == _next_prefix(_prefix(merged[-1][1]))):
             merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
         else:
             merged.append((lo, hi))

@@ -30,6 +30,16 @@ def test_id_ranges_merge_overlaps_and_keep_gaps() -> None:
     assert K.id_ranges([]) == ()
 
 
+def test_id_ranges_join_contiguous_numeric_prefixes() -> None:
+    # one till's invoices T0000190000..T0000219999 come in three prefix groups
+    groups = [("T0000190000", "T0000199999"), ("T0000200000", "T0000209999")]
+    groups += [("T0000210000", "T0000213000"), ("T0000900000", "T0000900100")]
+    assert K.id_ranges(groups) == (("T0000190000", "T0000213000"), ("T0000900000", "T0000900100"))
+    # not contiguous: a prefix group is missing, or the prefixes are not numbers
+    assert len(K.id_ranges([("T0000190000", "T0000190005"), ("T0000210000", "T0000210001")])) == 2
+    assert len(K.id_ranges([("AB-x0000", "AB-x0001"), ("AB-y0000", "AB-y0001")])) == 2
+
+
 def test_id_ranges_over_the_limit_still_cover_every_range() -> None:
     ranges = [(f"T{i:03d}0", f"T{i:03d}5") for i in range(100)]
     merged = K.id_ranges(ranges, limit=7)
