@@ -24,7 +24,7 @@ help:
 
 setup: $(STAMP) $(JARS)
 	@# the JVM class-data-sharing archive (faster Spark start); a no-op once it exists
-	@$(BIN)/python -m spark.warmup
+	@$(BIN)/python -m basket_devtools.warmup
 
 $(SYSTEM): scripts/ensure-system.sh
 	@mkdir -p .cache
@@ -39,8 +39,8 @@ $(STAMP): pyproject.toml $(SYSTEM)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-$(JARS): jars/pom.xml $(STAMP)
-	$(BIN)/python -m basket.jars fetch --dest .cache/jars
+$(JARS): basket_core/maven/pom.xml $(STAMP)
+	$(BIN)/python -m basket_core.jars fetch --dest .cache/jars
 
 demo: setup
 	$(BIN)/basket demo

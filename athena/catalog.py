@@ -1,4 +1,4 @@
-"""Glue catalog definitions built from :mod:`basket.schemas` (pure), and the two ways to
+"""Glue catalog definitions built from :mod:`basket_core.schemas` (pure), and the two ways to
 apply them: Glue API calls (:func:`setup_glue`, :func:`add_partitions_glue`) or Athena DDL
 (:mod:`athena.ddl`, run by :mod:`athena.runner`). Both produce the same catalog.
 """
@@ -12,8 +12,8 @@ from datetime import date
 from typing import Any
 
 from athena import ddl
-from basket.aws import glue as G
-from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset, athena_type
+from basket_core.aws import glue as glue_api
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset, athena_type
 
 PARQUET_SERDE = {
     "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
@@ -104,12 +104,14 @@ def setup_glue(
 ) -> CatalogReport:
     """Database, tables and latest_* views through the Glue API (idempotent)."""
     report = CatalogReport()
-    report.database_created = G.ensure_database(glue, ddl.ident(database), "Market basket results")
+    report.database_created = glue_api.ensure_database(
+        glue, ddl.ident(database), "Market basket results"
+    )
     for d in datasets:
-        report.tables[d.name] = G.upsert_table(glue, database, table_input(d, root))
+        report.tables[d.name] = glue_api.upsert_table(glue, database, table_input(d, root))
     for d in datasets:
         view = view_input(database, d)
-        report.tables[view["Name"]] = G.upsert_table(glue, database, view)
+        report.tables[view["Name"]] = glue_api.upsert_table(glue, database, view)
     return report
 
 
@@ -124,7 +126,7 @@ def add_partitions_glue(
     """One run's partition in every table (idempotent)."""
     report = CatalogReport()
     for d in datasets:
-        report.partitions[d.name] = G.create_partitions(
+        report.partitions[d.name] = glue_api.create_partitions(
             glue, database, d.name, [partition_input(d, root, dt, run_id)]
         )
     return report
@@ -136,10 +138,10 @@ def run_statements(athena: Any, statements: list[str], target: Any, *, salt: str
     Each start carries a ClientRequestToken derived from the statement (and ``salt``),
     so a retried call never runs a statement twice.
     """
-    from basket.aws import athena as A
+    from basket_core.aws import athena as athena_api
 
     ids = []
     for sql in statements:
-        ex = A.execute(athena, sql, target, token=A.request_token(sql, salt=salt))
+        ex = athena_api.execute(athena, sql, target, token=athena_api.request_token(sql, salt=salt))
         ids.append(ex.query_id)
     return ids

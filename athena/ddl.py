@@ -1,4 +1,4 @@
-"""Athena DDL, generated from :mod:`basket.schemas` (pure functions returning SQL text).
+"""Athena DDL, generated from :mod:`basket_core.schemas` (pure functions returning SQL text).
 
 - ``CREATE DATABASE IF NOT EXISTS``;
 - one ``CREATE EXTERNAL TABLE IF NOT EXISTS`` per result dataset: Parquet under
@@ -15,8 +15,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from basket.layout import validate_run_id
-from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, RUNS, Column, Dataset, athena_type
+from basket_core.layout import validate_run_id
+from basket_core.schemas import (
+    PARTITION_COLUMNS,
+    RESULT_DATASETS,
+    RUNS,
+    Column,
+    Dataset,
+    athena_type,
+)
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^'\\\s]*)?$")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from athena import ddl
 from athena.pack import Query, for_duckdb
-from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Dataset, duckdb_type
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Dataset, duckdb_type
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb

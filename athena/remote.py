@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from athena.pack import Query, for_athena
-from basket.aws import athena as A
+from basket_core.aws import athena as athena_api
 
 
 def run(
-    athena: Any, query: Query, values: dict[str, Any], target: A.QueryTarget
+    athena: Any, query: Query, values: dict[str, Any], target: athena_api.QueryTarget
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run a pack query on Athena and wait for it; column names and rows."""
     sql, parameters = for_athena(query, values)
-    ex = A.execute(athena, sql, target, parameters)
-    return A.results(athena, ex.query_id)
+    ex = athena_api.execute(athena, sql, target, parameters)
+    return athena_api.results(athena, ex.query_id)

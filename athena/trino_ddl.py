@@ -1,4 +1,4 @@
-"""Trino DDL for the results tables, generated from :mod:`basket.schemas`, and the query
+"""Trino DDL for the results tables, generated from :mod:`basket_core.schemas`, and the query
 pack on Trino (the engine behind Athena v3, and the local stand-in in docker-compose).
 
 Athena takes Hive DDL for tables (:mod:`athena.ddl`); Trino's Hive connector takes its own
@@ -7,7 +7,7 @@ from the same column list, so the two catalogs cannot drift. The ``latest_*`` vi
 the very statements of :func:`athena.ddl.latest_view` (Athena views are Trino SQL).
 
 Partitions are registered per run with ``system.register_partition`` at the layout's
-location (:mod:`basket.layout`), like Athena's ``ADD PARTITION`` (no directory scan), or
+location (:mod:`basket_core.layout`), like Athena's ``ADD PARTITION`` (no directory scan), or
 all at once with ``system.sync_partition_metadata``.
 
 Identifiers and run ids are validated, not escaped. Query parameters are always bound
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from athena import ddl
 from athena.pack import Query, for_athena, placeholders
-from basket.layout import validate_run_id
-from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset
+from basket_core.layout import validate_run_id
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from trino.dbapi import Connection
@@ -203,11 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help="default: s3://<aws.bucket>/<aws.prefix>")
     args = parser.parse_args(argv)
     if args.database is None or args.root is None:
-        from basket.config import load_settings
+        from basket_core.config import load_settings
+        from basket_core.layout import Target
 
         settings = load_settings()
         args.database = args.database or settings.athena.database
-        args.root = args.root or f"s3://{settings.aws.bucket}/{settings.aws.prefix}"
+        args.root = args.root or Target.of(settings.aws).root
     conn = trino.dbapi.connect(host=args.host, port=args.port, user=args.user, catalog=args.catalog)
     try:
         statements = setup_statements(args.catalog, args.database, args.root)

@@ -1,3 +1,5 @@
-"""Shared core of the market basket pipeline: configuration, schemas, layout and CLI."""
+"""The ``basket`` command line: thin commands over :mod:`basket_pipeline` and the stages."""
 
-__version__ = "0.1.0"
+from basket_core import __version__
+
+__all__ = ["__version__"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from basket.config import CONFIG_ENV, load_settings
+from basket_core.config import CONFIG_ENV, load_settings
 
 # name -> "module:attribute". A module that does not exist yet is not listed.
 COMMANDS: dict[str, str] = {

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from basket.config import KafkaConfig, Settings, load_settings
+from basket_core.config import KafkaConfig, Settings, load_settings
+from basket_devtools.kafka_broker import KafkaBroker
 from ingest import events, stream
-from ingest.kafka_broker import KafkaBroker
 from ingest.replay import Message, producer, publish
 from ingest.tables import TablePaths, ensure_tables
 

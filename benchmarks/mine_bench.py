@@ -1,6 +1,6 @@
 """Benchmark ``basket mine`` against pyfim and mlxtend FP-Growth on the same baskets.
 
-For each size, basket-format data is generated with :mod:`basket.generate` (same seed,
+For each size, basket-format data is generated with :mod:`basket_devtools.generate` (same seed,
 so every tool sees the same baskets), then each tool runs in its own subprocess so its
 wall time and peak memory are its own:
 
@@ -40,7 +40,7 @@ import click
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from basket.generate import GeneratorConfig
+    from basket_devtools.generate import GeneratorConfig
 
 # Heavy imports (numpy, pyarrow, pydantic, rich) happen inside functions, so the tool
 # subprocesses, which import this module, pay only for Python and their own library.
@@ -104,7 +104,7 @@ def dataset_path(data_dir: Path, n: int, items: int, seed: int, mean_basket: flo
 
 def ensure_dataset(config: GeneratorConfig, path: Path, sep: str) -> Path:
     """Generate basket-format data unless the file exists with the same configuration."""
-    from basket.generate import generate, read_json, sidecar_paths
+    from basket_devtools.generate import generate, read_json, sidecar_paths
 
     manifest = sidecar_paths(path)[0]
     if path.is_file() and manifest.is_file():
@@ -513,7 +513,7 @@ def parse_engines(text: str) -> tuple[str, ...]:
 def bench_size(
     n: int, args: BenchArgs, data_dir: Path, output: Path, stamp: str, console: Console
 ) -> list[ToolRun]:
-    from basket.generate import GeneratorConfig
+    from basket_devtools.generate import GeneratorConfig
 
     config = GeneratorConfig(
         transactions=n, items=args.items, mean_basket=args.mean_basket, seed=args.seed,
@@ -613,7 +613,7 @@ def main(
     """
     from rich.console import Console
 
-    from basket.config import load_settings
+    from basket_core.config import load_settings
 
     settings = load_settings(config_file)
     args = BenchArgs(

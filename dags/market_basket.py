@@ -12,7 +12,7 @@ Tasks: plan_run -> wait_for_input -> [ingest_catch_up] -> mine -> publish (Asset
 ``basket_results``) -> add_partitions (Glue API or Athena SQL) -> [SPICE refresh + sensor
 per dataset] ; mine -> [dashboard_snapshot] ; all -> record_run.
 
-Every task is one call into :mod:`basket.orchestrate`. A run is keyed by its day
+Every task is one call into :mod:`basket_pipeline`. A run is keyed by its day
 (``run_id = daily-2026-11-24``), so re-running a day overwrites that day's outputs and adds
 no duplicate partition. Credentials only come from the Airflow connections
 (``aws_default``, ``spark_default``).
@@ -36,32 +36,31 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowSkipException
 
-from basket.config import Settings, load_settings
-from basket.orchestrate import plan as P
-from basket.orchestrate import runtime as R
-from basket.orchestrate import stages as S
+from basket_core.config import Settings, load_settings
+from basket_pipeline import airflow_runtime, stages
+from basket_pipeline import plan as planning
 
 TAGS = ["market-basket"]
 
 
-def _plan(d: dict[str, Any]) -> P.RunPlan:
-    return P.RunPlan.from_dict(d)
+def _plan(d: dict[str, Any]) -> planning.RunPlan:
+    return planning.RunPlan.from_dict(d)
 
 
-def build_dag(settings: Settings, kind: P.Kind) -> DAG:
+def build_dag(settings: Settings, kind: planning.Kind) -> DAG:
     """One DAG (``daily`` or ``weekly``) for these settings."""
     o = settings.orchestration
     tz = ZoneInfo(o.timezone)
     cron = o.daily_cron if kind == "daily" else o.weekly_cron
     timetable = CronTriggerTimetable(cron, timezone=o.timezone)
-    transactions = Asset(name="basket_transactions", uri=P.transactions_asset_uri(settings))
-    results = Asset(name="basket_results", uri=P.results_asset_uri(settings))
+    transactions = Asset(name="basket_transactions", uri=planning.transactions_asset_uri(settings))
+    results = Asset(name="basket_results", uri=planning.results_asset_uri(settings))
     schedule: Any = timetable
     if kind == "daily" and o.trigger_on_new_data:
         schedule = AssetOrTimeSchedule(timetable=timetable, assets=transactions)
     spark_timeout = timedelta(seconds=o.spark_timeout_s)
-    clients = R.hook_clients(o.aws_conn_id, settings.aws.region)
-    s3_input = P.is_s3(P.input_uri(settings))
+    clients = airflow_runtime.hook_clients(o.aws_conn_id, settings.aws.region)
+    s3_input = planning.is_s3(planning.input_uri(settings))
 
     with DAG(
         dag_id=f"market_basket_{kind}",
@@ -73,9 +72,9 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
         start_date=datetime.combine(date.fromisoformat(o.start_date), datetime.min.time(), tz),
         catchup=o.catchup,
         max_active_runs=o.max_active_runs,
-        default_args=R.default_args(settings),
-        on_failure_callback=R.log_failure,
-        user_defined_macros={"ingestion_id": P.ingestion_id},
+        default_args=airflow_runtime.default_args(settings),
+        on_failure_callback=airflow_runtime.log_failure,
+        user_defined_macros={"ingestion_id": planning.ingestion_id},
         tags=[*TAGS, kind],
         doc_md=__doc__,
     ) as dag:
@@ -83,10 +82,10 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
         @task
         def plan_run() -> dict[str, Any]:
             """The run's day, window and run id, from its data interval."""
-            plan = P.plan_from_context(settings, kind, get_current_context())
+            plan = planning.plan_from_context(settings, kind, get_current_context())
             out: dict[str, Any] = dict(plan.as_dict())
             if s3_input:
-                bucket, key = P.input_key_pattern(settings, plan.dt)
+                bucket, key = planning.input_key_pattern(settings, plan.dt)
                 out["input_key"] = f"s3://{bucket}/{key}"
             return out
 
@@ -119,7 +118,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
                 )
                 def wait_for_input(plan: dict[str, Any]) -> PokeReturnValue:
                     """Files for the day under the landing folder (their paths)."""
-                    found = P.find_input(settings, _plan(plan).dt)
+                    found = planning.find_input(settings, _plan(plan).dt)
                     return PokeReturnValue(is_done=bool(found), xcom_value=found)
 
                 wait = wait_for_input(plan)
@@ -130,7 +129,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
         spark_kwargs: dict[str, Any] = {}
         if o.spark_mode == "spark_submit":
             spark_kwargs = {
-                "application": o.spark_application or str(R.SPARK_APP),
+                "application": o.spark_application or str(airflow_runtime.SPARK_APP),
                 "conn_id": o.spark_conn_id,
                 "conf": dict(o.spark_submit_conf),
                 "py_files": o.spark_py_files,
@@ -154,7 +153,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
                 @task(task_id="ingest_catch_up", execution_timeout=spark_timeout)
                 def ingest_catch_up() -> dict[str, Any]:
                     """Process what has landed into the Delta lines table, then stop."""
-                    return S.catch_up_ingest(settings)
+                    return stages.catch_up_ingest(settings)
 
                 ingest = ingest_catch_up()
             last >> ingest
@@ -184,7 +183,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
             @task(task_id="mine", execution_timeout=spark_timeout)
             def mine(plan: dict[str, Any]) -> dict[str, Any]:
                 """FP-Growth and rules over the window; the run's local outputs."""
-                return S.mine(settings, _plan(plan))
+                return stages.mine(settings, _plan(plan))
 
             mined = mine(plan)
         last >> mined
@@ -198,7 +197,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
             @task(outlets=[results])
             def publish(plan: dict[str, Any]) -> dict[str, Any]:
                 """Upload the run to S3; emits the basket_results Asset."""
-                return S.publish(settings, _plan(plan), clients)
+                return stages.publish(settings, _plan(plan), clients)
 
             published = publish(plan)
             mined >> published
@@ -209,7 +208,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
                 @task
                 def add_partitions(plan: dict[str, Any]) -> dict[str, Any]:
                     """The run's partition in every Glue table (existing ones kept)."""
-                    return S.add_partitions_glue(settings, _plan(plan), clients)
+                    return stages.add_partitions_glue(settings, _plan(plan), clients)
 
                 catalog = add_partitions(plan)
                 published >> catalog
@@ -220,11 +219,11 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
                 @task
                 def catalog_setup() -> dict[str, Any]:
                     """CREATE ... IF NOT EXISTS database, tables and views (in order)."""
-                    return S.ensure_catalog_sql(settings, clients)
+                    return stages.ensure_catalog_sql(settings, clients)
 
                 @task
                 def partition_statements(plan: dict[str, Any]) -> list[str]:
-                    return S.partition_statements(settings, _plan(plan))
+                    return stages.partition_statements(settings, _plan(plan))
 
                 setup = catalog_setup()
                 statements = partition_statements(plan)
@@ -232,7 +231,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
                     task_id="add_partitions",
                     database=settings.athena.database,
                     workgroup=settings.athena.workgroup,
-                    output_location=S.athena_output(settings),
+                    output_location=stages.athena_output(settings),
                     aws_conn_id=o.aws_conn_id,
                     sleep_time=max(1, int(settings.athena.poll_interval_s)),
                     deferrable=o.deferrable,
@@ -248,7 +247,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
                 from airflow.providers.amazon.aws.sensors.quicksight import QuickSightSensor
 
                 for data_set_id in o.quicksight_dataset_ids:
-                    name = P.slug(data_set_id, 40)
+                    name = planning.slug(data_set_id, 40)
                     refresh = QuickSightCreateIngestionOperator(
                         task_id=f"spice_refresh_{name}",
                         data_set_id=data_set_id,
@@ -281,9 +280,9 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
             @task
             def dashboard_snapshot(plan: dict[str, Any]) -> str:
                 """The local dashboard's HTML snapshot of the run."""
-                path = S.dashboard_snapshot(settings, _plan(plan))
+                path = stages.dashboard_snapshot(settings, _plan(plan))
                 if path is None:
-                    raise AirflowSkipException("basket.dashboard is not installed")
+                    raise AirflowSkipException("basket_dashboard is not installed")
                 return path
 
             snapshot = dashboard_snapshot(plan)
@@ -300,7 +299,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
         ) -> dict[str, Any]:
             """One JSON record of this Airflow run, locally and beside the results."""
             ctx = get_current_context()
-            return S.record_run(
+            return stages.record_run(
                 settings,
                 _plan(plan),
                 dag_id=ctx["dag"].dag_id,
@@ -317,7 +316,7 @@ def build_dag(settings: Settings, kind: P.Kind) -> DAG:
 
 
 def build(settings: Settings) -> list[DAG]:
-    return [build_dag(settings, kind) for kind in P.KINDS]
+    return [build_dag(settings, kind) for kind in planning.KINDS]
 
 
 for _dag in build(load_settings()):

@@ -54,7 +54,7 @@ class Field:
     """Accepted JSON kinds: ``integer``, ``number``, ``string`` (``null`` = optional)."""
     required: bool
     line_column: str
-    """The column it becomes in the cleaned lines (``basket.schemas.LINES``)."""
+    """The column it becomes in the cleaned lines (``basket_core.schemas.LINES``)."""
 
 
 FIELDS: tuple[Field, ...] = (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from basket.config import ColumnsConfig, InputConfig
+from basket_core.config import ColumnsConfig, InputConfig
 from ingest import events
 from spark.load import (
     InputError,

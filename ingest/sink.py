@@ -45,11 +45,11 @@ from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from basket.config import CleaningConfig, ColumnsConfig
-from basket.progress import Laps
-from basket.reasons import Reason
-from basket.schemas import LINES
-from ingest import staging as S
+from basket_core.config import CleaningConfig, ColumnsConfig
+from basket_core.progress import Laps
+from basket_core.reasons import Reason
+from basket_core.schemas import LINES
+from ingest import staging
 from ingest.tables import LINES_TABLE, PARTITION, TablePaths
 from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON, classify, extra_columns, split
 
@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-RAW_KEY = f"{RAW}{S.LINE_KEY}"
+RAW_KEY = f"{RAW}{staging.LINE_KEY}"
 """The staged line key after :func:`spark.clean.classify` prefixed the input columns."""
 HASH = "_line_hash"
 """:func:`line_hash` of an accepted line, computed once per batch."""
@@ -87,19 +87,19 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
 
     classified = classify(
         staged,
-        data_columns=(*spec.data_columns, *S.META),
+        data_columns=(*spec.data_columns, *staging.META),
         columns=spec.columns,
         cleaning=spec.cleaning,
         timestamp_formats=spec.timestamp_formats,
-        corrupt_col=S.CORRUPT,
+        corrupt_col=staging.CORRUPT,
     )
-    bad = F.col(S.BAD_DETAIL).isNotNull()
+    bad = F.col(staging.BAD_DETAIL).isNotNull()
     return (
         classified.withColumn(
             REASON, F.when(bad, F.lit(Reason.BAD_EVENT.value)).otherwise(F.col(REASON))
         )
-        .withColumn(FIELD, F.when(bad, F.col(S.BAD_FIELD)).otherwise(F.col(FIELD)))
-        .withColumn(DETAIL, F.when(bad, F.col(S.BAD_DETAIL)).otherwise(F.col(DETAIL)))
+        .withColumn(FIELD, F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD)))
+        .withColumn(DETAIL, F.when(bad, F.col(staging.BAD_DETAIL)).otherwise(F.col(DETAIL)))
     )
 
 
@@ -119,7 +119,9 @@ def _position() -> Column:
     """Where a record is (file + row, or topic/partition + offset): "earlier" in the batch."""
     from pyspark.sql import functions as F
 
-    return F.struct(F.col(f"`{RAW}{S.SOURCE}`").alias("s"), F.col(f"`{RAW}{S.OFFSET}`").alias("o"))
+    return F.struct(
+        F.col(f"`{RAW}{staging.SOURCE}`").alias("s"), F.col(f"`{RAW}{staging.OFFSET}`").alias("o")
+    )
 
 
 def _content() -> Column:
@@ -395,12 +397,12 @@ def to_lines(classified: DataFrame, at: datetime, extras: Sequence[str] = ()) ->
     accepted = classified.where(F.col(REASON).isNull())
     return with_ingested_at(accepted, at).select(
         *LINES.names,
-        raw(S.LINE_NO).alias("line_no"),
-        raw(S.LINE_KEY).alias("line_key"),
+        raw(staging.LINE_NO).alias("line_no"),
+        raw(staging.LINE_KEY).alias("line_key"),
         F.col(HASH).alias("line_hash"),
-        raw(S.SOURCE).alias("source"),
-        raw(S.OFFSET).alias("source_offset"),
-        raw(S.SOURCE_TS).alias("source_ts"),
+        raw(staging.SOURCE).alias("source"),
+        raw(staging.OFFSET).alias("source_offset"),
+        raw(staging.SOURCE_TS).alias("source_ts"),
         F.col(INGESTED_AT),
         attributes(extras).alias("attributes"),
     )
@@ -411,9 +413,9 @@ def to_quarantine(classified: DataFrame, spec: CleaningSpec, at: datetime) -> Da
     rejected = split(
         classified,
         data_columns=spec.data_columns,
-        source_col=f"{RAW}{S.SOURCE}",
-        offset_col=f"{RAW}{S.OFFSET}",
-        corrupt_col=S.CORRUPT,
+        source_col=f"{RAW}{staging.SOURCE}",
+        offset_col=f"{RAW}{staging.OFFSET}",
+        corrupt_col=staging.CORRUPT,
     ).rejected
     return with_ingested_at(rejected, at)
 

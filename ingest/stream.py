@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basket.config import ColumnsConfig, KafkaConfig, Settings
-from ingest import events
-from ingest import staging as S
+from basket_core.config import ColumnsConfig, KafkaConfig, Settings
+from ingest import events, staging
 from ingest.sink import CleaningSpec, DeltaSink, classify_staged
 from ingest.tables import TablePaths, ensure_tables
 from spark.load import InputError
@@ -109,7 +108,7 @@ def files_source(
     inp = settings.input
     schema = T.StructType(
         [T.StructField(n, T.StringType()) for n in names]
-        + [T.StructField(S.CORRUPT, T.StringType())]
+        + [T.StructField(staging.CORRUPT, T.StringType())]
     )
     reader = (
         spark.readStream.option("header", header)
@@ -118,7 +117,7 @@ def files_source(
         .option("escape", '"')
         .option("encoding", inp.encoding)
         .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", S.CORRUPT)
+        .option("columnNameOfCorruptRecord", staging.CORRUPT)
         .option("ignoreLeadingWhiteSpace", False)
         .option("ignoreTrailingWhiteSpace", False)
         .option("pathGlobFilter", "*.csv*")
@@ -129,14 +128,14 @@ def files_source(
         reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
     stream = (
         reader.csv(str(input_dir.resolve()))
-        .withColumn(S.SOURCE, F.col("_metadata.file_path"))
-        .withColumn(S.SOURCE_TS, F.col("_metadata.file_modification_time"))
+        .withColumn(staging.SOURCE, F.col("_metadata.file_path"))
+        .withColumn(staging.SOURCE_TS, F.col("_metadata.file_modification_time"))
     )
     digest = hashlib.sha1(str(input_dir.resolve()).encode()).hexdigest()[:10]
     return Source(
         name=f"files-{_slug(input_dir.name)}-{digest}",
         stream=stream,
-        stage=S.stage_files,
+        stage=staging.stage_files,
         data_columns=tuple(names),
         columns=settings.columns,
     )
@@ -171,7 +170,7 @@ def kafka_source(
         reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
 
     def stage(batch: DataFrame) -> DataFrame:
-        return S.stage_events(batch, max_event_bytes)
+        return staging.stage_events(batch, max_event_bytes)
 
     return Source(
         name=f"kafka-{_slug(topic)}",

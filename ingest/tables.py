@@ -1,9 +1,9 @@
 """The two Delta tables ingest writes, under ``<delta_dir>``:
 
-- ``lines``: one row per accepted transaction line: the ``basket.schemas.LINES`` columns
+- ``lines``: one row per accepted transaction line: the ``basket_core.schemas.LINES`` columns
   (what the batch miner reads) plus the line's identity and provenance; partitioned by
   ``event_date``; row tracking on (``_metadata.row_commit_version`` dates every row).
-- ``quarantine``: ``basket.schemas.QUARANTINE`` plus ``ingested_at``; one row per rejected
+- ``quarantine``: ``basket_core.schemas.QUARANTINE`` plus ``ingested_at``; one row per rejected
   record, keyed by its source position (file + row, or topic/partition + offset).
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basket.schemas import LINES, QUARANTINE, Column, Dataset
+from basket_core.schemas import LINES, QUARANTINE, Column, Dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
@@ -71,7 +71,7 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
     """Create both tables if they do not exist (safe to call from every run)."""
     from delta.tables import DeltaTable
 
-    from basket.schemas import spark_schema
+    from basket_core.schemas import spark_schema
 
     (
         DeltaTable.createIfNotExists(spark)
@@ -108,7 +108,7 @@ def _ensure_stats_columns(spark: SparkSession, path: str) -> None:
 def _add_missing_columns(spark: SparkSession, path: str, dataset: Dataset) -> None:
     """A table created by an older version gets the columns added since (at the end,
     nullable: old rows read them as null)."""
-    from basket.schemas import spark_type
+    from basket_core.schemas import spark_type
 
     have = set(spark.read.format("delta").load(path).columns)
     for c in dataset.columns:

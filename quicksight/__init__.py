@@ -2,7 +2,7 @@
 
 - :mod:`quicksight.plan`: resource ids and ARNs derived from the settings;
 - :mod:`quicksight.datasets`: the Athena data source and SPICE data sets (columns from
-  :mod:`basket.schemas`);
+  :mod:`basket_core.schemas`);
 - :mod:`quicksight.definition`: the analysis/dashboard Definition (visuals, filters,
   parameters);
 - :mod:`quicksight.api`: create-or-update, permissions, publishing, one poll loop;

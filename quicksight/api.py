@@ -1,7 +1,7 @@
 """The QuickSight calls: create-or-update of one resource, permissions, dashboard
 publishing, and one poll loop with a timeout (QuickSight has no boto3 waiters).
 
-Every call goes through :func:`basket.aws.session.retry_throttled` except
+Every call goes through :func:`basket_core.aws.session.retry_throttled` except
 ``create_ingestion``, whose ``LimitExceededException`` is the daily SPICE quota, not
 throttling, and must not be retried.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from basket.aws.session import retry_throttled
+from basket_core.aws.session import retry_throttled
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

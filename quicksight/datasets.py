@@ -1,7 +1,7 @@
 """The Athena data source and the QuickSight data sets, as request bodies (pure).
 
 Each data set is a custom SQL over an Athena table or ``latest_*`` view, with its columns
-taken from :mod:`basket.schemas`: arrays become ``', '``-joined strings (QuickSight has no
+taken from :mod:`basket_core.schemas`: arrays become ``', '``-joined strings (QuickSight has no
 array type) and infinite values of a nullable double (``conviction`` when confidence is 1)
 become nulls, which SPICE would otherwise skip.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from athena import ddl
-from basket.schemas import ITEMSETS, PARTITION_COLUMNS, RULES, RUNS, Column, Dataset
+from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULES, RUNS, Column, Dataset
 from quicksight.plan import Plan
 
 QS_TYPES = {

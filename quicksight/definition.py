@@ -3,14 +3,14 @@
 One sheet: top itemsets (bar chart), the rules table with lift shaded from white (lift 1)
 to green (lift 3), support-vs-confidence scatter sized by lift, and controls bound to
 parameters: item text, minimum support, confidence and lift. Column names come from
-:mod:`basket.schemas`, so a renamed column fails here, not in the console.
+:mod:`basket_core.schemas`, so a renamed column fails here, not in the console.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from basket.schemas import ITEMSETS, RULES
+from basket_core.schemas import ITEMSETS, RULES
 from quicksight.plan import Plan
 
 SHEET_ID = "overview"
@@ -52,7 +52,7 @@ PUBLISH_OPTIONS = {
 
 
 def col(data_set: str, name: str) -> dict[str, str]:
-    """A column reference; a schema column is checked against :mod:`basket.schemas`."""
+    """A column reference; a schema column is checked against :mod:`basket_core.schemas`."""
     dataset = {ITEMSETS_ID: ITEMSETS, RULES_ID: RULES}[data_set]
     if name not in (RULE_LABEL, RULE_ITEMS):
         dataset.column(name)  # KeyError for a column the schema does not have

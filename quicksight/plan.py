@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from basket.config import Settings
+    from basket_core.config import Settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

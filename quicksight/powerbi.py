@@ -1,6 +1,6 @@
 """Power BI over Athena through the Amazon Athena ODBC driver (2.x): a DSN definition, a
 ``.pbids`` connection file that opens Power BI Desktop on that DSN, and one Power Query (M)
-query per view, whose SQL and column types come from :mod:`basket.schemas`.
+query per view, whose SQL and column types come from :mod:`basket_core.schemas`.
 
 Pure text generation; ``basket powerbi export`` writes the files (see docs/powerbi.md).
 """

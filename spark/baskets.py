@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basket.config import CleaningConfig
-from basket.reasons import Reason
-from basket.schemas import QUARANTINE
+from basket_core.config import CleaningConfig
+from basket_core.reasons import Reason
+from basket_core.schemas import QUARANTINE
 from spark.clean import normalise_item
 from spark.load import InputError
 

@@ -1,9 +1,9 @@
 """Cleaning rules, as pure DataFrame functions shared by the batch miner and the
 streaming ingest.
 
-:func:`classify` adds the canonical typed fields (``basket.schemas.LINES``) and a
+:func:`classify` adds the canonical typed fields (``basket_core.schemas.LINES``) and a
 ``_reason`` / ``_field`` / ``_detail`` triple naming the first rule a row fails
-(``basket.reasons.ORDER``). :func:`split` turns that into accepted lines and
+(``basket_core.reasons.ORDER``). :func:`split` turns that into accepted lines and
 quarantine records. Nothing is dropped: ``accepted + rejected = input``.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from basket.config import CleaningConfig, ColumnsConfig
-from basket.reasons import Reason
-from basket.schemas import LINES, QUARANTINE
+from basket_core.config import CleaningConfig, ColumnsConfig
+from basket_core.reasons import Reason
+from basket_core.schemas import LINES, QUARANTINE
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame
@@ -133,7 +133,7 @@ def classify(
     price = F.col("price") if price is not None else None
     ts = F.col("ts") if ts is not None else None
 
-    # (condition, reason, field, detail) in basket.reasons.ORDER
+    # (condition, reason, field, detail) in basket_core.reasons.ORDER
     rules: list[tuple[Column, Reason, Column, Column]] = []
 
     def lit(value: str | None) -> Column:

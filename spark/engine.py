@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from basket.config import MiningConfig
+from basket_core.config import MiningConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from basket.schemas import ITEMSETS
+from basket_core.schemas import ITEMSETS
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame

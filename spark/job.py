@@ -1,8 +1,8 @@
 """The batch mining job: load -> clean -> baskets -> FP-Growth -> rules -> write.
 
 :func:`run_mine` is what ``basket mine``, the demo and the DAGs call. It reads a
-typed :class:`MineRequest` plus :class:`~basket.config.Settings`, writes the run's
-datasets in :mod:`basket.layout` and returns the run report (also ``run.json``).
+typed :class:`MineRequest` plus :class:`~basket_core.config.Settings`, writes the run's
+datasets in :mod:`basket_core.layout` and returns the run report (also ``run.json``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from basket import __version__
-from basket.config import Settings
-from basket.layout import RunLayout, new_run_id
-from basket.progress import Progress
-from basket.schemas import RUNS, spark_schema
+from basket_core import __version__
+from basket_core.config import Settings
+from basket_core.layout import RunLayout, new_run_id
+from basket_core.progress import Progress
+from basket_core.schemas import RUNS, spark_schema
 from spark import baskets as B
 from spark.clean import REASON, clean_lines
 from spark.engine import mine_itemsets
@@ -307,7 +307,7 @@ def _load_clean(
 
 
 def _quarantine_ds() -> Any:
-    from basket.schemas import QUARANTINE
+    from basket_core.schemas import QUARANTINE
 
     return QUARANTINE
 
@@ -323,7 +323,7 @@ def _count_reasons(classified: DataFrame, counts: Counts) -> None:
 def _read_table(spark: SparkSession, path: str) -> DataFrame:
     from pyspark.errors import AnalysisException
 
-    from basket.schemas import LINES
+    from basket_core.schemas import LINES
 
     try:
         df = spark.read.format("delta").load(path)

@@ -616,7 +616,7 @@ def mine_in_driver(
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from basket.progress import Laps
+    from basket_core.progress import Laps
 
     groups: list[Group] = []
     found: list[pa.RecordBatch] = []
@@ -655,7 +655,7 @@ def mine_in_driver(
 
 
 def _empty(spark: Any) -> DataFrame:
-    from basket.schemas import ITEMSETS, spark_schema
+    from basket_core.schemas import ITEMSETS, spark_schema
 
     return spark.createDataFrame([], spark_schema(ITEMSETS))
 
@@ -664,7 +664,7 @@ def _itemsets(found: DataFrame) -> DataFrame:
     """``FOUND_SCHEMA`` rows as the ``ITEMSETS`` columns (support as the MLlib path)."""
     from pyspark.sql import functions as F
 
-    from basket.schemas import ITEMSETS
+    from basket_core.schemas import ITEMSETS
 
     return found.select(
         "segment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from basket.schemas import RULES
+from basket_core.schemas import RULES
 from spark.metrics import METRICS
 
 if TYPE_CHECKING:  # pragma: no cover

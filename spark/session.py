@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from basket.config import Settings
-from basket.jars import artifact_name, cached_jars
+from basket_core.config import Settings
+from basket_core.jars import artifact_name, cached_jars
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

@@ -31,12 +31,12 @@ def _isolated_config(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("BASKET_"):
             monkeypatch.delenv(key, raising=False)
-    monkeypatch.setattr("basket.config.DEFAULT_CONFIG_FILE", ROOT / ".no-such-basket.toml")
+    monkeypatch.setattr("basket_core.config.DEFAULT_CONFIG_FILE", ROOT / ".no-such-basket.toml")
 
 
 @pytest.fixture(scope="session")
 def spark_settings(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from basket.config import Settings
+    from basket_core.config import Settings
 
     base = tmp_path_factory.mktemp("spark")
     settings = Settings()

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from athena import catalog, ddl, sample
-from basket.aws import athena as A
-from basket.aws import glue as G
-from basket.aws.session import client
+from athena import catalog, ddl
 from basket.cli import main
-from basket.config import AwsConfig
-from basket.schemas import RESULT_DATASETS
+from basket_core.aws import athena as athena_api
+from basket_core.aws import glue as glue_api
+from basket_core.aws.session import client
+from basket_core.config import AwsConfig
+from basket_core.schemas import RESULT_DATASETS
+from basket_devtools import sample_results
 
 DB = "market_basket_test"
 
@@ -31,23 +32,23 @@ def test_setup_and_partitions_via_glue_are_idempotent(moto_aws: AwsConfig) -> No
     assert first.database_created and not second.database_created
     assert set(first.tables.values()) == {"created"} and set(second.tables.values()) == {"updated"}
     names = {d.name for d in RESULT_DATASETS}
-    assert set(G.table_names(glue, DB)) == names | {f"latest_{n}" for n in names}
+    assert set(glue_api.table_names(glue, DB)) == names | {f"latest_{n}" for n in names}
     rules = glue.get_table(DatabaseName=DB, Name="rules")["Table"]
     assert rules["StorageDescriptor"]["Location"] == f"{_root(moto_aws)}/rules/"
     assert [k["Name"] for k in rules["PartitionKeys"]] == ["dt", "run_id"]
 
     for _ in range(2):
-        for run in sample.SAMPLE_RUNS:
+        for run in sample_results.SAMPLE_RUNS:
             catalog.add_partitions_glue(glue, DB, _root(moto_aws), run.dt, run.run_id)
     for name in names:
-        assert G.partition_values(glue, DB, name) == [
-            [r.dt.isoformat(), r.run_id] for r in sample.SAMPLE_RUNS
+        assert glue_api.partition_values(glue, DB, name) == [
+            [r.dt.isoformat(), r.run_id] for r in sample_results.SAMPLE_RUNS
         ]
     part = glue.get_partition(
-        DatabaseName=DB, TableName="rules", PartitionValues=["2026-01-02", sample.RUN_B]
+        DatabaseName=DB, TableName="rules", PartitionValues=["2026-01-02", sample_results.RUN_B]
     )["Partition"]
     assert part["StorageDescriptor"]["Location"] == ddl.partition_location(
-        _root(moto_aws), RESULT_DATASETS[1], date(2026, 1, 2), sample.RUN_B
+        _root(moto_aws), RESULT_DATASETS[1], date(2026, 1, 2), sample_results.RUN_B
     )
 
 
@@ -60,14 +61,14 @@ def _cli(aws: AwsConfig, *args: str) -> str:
 
 
 def test_cli_glue_path_adds_the_local_latest_run(moto_aws: AwsConfig, tmp_path: Path) -> None:
-    sample.write_sample(tmp_path)
+    sample_results.write_sample(tmp_path)
     _cli(moto_aws, "setup", "--via", "glue")
     out = _cli(moto_aws, "add-partitions", "--via", "glue", "--output", str(tmp_path))
-    assert sample.RUN_B in out and "+1" in out
+    assert sample_results.RUN_B in out and "+1" in out
     out = _cli(moto_aws, "add-partitions", "--via", "glue", "--output", str(tmp_path))
     assert "+0 (1 existed)" in out
     glue = client(moto_aws, "glue")
-    assert G.partition_values(glue, DB, "runs") == [["2026-01-02", sample.RUN_B]]
+    assert glue_api.partition_values(glue, DB, "runs") == [["2026-01-02", sample_results.RUN_B]]
 
 
 def test_cli_sql_path_sends_the_ddl_through_athena(moto_aws: AwsConfig) -> None:
@@ -105,7 +106,7 @@ class FakeAthena:
         self.stopped.append(QueryExecutionId)
 
 
-TARGET = A.QueryTarget(
+TARGET = athena_api.QueryTarget(
     workgroup="wg", output_location="s3://out-bucket/x/", database="db", timeout_s=5
 )
 
@@ -114,8 +115,8 @@ def test_poll_loop_surfaces_athena_error_text() -> None:
     fake = FakeAthena(
         [("QUEUED", ""), ("RUNNING", ""), ("FAILED", "line 1:8: Column 'x' cannot be resolved")]
     )
-    with pytest.raises(A.AthenaQueryError, match="cannot be resolved") as err:
-        A.execute(fake, "SELECT ?", TARGET, ["1"], sleep=lambda _: None)
+    with pytest.raises(athena_api.AthenaQueryError, match="cannot be resolved") as err:
+        athena_api.execute(fake, "SELECT ?", TARGET, ["1"], sleep=lambda _: None)
     assert err.value.state == "FAILED"
     kw = fake.started[0]
     assert kw["WorkGroup"] == "wg" and kw["ExecutionParameters"] == ["1"]
@@ -129,20 +130,20 @@ def test_poll_loop_cancels_on_interrupt_and_timeout() -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        A.execute(fake, "SELECT 1", TARGET, sleep=interrupt)
+        athena_api.execute(fake, "SELECT 1", TARGET, sleep=interrupt)
     assert fake.stopped == ["q-1"]
 
     fake = FakeAthena([("RUNNING", "")])
     clock = iter(range(0, 100, 3))
-    with pytest.raises(A.AthenaQueryError, match="TIMED_OUT"):
-        A.wait(fake, "q-1", TARGET, sleep=lambda _: None, clock=lambda: float(next(clock)))
+    with pytest.raises(athena_api.AthenaQueryError, match="TIMED_OUT"):
+        athena_api.wait(fake, "q-1", TARGET, sleep=lambda _: None, clock=lambda: float(next(clock)))
     assert fake.stopped == ["q-1"]
 
 
 def test_retries_on_throttling_only() -> None:
     from botocore.exceptions import ClientError
 
-    from basket.aws.session import retry_throttled
+    from basket_core.aws.session import retry_throttled
 
     calls = {"n": 0}
 

@@ -1,4 +1,4 @@
-"""Athena DDL generated from basket.schemas: parses as Athena SQL, matches the schemas."""
+"""Athena DDL generated from basket_core.schemas: parses as Athena SQL, matches the schemas."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlglot
 from sqlglot import exp
 
 from athena import catalog, ddl
-from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS, RULES
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, RULES
 
 ROOT = "s3://basket-results-test/market-basket"
 DB = "market_basket"
@@ -35,7 +35,7 @@ def test_every_statement_parses_as_athena_sql(sql: str) -> None:
 
 @pytest.mark.parametrize("dataset", RESULT_DATASETS, ids=lambda d: d.name)
 def test_table_columns_and_types_come_from_the_schema(dataset: object) -> None:
-    from basket.schemas import Dataset
+    from basket_core.schemas import Dataset
 
     assert isinstance(dataset, Dataset)
     tree = _parse(ddl.create_table(DB, dataset, ROOT))

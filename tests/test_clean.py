@@ -151,7 +151,7 @@ def test_basket_split_without_lambdas_equals_the_per_item_rules(
 ) -> None:  # type: ignore[no-untyped-def]
     from pyspark.sql import functions as F
 
-    from basket.config import CleaningConfig
+    from basket_core.config import CleaningConfig
     from spark.baskets import _regex_literal, split_items
     from spark.clean import normalise_item
 

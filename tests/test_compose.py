@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from basket.config import Settings
+from basket_core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from basket.config import Settings, load_settings
+from basket_core.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

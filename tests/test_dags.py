@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from basket.config import AwsConfig, Settings
-from basket.orchestrate import plan as P
-from basket.orchestrate import runtime as R
+from basket_core.config import AwsConfig, Settings
+from basket_pipeline import airflow_runtime
+from basket_pipeline import plan as planning
 from tests.fixtures.airflow import DAGS
 
 DAG_FILE = DAGS / "market_basket.py"
@@ -39,44 +39,44 @@ BASE_TASKS = {
 
 
 def test_run_day_is_the_last_complete_day() -> None:
-    assert P.run_day(FIRED) == DAY
-    assert P.run_day(datetime(2026, 11, 25, tzinfo=UTC)) == DAY
+    assert planning.run_day(FIRED) == DAY
+    assert planning.run_day(datetime(2026, 11, 25, tzinfo=UTC)) == DAY
     # 23:30 UTC on the 24th is already the 25th in Auckland: its last complete day is the 24th
-    assert P.run_day(datetime(2026, 11, 24, 23, 30, tzinfo=UTC), "Pacific/Auckland") == DAY
+    assert planning.run_day(datetime(2026, 11, 24, 23, 30, tzinfo=UTC), "Pacific/Auckland") == DAY
     with pytest.raises(ValueError, match="time-zone aware"):
-        P.run_day(datetime(2026, 11, 25))
+        planning.run_day(datetime(2026, 11, 25))
 
 
 def test_windows_and_run_ids() -> None:
     s = Settings().with_overrides(**{"orchestration.trailing_days": 7})
-    daily = P.plan_for(s, "daily", DAY)
+    daily = planning.plan_for(s, "daily", DAY)
     assert (daily.run_id, daily.start_date, daily.end_date) == (
         "daily-2026-11-24",
         date(2026, 11, 18),
         DAY,
     )
-    weekly = P.plan_for(s, "weekly", DAY)
+    weekly = planning.plan_for(s, "weekly", DAY)
     assert (weekly.run_id, weekly.start_date, weekly.end_date) == ("weekly-2026-11-24", None, DAY)
-    assert P.RunPlan.from_dict(daily.as_dict()) == daily
+    assert planning.RunPlan.from_dict(daily.as_dict()) == daily
     with pytest.raises(ValueError, match="run kind"):
-        P.plan_for(s, "hourly", DAY)
+        planning.plan_for(s, "hourly", DAY)
 
 
 def test_plan_from_context_falls_back_to_run_after() -> None:
     s = Settings()
-    assert P.plan_from_context(s, "daily", {"data_interval_end": FIRED}).dt == DAY
-    assert P.plan_from_context(s, "daily", {"logical_date": FIRED}).dt == DAY
+    assert planning.plan_from_context(s, "daily", {"data_interval_end": FIRED}).dt == DAY
+    assert planning.plan_from_context(s, "daily", {"logical_date": FIRED}).dt == DAY
     asset_run = {"data_interval_end": None, "logical_date": None}
     asset_run["dag_run"] = types.SimpleNamespace(run_after=FIRED)  # type: ignore[assignment]
-    assert P.plan_from_context(s, "daily", asset_run).dt == DAY
+    assert planning.plan_from_context(s, "daily", asset_run).dt == DAY
 
 
 def test_ingestion_ids_are_unique_per_attempt_and_valid() -> None:
     plan = {"run_id": "daily-2026-11-24"}
-    a = P.ingestion_id(plan, "scheduled__2026-11-25T02:30:00+00:00", 1)
+    a = planning.ingestion_id(plan, "scheduled__2026-11-25T02:30:00+00:00", 1)
     assert a.startswith("daily-2026-11-24-") and a.endswith("-1")
-    assert a != P.ingestion_id(plan, "scheduled__2026-11-25T02:30:00+00:00", 2)
-    assert a != P.ingestion_id(plan, "manual__2026-11-26T10:00:00+00:00", 1)
+    assert a != planning.ingestion_id(plan, "scheduled__2026-11-25T02:30:00+00:00", 2)
+    assert a != planning.ingestion_id(plan, "manual__2026-11-26T10:00:00+00:00", 1)
     assert all(ch.isalnum() or ch in "-_" for ch in a)
 
 
@@ -84,25 +84,27 @@ def test_input_location_local_and_s3(tmp_path: Path) -> None:
     s = Settings().with_overrides(
         **{"paths.data_dir": tmp_path, "orchestration.input_glob": "tx-{dt_nodash}*.csv"}
     )
-    assert P.input_uri(s) == str(tmp_path / "incoming")
-    assert P.find_input(s, DAY) == []
+    assert planning.input_uri(s) == str(tmp_path / "incoming")
+    assert planning.find_input(s, DAY) == []
     (tmp_path / "incoming" / "store1").mkdir(parents=True)
     (tmp_path / "incoming" / "store1" / "tx-20261124.csv").write_text("a\n")
     (tmp_path / "incoming" / "tx-20261124.manifest.json").write_text("{}")
     (tmp_path / "incoming" / ".tx-20261124.csv.part").write_text("a\n")
     (tmp_path / "incoming" / "tx-20261123.csv").write_text("a\n")
-    assert P.find_input(s, DAY) == [str(tmp_path / "incoming" / "store1" / "tx-20261124.csv")]
+    assert planning.find_input(s, DAY) == [
+        str(tmp_path / "incoming" / "store1" / "tx-20261124.csv")
+    ]
     s3 = s.with_overrides(**{"orchestration.input_uri": "s3://landing/pos/"})
-    assert P.input_key_pattern(s3, DAY) == ("landing", "pos/tx-20261124*.csv")
-    assert P.spark_input(s3) == "s3a://landing/pos"
-    assert P.transactions_asset_uri(s3) == "s3://landing/pos"
+    assert planning.input_key_pattern(s3, DAY) == ("landing", "pos/tx-20261124*.csv")
+    assert planning.spark_input(s3) == "s3a://landing/pos"
+    assert planning.transactions_asset_uri(s3) == "s3://landing/pos"
 
 
 def test_local_airflow_env_carries_the_aws_connection(tmp_path: Path) -> None:
     s = Settings().with_overrides(
         **{"aws.endpoint_url": "http://127.0.0.1:5000", "aws.region": "eu-west-1"}
     )
-    env = R.airflow_env(s, tmp_path)
+    env = airflow_runtime.airflow_env(s, tmp_path)
     conn = json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"])
     assert conn == {
         "conn_type": "aws",
@@ -113,17 +115,17 @@ def test_local_airflow_env_carries_the_aws_connection(tmp_path: Path) -> None:
     submit = s.with_overrides(
         **{"orchestration.spark_mode": "spark_submit", "spark.master": "yarn"}
     )
-    spark = json.loads(R.airflow_env(submit, tmp_path)["AIRFLOW_CONN_SPARK_DEFAULT"])
+    spark = json.loads(airflow_runtime.airflow_env(submit, tmp_path)["AIRFLOW_CONN_SPARK_DEFAULT"])
     assert spark["host"] == "yarn" and spark["extra"]["deploy-mode"] == "client"
 
 
 def test_mine_reads_the_landing_folder_or_the_ingest_table(tmp_path: Path) -> None:
-    from basket.orchestrate import stages
+    from basket_pipeline import stages
 
     s = Settings().with_overrides(
         **{"paths.data_dir": tmp_path / "data", "paths.delta_dir": tmp_path / "delta"}
     )
-    plan = P.plan_for(s.with_overrides(**{"orchestration.trailing_days": 3}), "daily", DAY)
+    plan = planning.plan_for(s.with_overrides(**{"orchestration.trailing_days": 3}), "daily", DAY)
     files = stages.mine_request(s, plan)
     assert files.inputs == (str(tmp_path / "data" / "incoming"),) and files.table is None
     assert (files.run_id, files.run_date) == ("daily-2026-11-24", DAY)
@@ -136,8 +138,10 @@ def test_failure_callback_logs_the_reason(caplog: pytest.LogCaptureFixture) -> N
     ti = types.SimpleNamespace(
         dag_id="market_basket_daily", task_id="mine", run_id="r1", try_number=2
     )
-    with caplog.at_level("ERROR", logger="basket.orchestrate"):
-        R.log_failure({"task_instance": ti, "exception": ValueError("no baskets left")})
+    with caplog.at_level("ERROR", logger="basket_pipeline"):
+        airflow_runtime.log_failure(
+            {"task_instance": ti, "exception": ValueError("no baskets left")}
+        )
     assert "task=mine" in caplog.text and "try=2" in caplog.text
     assert "ValueError: no baskets left" in caplog.text
 
@@ -197,18 +201,18 @@ def test_default_graph_schedules_and_task_policies(airflow_home: Path) -> None:
         }
         assert not dag.catchup and dag.max_active_runs == 1
         publish = dag.get_task("publish")
-        assert [a.uri for a in publish.outlets] == [P.results_asset_uri(s)]
+        assert [a.uri for a in publish.outlets] == [planning.results_asset_uri(s)]
         for t in dag.tasks:
             assert t.retries == 3 and t.retry_exponential_backoff == 2.0
             assert t.execution_timeout is not None
-            assert t.on_failure_callback and R.log_failure in t.on_failure_callback
+            assert t.on_failure_callback and airflow_runtime.log_failure in t.on_failure_callback
         assert dag.get_task("mine").execution_timeout == timedelta(hours=4)
         assert dag.get_task("record_run").trigger_rule == "none_failed"
     assert isinstance(daily.timetable, AssetOrTimeSchedule)
     inner: Any = daily.timetable.timetable
     condition: Any = daily.timetable.asset_condition
     assert inner.expression == "30 2 * * *"
-    assert condition.uri == P.transactions_asset_uri(s)
+    assert condition.uri == planning.transactions_asset_uri(s)
     assert isinstance(weekly.timetable, CronTriggerTimetable)
     assert weekly.timetable.expression == "0 4 * * 1"
 
@@ -240,7 +244,7 @@ def test_cluster_sql_and_quicksight_variant(airflow_home: Path) -> None:
     for tid in ("ingest_catch_up", "mine"):
         assert isinstance(daily.get_task(tid), SparkSubmitOperator)
     mine = daily.get_task("mine")
-    assert mine.application == str(R.SPARK_APP)
+    assert mine.application == str(airflow_runtime.SPARK_APP)
     assert mine.application_args[:3] == ["mine", "--kind", "daily"]
     assert daily.get_task("add_partitions").operator_name == "AthenaOperator"
     for ds in ("basket-rules", "basket-itemsets"):
@@ -268,7 +272,7 @@ def test_cluster_sql_and_quicksight_variant(airflow_home: Path) -> None:
 
 
 def test_spark_app_parses_its_arguments() -> None:
-    from basket.orchestrate import spark_app
+    from basket_pipeline import spark_app
 
     with pytest.raises(SystemExit):
         spark_app.main(["mine", "--kind", "hourly", "--dt", "2026-11-24"])
@@ -278,7 +282,7 @@ def test_spark_app_parses_its_arguments() -> None:
 
 
 def _generate(folder: Path) -> None:
-    from basket.generate import GeneratorConfig, generate
+    from basket_devtools.generate import GeneratorConfig, generate
 
     folder.mkdir(parents=True, exist_ok=True)
     cfg = GeneratorConfig(
@@ -306,7 +310,7 @@ def e2e(
     see them; the aws_default connection from the config; the daily DAG; SPICE calls."""
     from airflow.providers.amazon.aws.hooks.quicksight import QuickSightHook
 
-    from basket.aws.session import client
+    from basket_core.aws.session import client
 
     s = settings.with_overrides(
         **{
@@ -321,10 +325,10 @@ def e2e(
     )
     s = s.model_copy(update={"aws": moto_aws})
     client(moto_aws, "s3").create_bucket(Bucket=moto_aws.bucket)
-    _generate(Path(P.input_uri(s)))
+    _generate(Path(planning.input_uri(s)))
     for section, model in s:
         monkeypatch.setenv(f"BASKET_{section.upper()}", model.model_dump_json())
-    for key, value in R.airflow_env(s, airflow_home).items():
+    for key, value in airflow_runtime.airflow_env(s, airflow_home).items():
         if key.startswith("AIRFLOW_CONN_"):
             monkeypatch.setenv(key, value)
 
@@ -338,7 +342,7 @@ def e2e(
     # moto records CreateIngestion but has no DescribeIngestion: the sensor sees COMPLETED
     monkeypatch.setattr(QuickSightHook, "create_ingestion", record_create)
     monkeypatch.setattr(QuickSightHook, "get_status", lambda self, *a, **k: "COMPLETED")
-    from basket.config import load_settings
+    from basket_core.config import load_settings
 
     assert load_settings() == s
     daily = load_dag_module("market_basket_e2e").build_dag(s, "daily")
@@ -370,8 +374,8 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
 ) -> None:
     from airflow.sdk import DagRunState
 
-    from basket.aws import glue as G
-    from basket.aws.session import client
+    from basket_core.aws import glue as glue_api
+    from basket_core.aws.session import client
 
     s, daily, calls = e2e
     aws = s.aws
@@ -401,7 +405,8 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
 
     db = s.athena.database
     parts = {
-        t: G.partition_values(glue, db, t) for t in ("itemsets", "rules", "quarantine", "runs")
+        t: glue_api.partition_values(glue, db, t)
+        for t in ("itemsets", "rules", "quarantine", "runs")
     }
     assert all(v == [["2026-11-24", run_id]] for v in parts.values()), parts
 
@@ -422,7 +427,7 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
     second = daily.test(logical_date=FIRED)
     assert second.state == DagRunState.SUCCESS
     again = _objects(s3, aws.bucket, prefix)
-    assert {k: G.partition_values(glue, db, k) for k in parts} == parts
+    assert {k: glue_api.partition_values(glue, db, k) for k in parts} == parts
     new_records = [k for k in again if "/_orchestration/" in k]
     assert len(new_records) == 2
     rules_after = _table(s3, aws.bucket, [k for k in again if k.startswith(f"{prefix}/rules/")])

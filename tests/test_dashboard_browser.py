@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from athena import sample
+from basket_devtools import sample_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,16 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 
 
-def expected_rules(run: sample.SampleRun) -> list[dict[str, Any]]:
+def expected_rules(run: sample_results.SampleRun) -> list[dict[str, Any]]:
     return [
-        sample.rule_row(seg, a, c, run.counts) for seg, pairs in run.rules.items() for a, c in pairs
+        sample_results.rule_row(seg, a, c, run.counts)
+        for seg, pairs in run.rules.items()
+        for a, c in pairs
     ]
 
 
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("dash-results")
-    sample.write_sample(root)
+    sample_results.write_sample(root)
     # no BASKET_* variables, and a fresh working folder: no developer's basket.toml
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASKET_")}
     proc = subprocess.Popen(
@@ -107,9 +109,9 @@ def _wait_rows(page: Any, n: int) -> None:
 
 
 def test_headline_figures_match_the_data(page: Any) -> None:
-    run = sample.SAMPLE_RUNS[-1]
+    run = sample_results.SAMPLE_RUNS[-1]
     expected = {
-        "baskets": sample.N_BASKETS * len(run.counts),
+        "baskets": sample_results.N_BASKETS * len(run.counts),
         "distinct_items": len({i for s in run.counts.values() for k in s for i in k}),
         "itemsets": sum(len(s) for s in run.counts.values()),
         "rules": len(expected_rules(run)),
@@ -129,7 +131,7 @@ def test_headline_figures_match_the_data(page: Any) -> None:
 def test_a_filter_changes_the_rules_table(
     page: Any, errors: list[str], artifacts_dir: Path
 ) -> None:
-    rules = expected_rules(sample.SAMPLE_RUNS[-1])
+    rules = expected_rules(sample_results.SAMPLE_RUNS[-1])
     _wait_rows(page, len(rules))
     page.fill("#min-lift", "1.5")
     page.press("#min-lift", "Enter")
@@ -161,7 +163,7 @@ def test_a_filter_changes_the_rules_table(
 
 
 def test_run_picker_and_bought_together_lookup(page: Any, errors: list[str]) -> None:
-    older = sample.SAMPLE_RUNS[0]
+    older = sample_results.SAMPLE_RUNS[0]
     page.click("#run")
     page.get_by_role("option", name=re.compile(older.run_id)).click()
     _wait_rows(page, sum(1 for r in expected_rules(older) if r["lift"] >= 1.5))

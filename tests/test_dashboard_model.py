@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from athena import sample
 from basket.cli import main
-from basket.config import Settings
-from basket.dashboard import figures, model, snapshot
-from basket.dashboard.source import CachedSource, LocalSource, Row, source_for
+from basket_core.config import Settings
+from basket_dashboard import figures, model, snapshot
+from basket_dashboard.source import CachedSource, LocalSource, Row, source_for
+from basket_devtools import sample_results
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("results")
-    sample.write_sample(root)
+    sample_results.write_sample(root)
     return root
 
 
@@ -32,7 +32,7 @@ def src(results: Path) -> LocalSource:
 
 def test_headline_runs_and_changes(src: LocalSource) -> None:
     head = model.headline(src)
-    assert head is not None and head["run_id"] == sample.RUN_B
+    assert head is not None and head["run_id"] == sample_results.RUN_B
     assert {k: head[k] for k, _ in model.HEADLINE} == {
         "baskets": 200,
         "distinct_items": 5,
@@ -42,14 +42,14 @@ def test_headline_runs_and_changes(src: LocalSource) -> None:
         "input_rows": 1000,
     }
     runs = model.runs(src)
-    assert model.previous_run(runs, "") == sample.RUN_A
-    assert model.previous_run(runs, sample.RUN_B) == sample.RUN_A
-    assert model.previous_run(runs, sample.RUN_A) is None
+    assert model.previous_run(runs, "") == sample_results.RUN_A
+    assert model.previous_run(runs, sample_results.RUN_B) == sample_results.RUN_A
+    assert model.previous_run(runs, sample_results.RUN_A) is None
     assert model.previous_run(runs, "unknown") is None
     before, rows = model.changes(src, runs)
-    assert before == sample.RUN_A
+    assert before == sample_results.RUN_A
     assert model.change_counts(rows) == {"new": 2, "vanished": 1, "strengthened": 2, "weakened": 2}
-    assert model.changes(src, runs, sample.RUN_A) == (None, [])
+    assert model.changes(src, runs, sample_results.RUN_A) == (None, [])
 
 
 def test_filters_from_form_inputs() -> None:
@@ -125,7 +125,7 @@ def test_source_for_picks_the_backend(results: Path) -> None:
 
 def test_snapshot_is_self_contained(results: Path, tmp_path: Path) -> None:
     settings = Settings().with_overrides(**{"paths.output_dir": results})
-    from basket.dashboard import write_snapshot
+    from basket_dashboard import write_snapshot
 
     out = write_snapshot(settings, tmp_path / "site" / "snapshot.html")
     text = out.read_text(encoding="utf-8")
@@ -143,8 +143,8 @@ def test_snapshot_is_self_contained(results: Path, tmp_path: Path) -> None:
 
 def test_snapshot_of_an_older_run_and_of_nothing(results: Path, tmp_path: Path) -> None:
     src = LocalSource(results)
-    text = snapshot.render(src, sample.RUN_A)
-    assert f"· {sample.RUN_A}" in text and "No earlier run to compare with." in text
+    text = snapshot.render(src, sample_results.RUN_A)
+    assert f"· {sample_results.RUN_A}" in text and "No earlier run to compare with." in text
     with pytest.raises(LookupError, match="no run"):
         snapshot.render(LocalSource(tmp_path / "empty"))
 
@@ -163,8 +163,8 @@ def test_cli_snapshot(results: Path, tmp_path: Path) -> None:
 
 
 def test_page_over_empty_results_says_so(tmp_path: Path) -> None:
-    from basket.dashboard.app import create_app, layout
-    from basket.dashboard.components import headline_cards
+    from basket_dashboard.app import create_app, layout
+    from basket_dashboard.components import headline_cards
 
     src = LocalSource(tmp_path / "nothing-yet")
     assert model.runs(src) == [] and model.headline(src) is None
@@ -177,8 +177,8 @@ def test_page_over_empty_results_says_so(tmp_path: Path) -> None:
 
 def test_athena_source_runs_the_pack_remotely(monkeypatch: pytest.MonkeyPatch) -> None:
     from athena import pack
-    from basket.aws.athena import QueryTarget
-    from basket.dashboard.source import AthenaSource
+    from basket_core.aws.athena import QueryTarget
+    from basket_dashboard.source import AthenaSource
 
     seen: list[tuple[str, dict[str, Any], QueryTarget]] = []
 

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 import sqlglot
 
-from athena import local, pack, sample
+from athena import local, pack
+from basket_devtools import sample_results
 
 DASHBOARD_QUERIES = {
     "rule_edges",
@@ -25,7 +26,7 @@ DASHBOARD_QUERIES = {
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     root = tmp_path_factory.mktemp("results")
-    sample.write_sample(root)
+    sample_results.write_sample(root)
     return local.connect(root)
 
 
@@ -35,9 +36,11 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **given: Any) -> list[dict[st
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def all_rules(run: sample.SampleRun) -> list[dict[str, Any]]:
+def all_rules(run: sample_results.SampleRun) -> list[dict[str, Any]]:
     return [
-        sample.rule_row(seg, a, c, run.counts) for seg, pairs in run.rules.items() for a, c in pairs
+        sample_results.rule_row(seg, a, c, run.counts)
+        for seg, pairs in run.rules.items()
+        for a, c in pairs
     ]
 
 
@@ -53,23 +56,23 @@ def test_dashboard_queries_are_in_the_pack_and_valid_trino() -> None:
 
 def test_run_summary_latest_and_by_id(con: duckdb.DuckDBPyConnection) -> None:
     latest = run(con, "run_summary")
-    assert len(latest) == 1 and latest[0]["run_id"] == sample.RUN_B
+    assert len(latest) == 1 and latest[0]["run_id"] == sample_results.RUN_B
     r = latest[0]
     assert (r["baskets"], r["distinct_items"], r["itemsets"], r["rules"]) == (200, 5, 11, 7)
     assert r["rejected_rows"] == 10
-    older = run(con, "run_summary", run_id=sample.RUN_A)
-    assert older[0]["rules"] == len(all_rules(sample.SAMPLE_RUNS[0]))
+    older = run(con, "run_summary", run_id=sample_results.RUN_A)
+    assert older[0]["rules"] == len(all_rules(sample_results.SAMPLE_RUNS[0]))
     assert run(con, "run_summary", run_id="no-such-run") == []
 
 
 def test_run_list_newest_first(con: duckdb.DuckDBPyConnection) -> None:
     rows = run(con, "run_list")
-    assert [r["run_id"] for r in rows] == [sample.RUN_B, sample.RUN_A]
-    assert [r["run_id"] for r in run(con, "run_list", top_n=1)] == [sample.RUN_B]
+    assert [r["run_id"] for r in rows] == [sample_results.RUN_B, sample_results.RUN_A]
+    assert [r["run_id"] for r in run(con, "run_list", top_n=1)] == [sample_results.RUN_B]
 
 
 def test_run_rules_filters(con: duckdb.DuckDBPyConnection) -> None:
-    rules_b = all_rules(sample.SAMPLE_RUNS[1])
+    rules_b = all_rules(sample_results.SAMPLE_RUNS[1])
     rows = run(con, "run_rules")
     assert len(rows) == len(rules_b)
     assert [r["lift"] for r in rows] == sorted((r["lift"] for r in rules_b), reverse=True)
@@ -82,8 +85,10 @@ def test_run_rules_filters(con: duckdb.DuckDBPyConnection) -> None:
     assert {(r["antecedent"], r["consequent"]) for r in strong} == expected
     tea = run(con, "run_rules", item="TeA")
     assert {(r["antecedent"], r["consequent"]) for r in tea} == {("tea", "milk"), ("milk", "tea")}
-    uk = run(con, "run_rules", segment="UK", run_id=sample.RUN_A)
-    assert {r["segment"] for r in uk} == {"UK"} and {r["run_id"] for r in uk} == {sample.RUN_A}
+    uk = run(con, "run_rules", segment="UK", run_id=sample_results.RUN_A)
+    assert {r["segment"] for r in uk} == {"UK"} and {r["run_id"] for r in uk} == {
+        sample_results.RUN_A
+    }
     assert run(con, "run_rules", min_support=0.9) == []
 
 

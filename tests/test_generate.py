@@ -2,7 +2,7 @@
 recoverable planted rules, skewed popularity, basket format, gzip, CLI and samples.
 
 Rows are re-classified here by an independent reading of the cleaning rules
-(basket.reasons order), with the csv module, so the manifest is checked against
+(basket_core.reasons order), with the csv module, so the manifest is checked against
 what is actually in the file."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from basket.generate import (
+from basket_core.reasons import Reason
+from basket_devtools.generate import (
     COLUMNS,
     DIRT_REASON,
     Dirt,
@@ -32,7 +33,6 @@ from basket.generate import (
     read_json,
     sidecar_paths,
 )
-from basket.reasons import Reason
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.kafka_broker import KafkaBroker
+from basket_devtools.kafka_broker import KafkaBroker
 from ingest.replay import csv_messages, producer, publish
 from ingest.tables import TablePaths
 from spark.clean import clean_lines

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from basket.config import ColumnsConfig, InputConfig
+from basket_core.config import ColumnsConfig, InputConfig
 from ingest import events
 from ingest.replay import Message, csv_messages, publish
 

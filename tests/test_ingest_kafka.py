@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
+from basket_devtools.kafka_broker import KafkaBroker
 from ingest import events, stream
-from ingest.kafka_broker import KafkaBroker
 from ingest.replay import csv_messages, producer, publish
 from ingest.tables import TablePaths
 from spark.clean import clean_lines

@@ -25,7 +25,7 @@ from tests.fixtures.kafka import (  # noqa: F401 - fixtures
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
-    from basket.config import Settings
+    from basket_core.config import Settings
 
 MINING = {"mining.min_support": 0.04, "mining.min_confidence": 0.2}
 
@@ -142,7 +142,7 @@ def test_a_table_from_before_attributes_gets_the_column(
 ) -> None:
     from delta.tables import DeltaTable
 
-    from basket.schemas import spark_schema
+    from basket_core.schemas import spark_schema
     from ingest.tables import LINES_TABLE, PARTITION, ensure_tables
 
     spark = ingest_spark

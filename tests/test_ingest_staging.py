@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ingest import events
-from ingest import staging as S
+from ingest import events, staging
 from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,14 +121,14 @@ def test_fast_path_decides_like_the_slow_path(ingest_spark: SparkSession) -> Non
     ).selectExpr("*", "timestamp'2024-03-01 00:00:00' AS timestamp")
 
     def staged(fast: bool) -> dict[int, tuple[object, ...]]:
-        df = S.stage_events(batch, fast=fast)
-        return {r[S.OFFSET]: _same_numbers(r.asDict()) for r in df.collect()}
+        df = staging.stage_events(batch, fast=fast)
+        return {r[staging.OFFSET]: _same_numbers(r.asDict()) for r in df.collect()}
 
     fast, slow = staged(True), staged(False)
     assert len(fast) == len(CASES)
     for offset, value in enumerate(CASES):
         assert fast[offset] == slow[offset], value
-    detail = list(S.stage_events(batch).columns).index(S.BAD_DETAIL)
+    detail = list(staging.stage_events(batch).columns).index(staging.BAD_DETAIL)
     accepted = [o for o, row in slow.items() if row[detail] is None]
     assert 0 in accepted and 1 in accepted and len(accepted) < len(CASES)
 
@@ -141,9 +140,9 @@ def test_fast_path_takes_the_plain_events(ingest_spark: SparkSession) -> None:
     plain = [_enc(GOOD), *CASES[1:3], CASES[4], CASES[5], CASES[8], CASES[3], CASES[7]]
     df = ingest_spark.createDataFrame([(v,) for v in plain], "value binary")
     text = F.col("value").cast("string")
-    options = {"columnNameOfCorruptRecord": S.FAST_CORRUPT, "allowNonNumericNumbers": "false"}
+    options = {"columnNameOfCorruptRecord": staging.FAST_CORRUPT, "allowNonNumericNumbers": "false"}
     parsed = df.select(
-        text.alias("_text"), F.from_json(text, S._fast_schema(), options).alias("_j")
+        text.alias("_text"), F.from_json(text, staging._fast_schema(), options).alias("_j")
     )
-    flags = [r[0] for r in parsed.select(S._fast_ok(F.col("_text"), F.col("_j"))).collect()]
+    flags = [r[0] for r in parsed.select(staging._fast_ok(F.col("_text"), F.col("_j"))).collect()]
     assert flags == [True] * (len(plain) - 2) + [False, False]  # '{x}': a brace; 'a"b': an escape

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from basket.config import load_settings
-from basket.processes import port_open
-from ingest import kafka_broker
-from ingest.kafka_broker import KafkaBroker
+from basket_core.config import load_settings
+from basket_devtools import kafka_broker
+from basket_devtools.kafka_broker import KafkaBroker
+from basket_devtools.processes import port_open
 
 
 def test_cluster_id_starting_with_a_dash_formats_and_starts(

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from basket.config import MiningConfig
+from basket_core.config import MiningConfig
 from spark.engine import mine_itemsets
 from spark.fpgrowth import min_count
 from spark.rules import derive_rules

@@ -12,7 +12,7 @@ import sqlglot
 from click.testing import CliRunner
 
 from basket.cli import main
-from basket.schemas import ITEMSETS, PARTITION_COLUMNS, RULES
+from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULES
 from quicksight import powerbi
 from quicksight.datasets import spec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from basket.progress import Laps
+from basket_core.progress import Laps
 
 
 def test_laps_add_up_per_name_and_start_named_at_zero() -> None:

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from athena import sample
-from basket.aws import s3 as S3
-from basket.aws.session import client
-from basket.config import AwsConfig
-from basket.publish import (
+from basket_core.aws import s3 as s3_api
+from basket_core.aws.session import client
+from basket_core.config import AwsConfig
+from basket_core.layout import Target
+from basket_devtools import sample_results
+from basket_publish.publisher import (
     LocalRun,
     PublishError,
     PublishOptions,
-    Target,
     find_run,
     list_files,
     manifest_decision,
@@ -32,8 +32,10 @@ WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipart
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
     root = tmp_path / "output"
-    sample.write_run(root, sample.SAMPLE_RUNS[0])
-    sample.write_run(root, sample.SAMPLE_RUNS[1], pad_bytes=6 * MiB)  # 2 parts: 5 MiB + 1 MiB
+    sample_results.write_run(root, sample_results.SAMPLE_RUNS[0])
+    sample_results.write_run(
+        root, sample_results.SAMPLE_RUNS[1], pad_bytes=6 * MiB
+    )  # 2 parts: 5 MiB + 1 MiB
     return root
 
 
@@ -71,18 +73,18 @@ def _target(aws: AwsConfig) -> Target:
 
 
 def _latest(s3: Any, aws: AwsConfig) -> dict[str, Any] | None:
-    raw = S3.get_bytes(s3, aws.bucket, f"{aws.prefix}/_latest.json")
+    raw = s3_api.get_bytes(s3, aws.bucket, f"{aws.prefix}/_latest.json")
     return json.loads(raw) if raw else None
 
 
 def test_finds_runs_and_skips_spark_markers(results: Path) -> None:
     run = find_run(results, "latest")
-    assert (run.run_id, run.dt) == (sample.RUN_B, sample.DT_B)
+    assert (run.run_id, run.dt) == (sample_results.RUN_B, sample_results.DT_B)
     assert run.finished_at is not None
     rels = [f.rel for f in list_files(run)]
     assert not any(Path(r).name.startswith(("_", ".")) for r in rels)
-    assert f"rules/dt=2026-01-02/run_id={sample.RUN_B}/part-00000.parquet" in rels
-    assert f"exports/dt=2026-01-02/run_id={sample.RUN_B}/run.json" in rels
+    assert f"rules/dt=2026-01-02/run_id={sample_results.RUN_B}/part-00000.parquet" in rels
+    assert f"exports/dt=2026-01-02/run_id={sample_results.RUN_B}/run.json" in rels
     with pytest.raises(FileNotFoundError, match="nope"):
         find_run(results, "nope")
 
@@ -103,7 +105,7 @@ def test_publish_uploads_the_layout_encrypted_with_manifest_last(
         assert head.get("ChecksumSHA256"), key
     big = next(k for k in expected if k.endswith(".bin"))
     head = s3.head_object(Bucket=moto_aws.bucket, Key=big, ChecksumMode="ENABLED")
-    assert S3.file_checksums(
+    assert s3_api.file_checksums(
         results / big.removeprefix(moto_aws.prefix + "/"),
         "SHA256",
         threshold=5 * MiB,
@@ -115,9 +117,9 @@ def test_publish_uploads_the_layout_encrypted_with_manifest_last(
     assert result.manifest_written and not result.skipped
     latest = _latest(s3, moto_aws)
     assert latest is not None
-    assert latest["run_id"] == sample.RUN_B
+    assert latest["run_id"] == sample_results.RUN_B
     assert latest["datasets"]["rules"] == (
-        f"s3://{moto_aws.bucket}/{moto_aws.prefix}/rules/dt=2026-01-02/run_id={sample.RUN_B}/"
+        f"s3://{moto_aws.bucket}/{moto_aws.prefix}/rules/dt=2026-01-02/run_id={sample_results.RUN_B}/"
     )
     assert len(latest["objects"]) == len(expected) - 1
 
@@ -180,26 +182,30 @@ def test_interrupted_publish_then_rerun_completes(
     assert any(k.endswith(".bin") for k in result.uploaded)
     assert len(result.skipped) == len(partial)  # what made it the first time is kept
     latest = _latest(s3, moto_aws)
-    assert latest is not None and latest["run_id"] == sample.RUN_B
+    assert latest is not None and latest["run_id"] == sample_results.RUN_B
     assert len(snapshot(s3, moto_aws.bucket)) == len(list_files(run)) + 1
 
 
 def test_older_run_never_replaces_the_manifest(results: Path, s3: Any, moto_aws: AwsConfig) -> None:
     target = _target(moto_aws)
-    publish_run(s3, find_run(results, sample.RUN_B), target, aws=moto_aws, options=SMALL_PARTS)
+    publish_run(
+        s3, find_run(results, sample_results.RUN_B), target, aws=moto_aws, options=SMALL_PARTS
+    )
     older = publish_run(
-        s3, find_run(results, sample.RUN_A), target, aws=moto_aws, options=SMALL_PARTS
+        s3, find_run(results, sample_results.RUN_A), target, aws=moto_aws, options=SMALL_PARTS
     )
     assert older.uploaded and not older.manifest_written and older.manifest_reason == "older"
     latest = _latest(s3, moto_aws)
-    assert latest is not None and latest["run_id"] == sample.RUN_B
+    assert latest is not None and latest["run_id"] == sample_results.RUN_B
 
 
 def test_stale_objects_in_the_run_partition_are_removed(
     results: Path, s3: Any, moto_aws: AwsConfig
 ) -> None:
-    run = find_run(results, sample.RUN_A)
-    stale = f"{moto_aws.prefix}/rules/dt=2026-01-01/run_id={sample.RUN_A}/part-99999.parquet"
+    run = find_run(results, sample_results.RUN_A)
+    stale = (
+        f"{moto_aws.prefix}/rules/dt=2026-01-01/run_id={sample_results.RUN_A}/part-99999.parquet"
+    )
     s3.put_object(Bucket=moto_aws.bucket, Key=stale, Body=b"old")
     result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
     assert result.deleted == [stale]
@@ -242,14 +248,14 @@ def test_local_checksums_match_what_s3_reports(
 ) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(bytes(range(256)) * 50_000)  # 12.2 MiB
-    config = __import__("basket.publish", fromlist=["x"]).transfer_config(SMALL_PARTS)
+    config = __import__("basket_publish.publisher", fromlist=["x"]).transfer_config(SMALL_PARTS)
     for alg in ("SHA256", "CRC32"):
-        S3.upload_file(
+        s3_api.upload_file(
             s3, path, moto_aws.bucket, f"k-{alg}", extra_args={"ChecksumAlgorithm": alg},
             config=config,
         )  # fmt: skip
-        local = S3.file_checksums(path, alg, threshold=5 * MiB, chunksize=5 * MiB)  # type: ignore[arg-type]
-        remote = S3.head(s3, moto_aws.bucket, f"k-{alg}", alg)  # type: ignore[arg-type]
+        local = s3_api.file_checksums(path, alg, threshold=5 * MiB, chunksize=5 * MiB)  # type: ignore[arg-type]
+        remote = s3_api.head(s3, moto_aws.bucket, f"k-{alg}", alg)  # type: ignore[arg-type]
         assert remote is not None and remote.checksum is not None
         assert local.accepts(remote.checksum), (alg, remote.checksum, local)
 

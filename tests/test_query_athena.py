@@ -11,9 +11,9 @@ import urllib.request
 
 from click.testing import CliRunner
 
-from basket.aws.session import client
 from basket.cli import main
-from basket.config import AwsConfig
+from basket_core.aws.session import client
+from basket_core.config import AwsConfig
 
 
 def _set_results(endpoint: str, rows: list[list[str]], types: list[str]) -> None:

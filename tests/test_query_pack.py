@@ -11,14 +11,15 @@ import pytest
 import sqlglot
 from click.testing import CliRunner
 
-from athena import local, pack, sample
+from athena import local, pack
 from basket.cli import main
+from basket_devtools import sample_results
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("results")
-    sample.write_sample(root)
+    sample_results.write_sample(root)
     return root
 
 
@@ -57,8 +58,10 @@ def test_pack_is_complete_and_every_query_is_valid_trino() -> None:
 
 def test_local_views_mirror_athena_tables(con: duckdb.DuckDBPyConnection) -> None:
     runs = con.execute("SELECT dt, run_id FROM runs ORDER BY dt").fetchall()
-    assert runs == [("2026-01-01", sample.RUN_A), ("2026-01-02", sample.RUN_B)]
-    assert con.execute("SELECT DISTINCT run_id FROM latest_rules").fetchall() == [(sample.RUN_B,)]
+    assert runs == [("2026-01-01", sample_results.RUN_A), ("2026-01-02", sample_results.RUN_B)]
+    assert con.execute("SELECT DISTINCT run_id FROM latest_rules").fetchall() == [
+        (sample_results.RUN_B,)
+    ]
     types = dict(
         con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'rules'"
@@ -112,7 +115,13 @@ def test_bought_together(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_rule_changes(con: duckdb.DuckDBPyConnection) -> None:
-    rows = run(con, "rule_changes", run_a=sample.RUN_A, run_b=sample.RUN_B, min_lift_change="0.1")
+    rows = run(
+        con,
+        "rule_changes",
+        run_a=sample_results.RUN_A,
+        run_b=sample_results.RUN_B,
+        min_lift_change="0.1",
+    )
     assert pick(rows, "change", "segment", "antecedent", "consequent") == [
         ("new", "FR", "eggs", "milk"),
         ("new", "FR", "milk", "eggs"),
@@ -122,9 +131,15 @@ def test_rule_changes(con: duckdb.DuckDBPyConnection) -> None:
         ("weakened", "UK", "milk", "tea"),
         ("weakened", "UK", "tea", "milk"),
     ]
-    big = run(con, "rule_changes", run_a=sample.RUN_A, run_b=sample.RUN_B, min_lift_change="0.15")
+    big = run(
+        con,
+        "rule_changes",
+        run_a=sample_results.RUN_A,
+        run_b=sample_results.RUN_B,
+        min_lift_change="0.15",
+    )
     assert {r["change"] for r in big} == {"new", "vanished", "strengthened"}  # 0.14 drop is below
-    assert run(con, "rule_changes", run_a=sample.RUN_B, run_b=sample.RUN_B) == []
+    assert run(con, "rule_changes", run_a=sample_results.RUN_B, run_b=sample_results.RUN_B) == []
 
 
 def test_segment_comparison(con: duckdb.DuckDBPyConnection) -> None:
@@ -144,7 +159,7 @@ def test_quarantine_summary(con: duckdb.DuckDBPyConnection) -> None:
         ("blank_item", "Description", 1),
     ]
     assert sum(r["share"] for r in rows) == pytest.approx(1.0)
-    older = run(con, "quarantine_summary", run_id=sample.RUN_A)
+    older = run(con, "quarantine_summary", run_id=sample_results.RUN_A)
     assert pick(older, "reason", "field", "n_rows") == [
         ("duplicate", "", 3),
         ("bad_quantity", "Quantity", 2),

@@ -1,4 +1,4 @@
-"""QuickSight as code, the pure part: ids from config, data sets from basket.schemas, and
+"""QuickSight as code, the pure part: ids from config, data sets from basket_core.schemas, and
 request bodies that botocore's own validator accepts for each operation."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from botocore.validate import validate_parameters
 from click.testing import CliRunner
 
 from basket.cli import main
-from basket.config import Settings
-from basket.schemas import PARTITION_COLUMNS, RULES
+from basket_core.config import Settings
+from basket_core.schemas import PARTITION_COLUMNS, RULES
 from quicksight import datasets, definition
 from quicksight.plan import Plan, ingestion_id, partition, plan_from_settings
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from basket.aws.session import client
-from basket.config import AwsConfig
+from basket_core.aws.session import client
+from basket_core.config import AwsConfig
 from quicksight import api, datasets, definition
 from quicksight.plan import Plan
 from quicksight.refresh import start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from basket.config import Settings
+from basket_core.config import Settings
 from spark.session import (
     DRIVER_JAVA_OPTIONS,
     EXECUTOR_JAVA_OPTIONS,

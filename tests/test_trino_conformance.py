@@ -2,7 +2,7 @@
 and returns the same rows as the local DuckDB backend, over the same sample results.
 
 The results tables are registered in Trino's Hive connector with DDL generated from
-``basket.schemas`` (:mod:`athena.trino_ddl`) at the layout's locations, one partition per
+``basket_core.schemas`` (:mod:`athena.trino_ddl`) at the layout's locations, one partition per
 run, plus the ``latest_*`` views of :mod:`athena.ddl`. Parameters are bound through the
 Trino client's prepared statements.
 
@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from athena import local, pack, sample, trino_ddl
-from athena.trino_server import TrinoServer
-from basket.schemas import PARTITION_COLUMNS, RESULT_DATASETS
+from athena import local, pack, trino_ddl
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS
+from basket_devtools import sample_results
+from basket_devtools.trino_server import TrinoServer
 
 pytestmark = pytest.mark.trino
 
@@ -30,7 +31,7 @@ CATALOG = "hive"
 DATABASE = "market_basket"
 
 # values for parameters that have no default
-REQUIRED = {"item": "milk", "run_a": sample.RUN_A, "run_b": sample.RUN_B}
+REQUIRED = {"item": "milk", "run_a": sample_results.RUN_A, "run_b": sample_results.RUN_B}
 
 # the parameter sets of tests/test_query_pack.py (plus edge cases)
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -45,17 +46,17 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("bought_together", {"item": "bread", "segment": "FR"}),
     (
         "rule_changes",
-        {"run_a": sample.RUN_A, "run_b": sample.RUN_B, "min_lift_change": "0.1"},
+        {"run_a": sample_results.RUN_A, "run_b": sample_results.RUN_B, "min_lift_change": "0.1"},
     ),
     (
         "rule_changes",
-        {"run_a": sample.RUN_A, "run_b": sample.RUN_B, "min_lift_change": "0.15"},
+        {"run_a": sample_results.RUN_A, "run_b": sample_results.RUN_B, "min_lift_change": "0.15"},
     ),
-    ("rule_changes", {"run_a": sample.RUN_B, "run_b": sample.RUN_B}),
+    ("rule_changes", {"run_a": sample_results.RUN_B, "run_b": sample_results.RUN_B}),
     ("segment_comparison", {}),
     ("segment_comparison", {"min_support": "0.3", "min_confidence": "0.5"}),
     ("quarantine_summary", {}),
-    ("quarantine_summary", {"run_id": sample.RUN_A}),
+    ("quarantine_summary", {"run_id": sample_results.RUN_A}),
 ]
 
 
@@ -70,7 +71,7 @@ def all_cases() -> list[tuple[str, dict[str, Any]]]:
         cases.append((name, base))
         declared = {p.name for p in q.params}
         if "run_id" in declared:
-            cases.append((name, {**base, "run_id": sample.RUN_A}))
+            cases.append((name, {**base, "run_id": sample_results.RUN_A}))
         if "segment" in declared:
             cases.append((name, {**base, "segment": "FR"}))
     return cases
@@ -84,7 +85,7 @@ def _case_id(case: tuple[str, dict[str, Any]]) -> str:
 @pytest.fixture(scope="module")
 def results(trino_data_root: Path) -> Path:
     root = trino_data_root / "results"
-    sample.write_sample(root)
+    sample_results.write_sample(root)
     return root
 
 
@@ -98,7 +99,7 @@ def trino_conn(trino_server: TrinoServer, results: Path) -> Iterator[Any]:
     )
     for sql in trino_ddl.setup_statements(CATALOG, DATABASE, root):
         trino_ddl.execute(admin, sql)
-    for run in sample.SAMPLE_RUNS:
+    for run in sample_results.SAMPLE_RUNS:
         for sql in trino_ddl.register_run_statements(CATALOG, DATABASE, root, run.dt, run.run_id):
             trino_ddl.execute(admin, sql)
     admin.close()
@@ -163,14 +164,14 @@ def test_tables_are_typed_from_the_schemas(trino_conn: Any) -> None:
 
 def test_partitions_and_latest_views(trino_conn: Any) -> None:
     runs = trino_ddl.execute(trino_conn, "SELECT dt, run_id FROM runs ORDER BY dt")
-    assert runs == [["2026-01-01", sample.RUN_A], ["2026-01-02", sample.RUN_B]]
+    assert runs == [["2026-01-01", sample_results.RUN_A], ["2026-01-02", sample_results.RUN_B]]
     for d in RESULT_DATASETS:
         latest = trino_ddl.execute(trino_conn, f"SELECT DISTINCT run_id FROM latest_{d.name}")
-        assert latest == [[sample.RUN_B]], d.name
+        assert latest == [[sample_results.RUN_B]], d.name
     counts = trino_ddl.execute(
         trino_conn, "SELECT run_id, count(*) FROM rules GROUP BY run_id ORDER BY run_id"
     )
-    assert counts == [[sample.RUN_A, 6], [sample.RUN_B, 7]]
+    assert counts == [[sample_results.RUN_A, 6], [sample_results.RUN_B, 7]]
 
 
 @pytest.mark.parametrize("case", all_cases(), ids=_case_id)

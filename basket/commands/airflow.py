@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from basket.config import Settings
+from basket_core.config import Settings
 
 _HOME_HELP = "AIRFLOW_HOME (default: <cache_dir>/airflow)."
 
@@ -35,7 +35,7 @@ def _home(settings: Settings, home: Path | None) -> Path:
 
 
 def _env(settings: Settings, home: Path) -> dict[str, str]:
-    from basket.orchestrate.runtime import airflow_env
+    from basket_pipeline.airflow_runtime import airflow_env
 
     return airflow_env(settings, home)
 
@@ -68,8 +68,8 @@ def standalone(settings: Settings, home: Path | None, local_aws: bool) -> None:
     if airflow is None:
         raise click.ClickException("airflow is not installed: pip install '.[airflow]'")
     folder = _home(settings, home)
-    from basket.localaws import FAKE_CREDENTIALS
-    from basket.localaws import local_aws as moto
+    from basket_devtools.local_aws import FAKE_CREDENTIALS
+    from basket_devtools.local_aws import local_aws as moto
 
     ctx: Any = moto(settings.aws) if local_aws else nullcontext(settings.aws)
     with ctx as aws:
@@ -105,7 +105,7 @@ def test(settings: Settings, kind: str, day: datetime, home: Path | None) -> Non
     import importlib.util
     from zoneinfo import ZoneInfo
 
-    from basket.orchestrate.runtime import DAGS_FOLDER
+    from basket_pipeline.airflow_runtime import DAGS_FOLDER
 
     initdb()
     spec = importlib.util.spec_from_file_location(

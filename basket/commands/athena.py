@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from basket.commands.options import apply_aws_options, aws_options
-from basket.config import Settings
+from basket_core.aws.athena import QueryTarget
+from basket_core.config import Settings
+from basket_core.layout import Target
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -49,25 +51,6 @@ def apply_athena_options(settings: Settings, opts: dict[str, Any]) -> Settings:
     )
 
 
-def results_root(settings: Settings) -> str:
-    from basket.publish import Target
-
-    return Target(settings.aws.bucket, settings.aws.prefix).root
-
-
-def query_target(settings: Settings) -> Any:
-    from basket.aws.athena import QueryTarget
-
-    a = settings.athena
-    return QueryTarget(
-        workgroup=a.workgroup,
-        output_location=a.output_location or f"{results_root(settings)}/_athena-results/",
-        database=a.database,
-        poll_interval_s=a.poll_interval_s,
-        timeout_s=a.timeout_s,
-    )
-
-
 @click.group("athena")
 def command() -> None:
     """Athena catalog over the published results."""
@@ -75,12 +58,12 @@ def command() -> None:
 
 def _run_sql(settings: Settings, statements: list[str]) -> None:
     from athena.catalog import run_statements
-    from basket.aws.athena import AthenaQueryError
-    from basket.aws.session import client
+    from basket_core.aws.athena import AthenaQueryError
+    from basket_core.aws.session import client
 
     athena = client(settings.aws, "athena")
     try:
-        ids = run_statements(athena, statements, query_target(settings), salt=uuid.uuid4().hex)
+        ids = run_statements(athena, statements, QueryTarget.of(settings), salt=uuid.uuid4().hex)
     except AthenaQueryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(ids)} Athena statements succeeded in workgroup {settings.athena.workgroup}")
@@ -94,7 +77,7 @@ def setup(settings: Settings, **opts: Any) -> None:
     from athena import ddl
 
     settings = apply_athena_options(settings, opts)
-    db, root = settings.athena.database, results_root(settings)
+    db, root = settings.athena.database, Target.of(settings.aws).root
     statements = ddl.setup_statements(db, root)
     if opts["print_only"]:
         click.echo(";\n\n".join(statements) + ";")
@@ -103,7 +86,7 @@ def setup(settings: Settings, **opts: Any) -> None:
         _run_sql(settings, statements)
         return
     from athena.catalog import setup_glue
-    from basket.aws.session import client
+    from basket_core.aws.session import client
 
     report = setup_glue(client(settings.aws, "glue"), db, root)
     click.echo(
@@ -114,8 +97,8 @@ def setup(settings: Settings, **opts: Any) -> None:
 
 def _resolve_run(settings: Settings, run_id: str, dt: date | None) -> tuple[date, str]:
     """The run's date: --dt, else the local results, else the S3 manifest."""
-    from basket.layout import validate_run_id
-    from basket.publish import find_run
+    from basket_core.layout import validate_run_id
+    from basket_publish.publisher import find_run
 
     if dt is not None and run_id != "latest":
         return dt, validate_run_id(run_id)
@@ -124,15 +107,14 @@ def _resolve_run(settings: Settings, run_id: str, dt: date | None) -> tuple[date
         return run.dt, run.run_id
     except FileNotFoundError:
         pass
-    from basket.aws import s3 as S3
-    from basket.aws.session import client
-    from basket.layout import LATEST
-    from basket.publish import Target
+    from basket_core.aws import s3 as s3_api
+    from basket_core.aws.session import client
+    from basket_core.layout import LATEST
 
     if run_id != "latest":
         raise click.ClickException(f"run {run_id!r} is not local: pass --dt YYYY-MM-DD")
-    target = Target(settings.aws.bucket, settings.aws.prefix)
-    raw = S3.get_bytes(client(settings.aws, "s3"), target.bucket, target.key(LATEST))
+    target = Target.of(settings.aws)
+    raw = s3_api.get_bytes(client(settings.aws, "s3"), target.bucket, target.key(LATEST))
     if raw is None:
         raise click.ClickException(f"no {target.root}/{LATEST}: publish a run first")
     latest = json.loads(raw)
@@ -155,7 +137,7 @@ def add_partitions(settings: Settings, **opts: Any) -> None:
         dt, run_id = _resolve_run(settings, opts["run_id"], dt_opt.date() if dt_opt else None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    db, root = settings.athena.database, results_root(settings)
+    db, root = settings.athena.database, Target.of(settings.aws).root
     statements = ddl.add_partition_statements(db, root, dt, run_id)
     if opts["print_only"]:
         click.echo(";\n\n".join(statements) + ";")
@@ -164,7 +146,7 @@ def add_partitions(settings: Settings, **opts: Any) -> None:
         _run_sql(settings, statements)
         return
     from athena.catalog import add_partitions_glue
-    from basket.aws.session import client
+    from basket_core.aws.session import client
 
     report = add_partitions_glue(client(settings.aws, "glue"), db, root, dt, run_id)
     click.echo(

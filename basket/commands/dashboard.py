@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from basket.config import Settings
+from basket_core.config import Settings
 
 
 @click.command("dashboard")
@@ -34,11 +34,11 @@ def command(settings: Settings, **opts: Any) -> None:
             "dashboards.backend": opts["backend"],
         }
     )
-    from basket.dashboard.source import source_for
+    from basket_dashboard.source import source_for
 
     src = source_for(settings)
     if opts["snapshot"]:
-        from basket.dashboard.snapshot import write_snapshot
+        from basket_dashboard.snapshot import write_snapshot
 
         try:
             path = write_snapshot(settings, opts["snapshot"], run_id=opts["run_id"], src=src)
@@ -46,7 +46,7 @@ def command(settings: Settings, **opts: Any) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"snapshot written: {path}")
         return
-    from basket.dashboard.app import create_app, serve
+    from basket_dashboard.app import create_app, serve
 
     d = settings.dashboards
 

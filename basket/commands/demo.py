@@ -16,8 +16,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from basket.config import Settings
-from basket.progress import Progress
+from basket_core.config import Settings
+from basket_core.progress import Progress
 
 
 @click.command("demo")
@@ -52,8 +52,8 @@ def command(
     serve: bool,
 ) -> None:
     """Run generate -> mine -> show on the embedded default (local Spark, local files)."""
-    from basket.generate import GeneratorConfig, generate
     from basket.show import print_top_rules
+    from basket_devtools.generate import GeneratorConfig, generate
     from spark.job import MineRequest, run_mine
 
     console = Console(stderr=True)
@@ -95,9 +95,9 @@ def command(
     snapshot = write_dashboard_snapshot(settings, report["run_id"], progress)
     click.echo(f"\nDashboard snapshot: {snapshot}")
     if serve:
-        from basket.dashboard.app import create_app
-        from basket.dashboard.app import serve as serve_app
-        from basket.dashboard.source import source_for
+        from basket_dashboard.app import create_app
+        from basket_dashboard.app import serve as serve_app
+        from basket_dashboard.source import source_for
 
         d = settings.dashboards
         serve_app(
@@ -112,9 +112,9 @@ def command(
 
 def write_dashboard_snapshot(settings: Settings, run_id: str, progress: Progress) -> Path:
     """The static, self-contained HTML dashboard of the run, beside its exports."""
-    from basket.dashboard.snapshot import write_snapshot
-    from basket.layout import RunLayout
-    from basket.publish import find_run
+    from basket_core.layout import RunLayout
+    from basket_dashboard.snapshot import write_snapshot
+    from basket_publish.publisher import find_run
 
     run = find_run(settings.paths.output_dir, run_id)
     layout = RunLayout(str(settings.paths.output_dir), run.dt, run.run_id)
@@ -128,14 +128,15 @@ def publish_and_catalog(settings: Settings, report: dict[str, Any], progress: Pr
     """Publish the run and register its partitions; on the embedded default the AWS
     APIs are a moto server on 127.0.0.1 that lives for this command."""
     from athena.catalog import add_partitions_glue, setup_glue
-    from basket.aws.session import client
-    from basket.localaws import local_aws
-    from basket.publish import Target, find_run, publish_run
+    from basket_core.aws.session import client
+    from basket_core.layout import Target
+    from basket_devtools.local_aws import local_aws
+    from basket_publish.publisher import find_run, publish_run
 
     embedded = settings.aws.endpoint_url is None
     ctx = local_aws(settings.aws) if embedded else nullcontext(settings.aws)
     with ctx as aws:
-        target = Target(aws.bucket, aws.prefix)
+        target = Target.of(aws)
         run = find_run(settings.paths.output_dir, report["run_id"])
         with progress.stage("publish", "Published to S3") as st:
             result = publish_run(client(aws, "s3"), run, target, aws=aws)

@@ -1,4 +1,4 @@
-"""``basket generate``: synthetic point-of-sale data (see :mod:`basket.generate`)."""
+"""``basket generate``: synthetic point-of-sale data (see :mod:`basket_devtools.generate`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from basket.config import Settings
-from basket.generate import Format, GeneratorConfig, generate
+from basket_core.config import Settings
+from basket_devtools.generate import Format, GeneratorConfig, generate
 
 DEFAULT_NAMES: dict[str, str] = {"long": "retail.csv", "basket": "baskets.txt"}
 

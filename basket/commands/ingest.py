@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from basket.config import Settings
+from basket_core.config import Settings
 
 FILES_TRIGGER_SECONDS = 5.0
 _common = [

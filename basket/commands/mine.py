@@ -11,8 +11,8 @@ import click
 from rich.console import Console
 
 from basket.commands.options import column_options, column_overrides
-from basket.config import Settings
-from basket.progress import Progress
+from basket_core.config import Settings
+from basket_core.progress import Progress
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from basket.config import Settings
+from basket_core.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from basket.commands.athena import query_target
 from basket.commands.options import apply_aws_options, aws_options
-from basket.config import Settings
+from basket_core.aws.athena import QueryTarget
+from basket_core.config import Settings
 
 
 @click.group("powerbi")
@@ -48,7 +48,7 @@ def export_command(settings: Settings, out_dir: Path, **opts: Any) -> None:
         region=settings.aws.region,
         database=settings.athena.database,
         workgroup=settings.athena.workgroup,
-        output_location=str(query_target(settings).output_location),
+        output_location=str(QueryTarget.of(settings).output_location),
         profile=settings.aws.profile,
     )
     for path in export(out_dir, odbc):

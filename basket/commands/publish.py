@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from basket.commands.options import apply_aws_options, aws_options
-from basket.config import Settings
+from basket_core.config import Settings
 
 MiB = 1024 * 1024
 
@@ -36,8 +36,9 @@ def command(settings: Settings, **opts: Any) -> None:
     Files S3 already holds byte for byte are skipped; _latest.json is written last,
     and only when this run is at least as new as the one it names.
     """
-    from basket.aws.session import client
-    from basket.publish import PublishError, PublishOptions, Target, find_run, publish_run
+    from basket_core.aws.session import client
+    from basket_core.layout import Target
+    from basket_publish.publisher import PublishError, PublishOptions, find_run, publish_run
 
     try:
         settings = apply_aws_options(settings, opts)
@@ -51,7 +52,7 @@ def command(settings: Settings, **opts: Any) -> None:
         run = find_run(Path(settings.paths.output_dir), opts["run_id"])
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-    target = Target(settings.aws.bucket, settings.aws.prefix)
+    target = Target.of(settings.aws)
     s3 = client(settings.aws, "s3")
     try:
         result = publish_run(s3, run, target, aws=settings.aws, options=options)

@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from basket.commands.athena import apply_athena_options, query_target
+from basket.commands.athena import apply_athena_options
 from basket.commands.options import aws_options
-from basket.config import Settings
+from basket_core.aws.athena import QueryTarget
+from basket_core.config import Settings
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -116,10 +117,10 @@ def _run(
         finally:
             con.close()
     from athena import remote
-    from basket.aws.athena import AthenaQueryError
-    from basket.aws.session import client
+    from basket_core.aws.athena import AthenaQueryError
+    from basket_core.aws.session import client
 
     try:
-        return remote.run(client(settings.aws, "athena"), query, values, query_target(settings))
+        return remote.run(client(settings.aws, "athena"), query, values, QueryTarget.of(settings))
     except AthenaQueryError as exc:
         raise click.ClickException(str(exc)) from exc

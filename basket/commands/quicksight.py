@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from basket.commands.options import apply_aws_options, aws_options
-from basket.config import Settings
+from basket_core.config import Settings
 
 PRINT_ACCOUNT = "123456789012"
 
@@ -43,7 +43,7 @@ def apply_qs_options(settings: Settings, opts: dict[str, Any]) -> Settings:
 def clients(settings: Settings) -> tuple[Any, Any]:
     """(quicksight, sts) clients. QuickSight's has no botocore retries: its
     LimitExceededException is the ingestion quota, which retrying cannot fix."""
-    from basket.aws.session import client
+    from basket_core.aws.session import client
 
     return client(settings.aws, "quicksight", max_attempts=1), client(settings.aws, "sts")
 
@@ -100,7 +100,7 @@ def deploy_command(settings: Settings, print_only: bool, **opts: Any) -> None:
 
 
 def _latest_run_id(settings: Settings) -> str:
-    from basket.layout import LATEST
+    from basket_core.layout import LATEST
 
     path = Path(settings.paths.output_dir) / LATEST
     try:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from basket.commands.options import column_options, column_overrides
-from basket.config import Settings
+from basket_core.config import Settings
 
 
 @click.command("replay")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from basket.config import Settings
+from basket_core.config import Settings
 
 
 def _state_dir(settings: Settings, state_dir: Path | None) -> Path:
@@ -25,7 +25,7 @@ def command() -> None:
 @click.pass_obj
 def start(settings: Settings, service: str, state_dir: Path | None, partitions: int) -> None:
     """Start SERVICE in the background, listening on kafka.bootstrap_servers."""
-    from ingest.kafka_broker import BrokerError, KafkaBroker
+    from basket_devtools.kafka_broker import BrokerError, KafkaBroker
 
     host, _, port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
     broker = KafkaBroker(
@@ -47,7 +47,7 @@ def start(settings: Settings, service: str, state_dir: Path | None, partitions: 
 @click.pass_obj
 def stop(settings: Settings, state_dir: Path | None) -> None:
     """Stop the running services."""
-    from ingest.kafka_broker import stop_recorded
+    from basket_devtools.kafka_broker import stop_recorded
 
     state = stop_recorded(_state_dir(settings, state_dir))
     click.echo(f"kafka stopped (pid {state.pid})" if state else "kafka was not running")
@@ -58,7 +58,7 @@ def stop(settings: Settings, state_dir: Path | None) -> None:
 @click.pass_obj
 def status(settings: Settings, state_dir: Path | None) -> None:
     """Show which services are running."""
-    from ingest.kafka_broker import port_open, read_state
+    from basket_devtools.kafka_broker import port_open, read_state
 
     state = read_state(_state_dir(settings, state_dir))
     if state is None:

@@ -1,0 +1,378 @@
+"""The one typed configuration every stage reads.
+
+Sources, later ones winning:
+
+1. defaults below (the embedded default: everything local, under the project folder);
+2. a TOML file: ``$BASKET_CONFIG`` if set, else ``./basket.toml`` if it exists;
+3. environment variables ``BASKET_<SECTION>__<FIELD>`` (e.g. ``BASKET_AWS__BUCKET``);
+4. command-line flags, applied by the CLI with :meth:`Settings.with_overrides`.
+
+Nothing here imports Spark, boto3 or any other heavy library.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "BASKET_CONFIG"
+DEFAULT_CONFIG_FILE = Path("basket.toml")
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid", "validate_assignment": True}
+
+
+class PathsConfig(_Section):
+    """Where local files live. Relative paths are relative to the working directory."""
+
+    data_dir: Path = Path("data")
+    output_dir: Path = Path("output")
+    cache_dir: Path = Path(".cache")
+    checkpoint_dir: Path = Path("output/_checkpoints")
+    delta_dir: Path = Path("output/delta")
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.cache_dir / "jars"
+
+
+class ColumnsConfig(_Section):
+    """Mapping of the input's columns (long format) to the pipeline's fields.
+
+    A name is a header name; with a header-less file use the 0-based position
+    (``"0"``, ``"3"``). An empty optional mapping means the column is absent.
+    """
+
+    transaction: str = "InvoiceNo"
+    item: str = "Description"
+    quantity: str | None = "Quantity"
+    price: str | None = "UnitPrice"
+    timestamp: str | None = "InvoiceDate"
+    customer: str | None = "CustomerID"
+    store: str | None = "StoreID"
+
+    @field_validator("quantity", "price", "timestamp", "customer", "store", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class InputConfig(_Section):
+    """How input files are read."""
+
+    format: Literal["long", "basket"] = "long"
+    delimiter: str = ","
+    basket_sep: str = ","
+    header: Literal["auto", "yes", "no"] = "auto"
+    encoding: str = "UTF-8"
+    timestamp_formats: list[str] = Field(
+        default_factory=lambda: [
+            "yyyy-MM-dd HH:mm:ss",
+            "yyyy-MM-dd'T'HH:mm:ss",
+            "yyyy-MM-dd'T'HH:mm:ssXXX",
+            "yyyy-MM-dd HH:mm",
+            "M/d/yyyy H:mm",
+            "yyyy-MM-dd",
+        ]
+    )
+
+
+class CleaningConfig(_Section):
+    """Cleaning rules. Every rejected row goes to quarantine with its reason."""
+
+    trim: bool = True
+    casefold: bool = False
+    collapse_whitespace: bool = False
+    cancellation_prefix: str | None = "C"
+    reject_non_positive_quantity: bool = True
+    reject_non_positive_price: bool = True
+    reject_bad_encoding: bool = True
+    deduplicate: bool = True
+
+    @field_validator("cancellation_prefix", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class MiningConfig(_Section):
+    """FP-Growth and rule thresholds."""
+
+    min_support: float = 0.01
+    min_confidence: float = 0.2
+    max_size: int | None = None
+    partitions: int | None = None
+    basket_by: Literal["transaction", "customer-day"] = "transaction"
+    max_segments: int = 50
+    # Mining engine (spark.engine): auto = PFP with one group when the encoded baskets
+    # fit comfortably in group_memory_mb, more groups otherwise; pfp = always several
+    # groups; mllib = Spark MLlib FPGrowth (the reference; uses `partitions`).
+    engine: Literal["auto", "pfp", "mllib"] = "auto"
+    # PFP groups per segment (None: from the cores and group_memory_mb).
+    groups: int | None = Field(default=None, ge=1)
+    # Estimated memory one PFP group may use in a Python worker; larger groups are split.
+    group_memory_mb: int = Field(default=2048, ge=1)
+
+    @field_validator("min_support", "min_confidence")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"must be a fraction in (0, 1], got {v}")
+        return v
+
+    @field_validator("max_size")
+    @classmethod
+    def _max_size(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError(f"max_size must be >= 1, got {v}")
+        return v
+
+
+class SparkConfig(_Section):
+    """How the Spark session is built."""
+
+    master: str = "local[*]"
+    app_name: str = "basket"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 8
+    local_ip: str = "127.0.0.1"
+    log_level: str = "WARN"
+    conf: dict[str, str] = Field(default_factory=dict)
+    # hadoop-aws + the AWS SDK bundle (~690 MB) on spark.jars: auto = only when S3 is in
+    # use (an s3a/s3 path or URI in the settings or on the command line, an AWS endpoint,
+    # fs.s3a conf, or a non-local master); always / never force it.
+    s3_jars: Literal["auto", "always", "never"] = "auto"
+    # The driver JVM maps a class-data-sharing archive of the Spark classes (written by
+    # `python -m basket_devtools.warmup` in the install step, under <cache_dir>/jvm) when it exists:
+    # ~1.5 s less JVM start and faster first queries. False: never use it.
+    class_archive: bool = True
+
+
+class AwsConfig(_Section):
+    """AWS access. With ``endpoint_url`` unset, boto3 talks to real AWS using the
+    standard credential chain; set it to use a moto server, MinIO or LocalStack."""
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    bucket: str = "basket-results"
+    prefix: str = "market-basket"
+    sse: Literal["AES256", "aws:kms", "none"] = "AES256"
+    kms_key_id: str | None = None
+    profile: str | None = None
+
+    @field_validator("endpoint_url", "kms_key_id", "profile", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class AthenaConfig(_Section):
+    database: str = "market_basket"
+    workgroup: str = "primary"
+    output_location: str | None = None
+    poll_interval_s: float = 1.0
+    timeout_s: float = 600.0
+
+
+class KafkaConfig(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "pos-transactions"
+    # `basket ingest kafka` defaults (flags override them)
+    max_event_bytes: int = Field(default=16 * 1024, ge=1)  # larger events are quarantined
+    starting_offsets: str = "earliest"  # earliest | latest | Spark's per-partition JSON
+    trigger_seconds: float = Field(default=1.0, gt=0)  # micro-batch interval (continuous)
+    max_offsets_per_trigger: int | None = Field(default=200_000, ge=1)  # None: no limit
+    max_partition_fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # consumer fetch
+
+
+class DashboardsConfig(_Section):
+    """The local dashboard, QuickSight and Power BI. The local dashboard reads through the
+    analyst query pack (``backend``: DuckDB over the local results, or Athena)."""
+
+    backend: Literal["local", "athena"] = "local"
+    host: str = "127.0.0.1"
+    port: int = 8050
+    quicksight_account_id: str | None = None  # None: the caller's account (STS)
+    quicksight_namespace: str = "default"
+    quicksight_principal_arn: str | None = None  # user/group given owner rights
+    quicksight_id_prefix: str = "basket"
+    quicksight_import_mode: Literal["SPICE", "DIRECT_QUERY"] = "SPICE"
+    quicksight_poll_interval_s: float = 10.0
+    quicksight_timeout_s: float = 1800.0
+    powerbi_dsn: str = "basket-athena"
+
+    @field_validator("quicksight_account_id", "quicksight_principal_arn", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("quicksight_id_prefix")
+    @classmethod
+    def _id_prefix(cls, v: str) -> str:
+        if not v or not all(ch.isalnum() or ch in "-_" for ch in v) or len(v) > 40:
+            raise ValueError(f"quicksight_id_prefix: 1-40 letters, digits, - or _; got {v!r}")
+        return v
+
+
+class OrchestrationConfig(_Section):
+    """The Airflow DAGs (``dags/market_basket.py``, :mod:`basket_pipeline`): schedules,
+    the mined window, where new transactions land, how Spark runs, optional stages."""
+
+    daily_cron: str = "30 2 * * *"  # daily run: trailing window ending the day before
+    weekly_cron: str = "0 4 * * 1"  # weekly run: full recomputation up to the day before
+    timezone: str = "UTC"
+    start_date: str = "2026-01-01"  # first schedulable day (ISO date)
+    catchup: bool = False
+    trailing_days: int = 28
+    max_active_runs: int = 1
+    trigger_on_new_data: bool = True  # the daily DAG also runs on transaction Asset events
+    input_uri: str | None = None  # folder or s3://bucket/prefix; None: <data_dir>/incoming
+    input_glob: str = "*.csv*"  # under input_uri; may use {dt} and {dt_nodash}
+    wait_timeout_s: int = 6 * 3600
+    poke_interval_s: int = 300
+    deferrable: bool = False
+    ingest: Literal["none", "files", "kafka"] = "none"  # catch the stream up, mine Delta
+    spark_mode: Literal["in_process", "spark_submit"] = "in_process"
+    spark_conn_id: str = "spark_default"
+    spark_application: str | None = None  # None: basket/orchestrate.py
+    spark_submit_conf: dict[str, str] = Field(default_factory=dict)
+    spark_py_files: str | None = None
+    publish: bool = True
+    catalog: Literal["glue", "athena_sql", "none"] = "glue"
+    quicksight_dataset_ids: list[str] = Field(default_factory=list)
+    dashboard_snapshot: bool = True
+    aws_conn_id: str = "aws_default"
+    retries: int = 3
+    retry_delay_s: int = 60
+    retry_backoff: float = 2.0
+    max_retry_delay_s: int = 1800
+    task_timeout_s: int = 1800
+    spark_timeout_s: int = 4 * 3600
+
+    @field_validator("daily_cron", "weekly_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not (v.startswith("@") or len(v.split()) == 5):
+            raise ValueError(f"expected a 5-field cron expression or @preset, got {v!r}")
+        return v
+
+    @field_validator("start_date")
+    @classmethod
+    def _iso_date(cls, v: str) -> str:
+        from datetime import date
+
+        date.fromisoformat(v)
+        return v
+
+    @field_validator("trailing_days", "max_active_runs", "poke_interval_s", "task_timeout_s")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError(f"must be >= 1, got {v}")
+        return v
+
+    @field_validator("retries", "retry_delay_s", "max_retry_delay_s")
+    @classmethod
+    def _not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(f"must be >= 0, got {v}")
+        return v
+
+    @field_validator("input_uri", "spark_application", "spark_py_files", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class Settings(BaseSettings):
+    """All configuration, one object."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BASKET_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    input: InputConfig = Field(default_factory=InputConfig)
+    cleaning: CleaningConfig = Field(default_factory=CleaningConfig)
+    mining: MiningConfig = Field(default_factory=MiningConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    aws: AwsConfig = Field(default_factory=AwsConfig)
+    athena: AthenaConfig = Field(default_factory=AthenaConfig)
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    dashboards: DashboardsConfig = Field(default_factory=DashboardsConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _EXPLICIT_FILE[0] or _config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _kms_needs_key(self) -> Settings:
+        if self.aws.sse == "aws:kms" and not self.aws.kms_key_id:
+            raise ValueError("aws.sse = 'aws:kms' needs aws.kms_key_id")
+        return self
+
+    def with_overrides(self, **dotted: Any) -> Settings:
+        """A copy with ``section.field`` overrides applied (``None`` values are ignored)."""
+        data = self.model_dump()
+        for key, value in dotted.items():
+            if value is None:
+                continue
+            section, _, field = key.partition(".")
+            if not field or section not in data or field not in data[section]:
+                raise KeyError(f"unknown setting {key!r}")
+            data[section][field] = value
+        return type(self).model_validate(data)
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_ENV}={explicit} does not exist")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+_EXPLICIT_FILE: list[Path | None] = [None]
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Load settings from defaults, the TOML file (``config_file`` if given), and the
+    environment."""
+    if config_file is None:
+        return Settings()
+    path = Path(config_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    _EXPLICIT_FILE[0] = path
+    try:
+        return Settings()
+    finally:
+        _EXPLICIT_FILE[0] = None

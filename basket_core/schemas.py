@@ -1,0 +1,225 @@
+"""Every dataset the pipeline writes, defined once.
+
+A schema is a list of :class:`Column` in a small neutral type vocabulary
+(``string bigint int double boolean timestamp date array<string>``) that is
+turned into a Spark ``StructType`` (:func:`spark_schema`), Athena/Hive DDL
+types (:func:`athena_type`) and DuckDB types (:func:`duckdb_type`). Spark, the
+Athena DDL generator and the dashboards all read these definitions, so a column
+added here shows up everywhere.
+
+Datasets are written as Hive-style partitions ``<name>/dt=YYYY-MM-DD/run_id=<id>/``
+(see :mod:`basket_core.layout`); the partition columns are listed in ``PARTITION_COLUMNS``
+and are not stored inside the Parquet files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql.types import DataType, StructType
+
+NEUTRAL_TYPES = (
+    "string",
+    "bigint",
+    "int",
+    "double",
+    "boolean",
+    "timestamp",
+    "date",
+    "array<string>",
+    "map<string,string>",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str
+    nullable: bool = True
+
+    def __post_init__(self) -> None:
+        if self.type not in NEUTRAL_TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+PARTITION_COLUMNS: tuple[Column, ...] = (
+    Column("dt", "string", "Run date (logical date of the run), YYYY-MM-DD.", False),
+    Column("run_id", "string", "Unique id of the mining run.", False),
+)
+
+# Cleaned transaction lines: the contract between cleaning (batch and streaming)
+# and basket aggregation.
+LINES = Dataset(
+    "lines",
+    "One accepted point-of-sale line item after cleaning.",
+    (
+        Column("transaction_id", "string", "Invoice / receipt id, trimmed.", False),
+        Column("item", "string", "Item key after trimming (and optional normalisation).", False),
+        Column("quantity", "double", "Units sold; null when the column is not mapped."),
+        Column("price", "double", "Unit price; null when the column is not mapped."),
+        Column("ts", "timestamp", "Sale timestamp; null when not mapped."),
+        Column("event_date", "date", "Date of ts (partition key of the Delta table)."),
+        Column("customer_id", "string", "Customer id; null when not mapped or blank."),
+        Column("store_id", "string", "Store id; null when not mapped or blank."),
+    ),
+)
+
+QUARANTINE = Dataset(
+    "quarantine",
+    "Every rejected input record with the reason it was rejected.",
+    (
+        Column(
+            "reason",
+            "string",
+            "Machine-readable rejection reason (see basket_core.reasons).",
+            False,
+        ),
+        Column("field", "string", "The input field that failed the rule, if any."),
+        Column("detail", "string", "Human-readable explanation naming the offending value."),
+        Column("source", "string", "Where the record came from: file path or topic/partition."),
+        Column(
+            "source_offset",
+            "bigint",
+            "Kafka offset, or the row number in a file (null if unknown).",
+        ),
+        Column("raw", "string", "The original record, as a JSON object of its fields.", False),
+    ),
+)
+
+ITEMSETS = Dataset(
+    "itemsets",
+    "Frequent itemsets with their support.",
+    (
+        Column("segment", "string", "Segment value ('all' for an unsegmented run).", False),
+        Column("items", "array<string>", "Items of the set, sorted.", False),
+        Column("size", "int", "Number of items.", False),
+        Column("count", "bigint", "Number of baskets containing every item.", False),
+        Column("support", "double", "count / baskets in the segment.", False),
+    ),
+)
+
+RULES = Dataset(
+    "rules",
+    "Association rules A -> C with interest measures (definitions in spark.metrics).",
+    (
+        Column("segment", "string", "Segment value ('all' for an unsegmented run).", False),
+        Column("antecedent", "array<string>", "Items of A, sorted.", False),
+        Column("consequent", "array<string>", "Items of C, sorted.", False),
+        Column("antecedent_size", "int", "Number of items in A.", False),
+        Column("antecedent_count", "bigint", "Baskets containing A.", False),
+        Column("consequent_count", "bigint", "Baskets containing C.", False),
+        Column("count", "bigint", "Baskets containing A and C.", False),
+        Column("antecedent_support", "double", "P(A).", False),
+        Column("consequent_support", "double", "P(C).", False),
+        Column("support", "double", "P(A and C).", False),
+        Column("confidence", "double", "P(C | A).", False),
+        Column("lift", "double", "confidence / P(C).", False),
+        Column("leverage", "double", "P(A and C) - P(A) P(C).", False),
+        Column("conviction", "double", "(1 - P(C)) / (1 - confidence); +inf when confidence = 1."),
+        Column("zhangs_metric", "double", "Zhang's metric, in [-1, 1].", False),
+        Column("jaccard", "double", "P(A and C) / P(A or C).", False),
+        Column("kulczynski", "double", "(P(C|A) + P(A|C)) / 2.", False),
+        Column("certainty", "double", "Certainty factor (confidence - P(C)) / (1 - P(C)).", False),
+    ),
+)
+
+RUNS = Dataset(
+    "runs",
+    "One row per mining run: parameters, counts and timings (the run.json, flattened).",
+    (
+        Column("started_at", "timestamp", "Run start (UTC).", False),
+        Column("finished_at", "timestamp", "Run end (UTC).", False),
+        Column("status", "string", "'succeeded' or 'failed'.", False),
+        Column("engine", "string", "Mining engine used."),
+        Column("input", "string", "Input path(s) or table."),
+        Column("segment_by", "string", "Segment column, if the run was segmented."),
+        Column("min_support", "double", "Minimum support (fraction of baskets)."),
+        Column("min_confidence", "double", "Minimum confidence."),
+        Column("input_rows", "bigint", "Rows read."),
+        Column("accepted_rows", "bigint", "Rows that passed cleaning."),
+        Column("rejected_rows", "bigint", "Rows quarantined."),
+        Column("rejected_by_reason", "string", "JSON object reason -> rows."),
+        Column(
+            "filtered_rows", "bigint", "Accepted rows outside the date window / segment filter."
+        ),
+        Column("baskets", "bigint", "Baskets mined."),
+        Column("distinct_items", "bigint", "Distinct items in the mined baskets."),
+        Column("itemsets", "bigint", "Frequent itemsets found."),
+        Column("rules", "bigint", "Rules found."),
+        Column("params", "string", "All parameters, JSON."),
+        Column("timings", "string", "Seconds per stage, JSON."),
+        Column("versions", "string", "Library versions, JSON."),
+    ),
+)
+
+RESULT_DATASETS: tuple[Dataset, ...] = (ITEMSETS, RULES, QUARANTINE, RUNS)
+
+_SPARK_NAMES = {
+    "string": "StringType",
+    "bigint": "LongType",
+    "int": "IntegerType",
+    "double": "DoubleType",
+    "boolean": "BooleanType",
+    "timestamp": "TimestampType",
+    "date": "DateType",
+}
+
+_DUCKDB = {
+    "string": "VARCHAR",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "array<string>": "VARCHAR[]",
+    "map<string,string>": "MAP(VARCHAR, VARCHAR)",
+}
+
+
+def spark_type(neutral: str) -> DataType:
+    from pyspark.sql import types as T
+
+    if neutral == "array<string>":
+        return T.ArrayType(T.StringType(), containsNull=False)
+    if neutral == "map<string,string>":
+        return T.MapType(T.StringType(), T.StringType(), valueContainsNull=True)
+    cls: Any = getattr(T, _SPARK_NAMES[neutral])
+    return cls()
+
+
+def spark_schema(dataset: Dataset, *, with_partitions: bool = False) -> StructType:
+    """The Spark schema of a dataset (optionally with ``dt``/``run_id``)."""
+    from pyspark.sql import types as T
+
+    cols = list(dataset.columns) + (list(PARTITION_COLUMNS) if with_partitions else [])
+    return T.StructType([T.StructField(c.name, spark_type(c.type), c.nullable) for c in cols])
+
+
+def athena_type(neutral: str) -> str:
+    """Hive DDL type used by Athena external tables."""
+    return neutral  # the neutral vocabulary is Hive's
+
+
+def duckdb_type(neutral: str) -> str:
+    return _DUCKDB[neutral]

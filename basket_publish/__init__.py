@@ -1,0 +1,2 @@
+"""Publishing stage: one local run uploaded to S3 with the same layout, verified, and the
+manifest written last."""
