@@ -1,14 +1,14 @@
-"""In-batch repeats: the aggregation-based :func:`ingest.sink.dedup_within_batch` keeps and
+"""In-batch repeats: the aggregation-based :func:`ingest.dedup.dedup_within_batch` keeps and
 marks exactly what the window definition does (first record of each line key; accepted
 lines identical to an earlier accepted line marked ``duplicate``; "earlier" = source
-position), and :func:`ingest.sink.repeat_suspects` never misses a repeat."""
+position), and :func:`ingest.dedup.repeat_suspects` never misses a repeat."""
 
 from __future__ import annotations
 
 import random
 from typing import TYPE_CHECKING
 
-from ingest import sink
+from ingest import dedup, lookup
 from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON
 from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 COLUMNS = [
     f"{RAW}_source",
     f"{RAW}_offset",
-    sink.RAW_KEY,
+    dedup.RAW_KEY,
     *DEDUP_KEY,
     "event_date",
     REASON,
@@ -53,14 +53,14 @@ def _reference(df: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     order = [F.col(f"`{RAW}_source`"), F.col(f"`{RAW}_offset`")]
-    key = F.col(f"`{sink.RAW_KEY}`")
+    key = F.col(f"`{dedup.RAW_KEY}`")
     by_key = Window.partitionBy("transaction_id", key).orderBy(*order)
     rank = F.when(key.isNotNull(), F.row_number().over(by_key))
     df = df.withColumn("_rank", rank).where("_rank IS NULL OR _rank = 1").drop("_rank")
     ok = F.col(REASON).isNull()
     same = Window.partitionBy(ok, *[F.col(k) for k in DEDUP_KEY]).orderBy(*order)
     dup = ok & (F.row_number().over(same) > 1)
-    return sink._mark_duplicate(df.withColumn("_dup", dup), F.col("_dup")).drop("_dup")
+    return dedup.mark_duplicate(df.withColumn("_dup", dup), F.col("_dup")).drop("_dup")
 
 
 def _rows(df: DataFrame) -> list[tuple[object, ...]]:
@@ -69,15 +69,15 @@ def _rows(df: DataFrame) -> list[tuple[object, ...]]:
 
 def test_dedup_within_batch_matches_the_window_definition(ingest_spark: SparkSession) -> None:
     df = _batch(ingest_spark, 400, seed=1)
-    assert sink.repeat_suspects(df) == (True, True)
-    got = sink.dedup_within_batch(df, deduplicate=True)
+    assert dedup.repeat_suspects(df) == (True, True)
+    got = dedup.dedup_within_batch(df, deduplicate=True)
     assert _rows(got) == _rows(_reference(df))
-    assert sink.batch_stats(got).accepted < sink.batch_stats(df).accepted
+    assert lookup.batch_stats(got).accepted < lookup.batch_stats(df).accepted
 
 
 def test_repeat_suspects_on_clean_batches(ingest_spark: SparkSession) -> None:
     df = _batch(ingest_spark, 400, seed=2)
-    no_keys = df.dropDuplicates([sink.RAW_KEY])
-    assert sink.repeat_suspects(no_keys) == (False, True)
+    no_keys = df.dropDuplicates([dedup.RAW_KEY])
+    assert dedup.repeat_suspects(no_keys) == (False, True)
     clean = _reference(no_keys).where(f"{REASON} IS NULL OR {REASON} != 'duplicate'")
-    assert sink.repeat_suspects(clean) == (False, False)
+    assert dedup.repeat_suspects(clean) == (False, False)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pyspark.sql import types as T
 
-from ingest import sink
+from ingest import dedup, lookup
 from ingest.tables import PARTITION, TablePaths, ensure_tables
 from spark.clean import REASON
 from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
@@ -23,31 +23,31 @@ DAY = date(2024, 3, 1)
 
 
 def test_id_ranges_merge_overlaps_and_keep_gaps() -> None:
-    assert sink.id_ranges([("T90", "T95"), ("T10", "T12"), ("T11", "T14")]) == (
+    assert lookup.id_ranges([("T90", "T95"), ("T10", "T12"), ("T11", "T14")]) == (
         ("T10", "T14"),
         ("T90", "T95"),
     )
-    assert sink.id_ranges([]) == ()
+    assert lookup.id_ranges([]) == ()
 
 
 def test_id_ranges_join_contiguous_numeric_prefixes() -> None:
     # one till's invoices T0000190000..T0000219999 come in three prefix groups
     groups = [("T0000190000", "T0000199999"), ("T0000200000", "T0000209999")]
     groups += [("T0000210000", "T0000213000"), ("T0000900000", "T0000900100")]
-    assert sink.id_ranges(groups) == (
+    assert lookup.id_ranges(groups) == (
         ("T0000190000", "T0000213000"),
         ("T0000900000", "T0000900100"),
     )
     # not contiguous: a prefix group is missing, or the prefixes are not numbers
     assert (
-        len(sink.id_ranges([("T0000190000", "T0000190005"), ("T0000210000", "T0000210001")])) == 2
+        len(lookup.id_ranges([("T0000190000", "T0000190005"), ("T0000210000", "T0000210001")])) == 2
     )
-    assert len(sink.id_ranges([("AB-x0000", "AB-x0001"), ("AB-y0000", "AB-y0001")])) == 2
+    assert len(lookup.id_ranges([("AB-x0000", "AB-x0001"), ("AB-y0000", "AB-y0001")])) == 2
 
 
 def test_id_ranges_over_the_limit_still_cover_every_range() -> None:
     ranges = [(f"T{i:03d}0", f"T{i:03d}5") for i in range(100)]
-    merged = sink.id_ranges(ranges, limit=7)
+    merged = lookup.id_ranges(ranges, limit=7)
     assert len(merged) == 7
     assert [lo for lo, _ in merged] == sorted(lo for lo, _ in merged)
     for lo, hi in ranges:
@@ -105,12 +105,12 @@ def test_lookup_skips_stored_ids_between_the_batch_ranges(
             ("T900001", "event|T900001|1", "h3", DAY, None),  # stored
             ("T900002", "event|T900002|1", "h4", DAY, None),
         ],
-        f"transaction_id string, `{sink.RAW_KEY}` string, {sink.HASH} string, "
+        f"transaction_id string, `{dedup.RAW_KEY}` string, {dedup.HASH} string, "
         f"{PARTITION} date, {REASON} string",
     )
-    stats = sink.batch_stats(batch)
+    stats = lookup.batch_stats(batch)
     assert stats.id_ranges == (("T100002", "T100003"), ("T900001", "T900002"))
-    hits = sink.stored_matches(batch, table, stats, deduplicate=True).collect()
+    hits = lookup.stored_matches(batch, table, stats, deduplicate=True).collect()
     assert {(r["_k"], r["_present"]) for r in hits} == {
         ("event|T100002|1", True),
         ("event|T900001|1", True),

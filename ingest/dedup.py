@@ -1,0 +1,145 @@
+"""The in-batch duplicate check of a classified micro-batch: each line's hash
+(:func:`line_hash`), a cheap test whether the batch can hold a repeat at all
+(:func:`repeat_suspects`), and the exact marking when it can (:func:`dedup_within_batch`).
+
+"Earlier" in the batch is the source position (file + row, or topic/partition + offset),
+so a replayed batch decides the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from basket_core.reasons import Reason
+from ingest import staging
+from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import Column, DataFrame
+
+RAW_KEY = f"{RAW}{staging.LINE_KEY}"
+"""The staged line key after :func:`spark.clean.classify` prefixed the input columns."""
+HASH = "_line_hash"
+""":func:`line_hash` of an accepted line, computed once per batch."""
+_DUP_TEXT = "identical to an earlier line of transaction %s"
+
+
+def line_hash(cols: Sequence[str] = DEDUP_KEY) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.sha2(F.to_json(F.struct(*[F.col(c) for c in cols])), 256)
+
+
+def _position() -> Column:
+    """Where a record is (file + row, or topic/partition + offset): "earlier" in the batch."""
+    from pyspark.sql import functions as F
+
+    return F.struct(
+        F.col(f"`{RAW}{staging.SOURCE}`").alias("s"), F.col(f"`{RAW}{staging.OFFSET}`").alias("o")
+    )
+
+
+def _content() -> Column:
+    """The duplicate-check fields as one (null-safe comparable) value."""
+    from pyspark.sql import functions as F
+
+    return F.struct(*[F.col(k) for k in DEDUP_KEY])
+
+
+KEY_GROUP, CONTENT_GROUP = 0, 1
+
+
+def repeat_suspects(df: DataFrame) -> tuple[bool, bool]:
+    """Whether some line key, or the content of some accepted line, may occur twice.
+
+    Groups 64-bit hashes (the kind of question in the lowest bit), not the keys: a narrow
+    shuffle of one long per question and record, and a fixed-width hash aggregation. A
+    distinct hash proves the values distinct; a shared one (a repeat, or a hash collision,
+    about 1e-8 per 500k records) only sends the batch through the exact
+    :func:`dedup_within_batch`, so the outcome never depends on the hash."""
+    from pyspark.sql import functions as F
+
+    key = F.col(f"`{RAW_KEY}`")
+    ok = F.col(REASON).isNull()
+
+    def tagged(kind: int, *cols: Column) -> Column:
+        return F.shiftleft(F.xxhash64(*cols), 1) + F.lit(kind)
+
+    g = F.explode(
+        F.array_compact(
+            F.array(
+                F.when(key.isNotNull(), tagged(KEY_GROUP, key)),
+                F.when(ok, tagged(CONTENT_GROUP, *[F.col(k) for k in DEDUP_KEY])),
+            )
+        )
+    )
+    kinds = (
+        df.select(g.alias("g"))
+        .groupBy("g")
+        .count()
+        .where("count > 1")
+        .select((F.col("g").bitwiseAND(F.lit(1))).alias("kind"))
+        .distinct()
+        .collect()
+    )
+    found = {r["kind"] for r in kinds}
+    return KEY_GROUP in found, CONTENT_GROUP in found
+
+
+def dedup_within_batch(
+    df: DataFrame, deduplicate: bool, key_repeats: bool = True, content_repeats: bool = True
+) -> DataFrame:
+    """Keep the first record of each line key; with ``deduplicate``, mark accepted lines
+    identical to an earlier accepted line as ``duplicate`` (first = source position).
+    ``key_repeats`` / ``content_repeats`` False (known from :func:`repeat_suspects`) skip a
+    step.
+
+    Only the repeated keys / contents are shuffled and joined back (a narrow aggregation
+    each), not the batch itself."""
+    from pyspark.sql import functions as F
+
+    pos = _position()
+    key = F.col(f"`{RAW_KEY}`")
+    if key_repeats:
+        firsts = (
+            df.where(key.isNotNull())
+            .groupBy(key.alias("_rk"))
+            .agg(F.count(F.lit(1)).alias("_rn"), F.min(pos).alias("_rfirst"))
+            .where("_rn > 1")
+            .drop("_rn")
+        )
+        df = (
+            df.join(firsts, key == F.col("_rk"), "left")
+            .where(F.col("_rk").isNull() | (pos == F.col("_rfirst")))
+            .drop("_rk", "_rfirst")
+        )
+    if not (deduplicate and content_repeats):
+        return df
+    ok = F.col(REASON).isNull()
+    firsts = (
+        df.where(ok)
+        .groupBy(_content().alias("_cc"))
+        .agg(F.count(F.lit(1)).alias("_cn"), F.min(pos).alias("_cfirst"))
+        .where("_cn > 1")
+        .drop("_cn")
+    )
+    joined = df.join(firsts, ok & (_content() == F.col("_cc")), "left")
+    dup = ok & F.col("_cfirst").isNotNull() & (pos != F.col("_cfirst"))
+    return mark_duplicate(joined.withColumn("_dup", dup), F.col("_dup")).drop(
+        "_dup", "_cc", "_cfirst"
+    )
+
+
+def mark_duplicate(df: DataFrame, is_dup: Column) -> DataFrame:
+    """Rows where ``is_dup`` holds rejected as ``duplicate`` (reason, field, detail)."""
+    from pyspark.sql import functions as F
+
+    return (
+        df.withColumn(FIELD, F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
+        .withColumn(
+            DETAIL,
+            F.when(is_dup, F.format_string(_DUP_TEXT, "transaction_id")).otherwise(F.col(DETAIL)),
+        )
+        .withColumn(REASON, F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON)))
+    )
