@@ -1,6 +1,6 @@
 """Glue catalog definitions built from :mod:`basket_core.schemas` (pure), and the two ways to
 apply them: Glue API calls (:func:`setup_glue`, :func:`add_partitions_glue`) or Athena DDL
-(:mod:`athena.ddl`, run by :mod:`athena.runner`). Both produce the same catalog.
+(:mod:`athena.ddl`, run in order by :func:`run_statements`). Both produce the same catalog.
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ class OrchestrationConfig(_Section):
     ingest: Literal["none", "files", "kafka"] = "none"  # catch the stream up, mine Delta
     spark_mode: Literal["in_process", "spark_submit"] = "in_process"
     spark_conn_id: str = "spark_default"
-    spark_application: str | None = None  # None: basket/orchestrate.py
+    spark_application: str | None = None  # None: basket_pipeline/spark_app.py
     spark_submit_conf: dict[str, str] = Field(default_factory=dict)
     spark_py_files: str | None = None
     publish: bool = True

@@ -37,7 +37,8 @@ def fetch(dest: Path, pom: Path = POM) -> list[Path]:
     """Resolve the pom's runtime dependencies with Maven and keep the new ones in ``dest``."""
     if shutil.which("mvn") is None:
         raise RuntimeError(
-            "Maven (mvn) is not installed; run `make system` or apt-get install maven"
+            "Maven (mvn) is not installed; run `make setup` (scripts/ensure-system.sh) or "
+            "apt-get install maven"
         )
     provided = {artifact_name(p.name) for p in pyspark_jars_dir().glob("*.jar")}
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from basket_dashboard import components, figures, model
-from basket_dashboard.source import Source
+from basket_dashboard.source import QuerySource
 
 if TYPE_CHECKING:  # pragma: no cover
     import dash
@@ -25,7 +25,7 @@ def _section(title: str, *children: Any) -> Any:
     )
 
 
-def layout(src: Source) -> Any:
+def layout(src: QuerySource) -> Any:
     """The page, built on each load so new runs show up without a restart."""
     from dash import dcc, html
 
@@ -83,7 +83,7 @@ def _filters(
 FILTER_INPUTS = ("run", "segment", "min-support", "min-confidence", "min-lift", "item-search")
 
 
-def create_app(src: Source) -> dash.Dash:
+def create_app(src: QuerySource) -> dash.Dash:
     """The dashboard over ``src`` (every number comes from a pack query)."""
     import dash
     from dash import Input, Output, State, dcc, html
@@ -176,7 +176,7 @@ def create_app(src: Source) -> dash.Dash:
     return app
 
 
-def _changes(src: Source, run_id: str) -> Any:
+def _changes(src: QuerySource, run_id: str) -> Any:
     from dash import html
 
     before, rows = model.changes(src, model.runs(src), run_id)

@@ -1,4 +1,4 @@
-"""The data behind each panel, fetched through a :class:`~basket_dashboard.source.Source`.
+"""The data behind each panel, fetched through a :class:`~basket_dashboard.source.QuerySource`.
 
 Pure glue over pack queries: no SQL here, no Plotly. ``run_id = ''`` means the latest run,
 as in the queries.
@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from basket_dashboard.source import Row, Source
+from basket_dashboard.source import QuerySource, Row
 
 # (run_summary column, label) of the headline figures, in display order
 HEADLINE: tuple[tuple[str, str], ...] = (
@@ -76,35 +76,35 @@ class Filters:
         return params
 
 
-def runs(src: Source, top_n: int = 50) -> list[Row]:
+def runs(src: QuerySource, top_n: int = 50) -> list[Row]:
     """Runs, newest first."""
     return src.run("run_list", top_n=top_n)
 
 
-def headline(src: Source, run_id: str = "") -> Row | None:
+def headline(src: QuerySource, run_id: str = "") -> Row | None:
     rows = src.run("run_summary", run_id=run_id)
     return rows[0] if rows else None
 
 
-def segments(src: Source, run_id: str = "") -> list[str]:
+def segments(src: QuerySource, run_id: str = "") -> list[str]:
     return [str(r["segment"]) for r in src.run("run_segments", run_id=run_id)]
 
 
-def items(src: Source, run_id: str = "", segment: str = "") -> list[str]:
+def items(src: QuerySource, run_id: str = "", segment: str = "") -> list[str]:
     return [str(r["item"]) for r in src.run("run_items", run_id=run_id, segment=segment)]
 
 
 def top_itemsets(
-    src: Source, run_id: str = "", segment: str = "", min_size: int = 1, top_n: int = 15
+    src: QuerySource, run_id: str = "", segment: str = "", min_size: int = 1, top_n: int = 15
 ) -> list[Row]:
     return src.run("run_itemsets", run_id=run_id, segment=segment, min_size=min_size, top_n=top_n)
 
 
-def rules(src: Source, filters: Filters, top_n: int = 1000) -> list[Row]:
+def rules(src: QuerySource, filters: Filters, top_n: int = 1000) -> list[Row]:
     return src.run("run_rules", top_n=top_n, **filters.rule_params())
 
 
-def edges(src: Source, filters: Filters, top_n: int = 60) -> list[Row]:
+def edges(src: QuerySource, filters: Filters, top_n: int = 60) -> list[Row]:
     return src.run("rule_edges", top_n=top_n, **filters.edge_params())
 
 
@@ -117,7 +117,9 @@ def previous_run(run_list: list[Row], run_id: str) -> str | None:
     return ids[at + 1] if 0 <= at < len(ids) - 1 else None
 
 
-def changes(src: Source, run_list: list[Row], run_id: str = "") -> tuple[str | None, list[Row]]:
+def changes(
+    src: QuerySource, run_list: list[Row], run_id: str = ""
+) -> tuple[str | None, list[Row]]:
     """``(earlier run id, rule changes from it to run_id)``; ``(None, [])`` with no earlier run."""
     current = run_id or (str(run_list[0]["run_id"]) if run_list else "")
     before = previous_run(run_list, current)
@@ -133,7 +135,7 @@ def change_counts(rows: list[Row]) -> dict[str, int]:
     return counts
 
 
-def bought_together(src: Source, item: str, segment: str = "", top_n: int = 20) -> list[Row]:
+def bought_together(src: QuerySource, item: str, segment: str = "", top_n: int = 20) -> list[Row]:
     """Items most often in the same basket as ``item`` (latest run)."""
     if not item:
         return []

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basket_dashboard import figures, model
-from basket_dashboard.source import Row, Source, source_for
+from basket_dashboard.source import QuerySource, Row, source_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from basket_core.config import Settings
@@ -67,7 +67,7 @@ def _figure(fig: Any, div_id: str) -> str:
     return html_text
 
 
-def render(src: Source, run_id: str = "", now: datetime | None = None) -> str:
+def render(src: QuerySource, run_id: str = "", now: datetime | None = None) -> str:
     """The snapshot page of ``run_id`` (``''``: the latest run) as one HTML string."""
     from plotly.offline import get_plotlyjs
 
@@ -110,7 +110,7 @@ def render(src: Source, run_id: str = "", now: datetime | None = None) -> str:
 
 
 def write_snapshot(
-    settings: Settings, path: str | Path, *, run_id: str = "", src: Source | None = None
+    settings: Settings, path: str | Path, *, run_id: str = "", src: QuerySource | None = None
 ) -> Path:
     """Write the snapshot of ``run_id`` (default: the latest run) to ``path``; the path.
 

@@ -1,6 +1,6 @@
 """Where the dashboard's rows come from: a pack query run on DuckDB or Athena.
 
-A :class:`Source` runs a named query from :mod:`athena.pack` with bound parameters and
+A :class:`QuerySource` runs a named query from :mod:`athena.pack` with bound parameters and
 returns rows as dicts. Nothing else reads the results, so the dashboard shows exactly what
 ``basket query NAME`` prints.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Row = dict[str, Any]
 
 
-class Source(Protocol):
+class QuerySource(Protocol):
     def run(self, name: str, **params: Any) -> list[Row]:
         """Rows of pack query ``name`` with ``params`` bound (defaults for the rest)."""
         ...
@@ -68,9 +68,6 @@ class LocalSource:
         finally:
             cur.close()
 
-    def close(self) -> None:
-        self.refresh()
-
 
 class AthenaSource:
     """The pack on Athena (``?`` placeholders plus ExecutionParameters)."""
@@ -93,7 +90,7 @@ class CachedSource:
     does not rerun every Athena query of the page."""
 
     def __init__(
-        self, inner: Source, ttl_s: float, clock: Callable[[], float] = time.monotonic
+        self, inner: QuerySource, ttl_s: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.inner, self.ttl_s, self.clock = inner, ttl_s, clock
         self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, list[Row]]] = {}
@@ -117,7 +114,7 @@ class CachedSource:
         return rows
 
 
-def source_for(settings: Settings, backend: str | None = None) -> Source:
+def source_for(settings: Settings, backend: str | None = None) -> QuerySource:
     """The configured backend: ``local`` (DuckDB over ``paths.output_dir``) or ``athena``."""
     backend = backend or settings.dashboards.backend
     if backend == "local":

@@ -342,7 +342,8 @@ def read_state(state_dir: Path) -> ServerState | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m basket_devtools.trino_server {fetch,start,stop,status}`` (for ``make trino``)."""
+    """``python -m basket_devtools.trino_server {fetch,start,stop,status}``: a server outside the
+    tests, for trying the pack on Trino by hand."""
     parser = argparse.ArgumentParser(
         prog="python -m basket_devtools.trino_server", description=__doc__
     )

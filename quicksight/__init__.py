@@ -1,6 +1,6 @@
 """QuickSight as code, and the Power BI export.
 
-- :mod:`quicksight.plan`: resource ids and ARNs derived from the settings;
+- :mod:`quicksight.deployment`: resource ids and ARNs derived from the settings;
 - :mod:`quicksight.datasets`: the Athena data source and SPICE data sets (columns from
   :mod:`basket_core.schemas`);
 - :mod:`quicksight.definition`: the analysis/dashboard Definition (visuals, filters,

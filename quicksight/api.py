@@ -26,7 +26,7 @@ class QuickSightError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Kind:
+class ResourceKind:
     """One QuickSight resource type and its API operation names."""
 
     name: str
@@ -37,7 +37,7 @@ class Kind:
     update_permissions: str
 
 
-DATA_SOURCE = Kind(
+DATA_SOURCE = ResourceKind(
     "data source",
     "DataSourceId",
     "describe_data_source",
@@ -45,7 +45,7 @@ DATA_SOURCE = Kind(
     "update_data_source",
     "update_data_source_permissions",
 )
-DATA_SET = Kind(
+DATA_SET = ResourceKind(
     "data set",
     "DataSetId",
     "describe_data_set",
@@ -53,7 +53,7 @@ DATA_SET = Kind(
     "update_data_set",
     "update_data_set_permissions",
 )
-ANALYSIS = Kind(
+ANALYSIS = ResourceKind(
     "analysis",
     "AnalysisId",
     "describe_analysis",
@@ -61,7 +61,7 @@ ANALYSIS = Kind(
     "update_analysis",
     "update_analysis_permissions",
 )
-DASHBOARD = Kind(
+DASHBOARD = ResourceKind(
     "dashboard",
     "DashboardId",
     "describe_dashboard",
@@ -101,7 +101,7 @@ def accepted(qs: Any, operation: str, request: dict[str, Any]) -> dict[str, Any]
     return {k: v for k, v in request.items() if k in members}
 
 
-def exists(qs: Any, kind: Kind, account_id: str, resource_id: str) -> bool:
+def exists(qs: Any, kind: ResourceKind, account_id: str, resource_id: str) -> bool:
     try:
         call(qs, kind.describe, AwsAccountId=account_id, **{kind.id_key: resource_id})
     except Exception as exc:
@@ -112,7 +112,7 @@ def exists(qs: Any, kind: Kind, account_id: str, resource_id: str) -> bool:
 
 
 def upsert(
-    qs: Any, kind: Kind, request: dict[str, Any], permissions: list[dict[str, Any]]
+    qs: Any, kind: ResourceKind, request: dict[str, Any], permissions: list[dict[str, Any]]
 ) -> Upserted:
     """Create the resource with ``permissions``, or update it and grant them (idempotent)."""
     account_id, resource_id = request["AwsAccountId"], request[kind.id_key]

@@ -13,7 +13,7 @@ from typing import Any
 
 from athena import ddl
 from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULES, RUNS, Column, Dataset
-from quicksight.plan import Plan
+from quicksight.deployment import Deployment
 
 QS_TYPES = {
     "string": "STRING",
@@ -93,28 +93,28 @@ def select_sql(s: DataSetSpec, database: str) -> str:
     return f'SELECT\n    {cols}\nFROM "{ddl.ident(database)}"."{ddl.ident(s.table)}"'
 
 
-def data_source_request(plan: Plan) -> dict[str, Any]:
+def data_source_request(deployment: Deployment) -> dict[str, Any]:
     return {
-        "AwsAccountId": plan.account_id,
-        "DataSourceId": plan.data_source_id,
-        "Name": f"{plan.prefix} Athena ({plan.workgroup})",
+        "AwsAccountId": deployment.account_id,
+        "DataSourceId": deployment.data_source_id,
+        "Name": f"{deployment.prefix} Athena ({deployment.workgroup})",
         "Type": "ATHENA",
-        "DataSourceParameters": {"AthenaParameters": {"WorkGroup": plan.workgroup}},
+        "DataSourceParameters": {"AthenaParameters": {"WorkGroup": deployment.workgroup}},
     }
 
 
-def data_set_request(plan: Plan, s: DataSetSpec) -> dict[str, Any]:
+def data_set_request(deployment: Deployment, s: DataSetSpec) -> dict[str, Any]:
     return {
-        "AwsAccountId": plan.account_id,
-        "DataSetId": plan.data_set_id(s.name),
-        "Name": f"{plan.prefix} {s.name}",
-        "ImportMode": plan.import_mode,
+        "AwsAccountId": deployment.account_id,
+        "DataSetId": deployment.data_set_id(s.name),
+        "Name": f"{deployment.prefix} {s.name}",
+        "ImportMode": deployment.import_mode,
         "PhysicalTableMap": {
             s.name: {
                 "CustomSql": {
-                    "DataSourceArn": plan.data_source_arn,
+                    "DataSourceArn": deployment.data_source_arn,
                     "Name": s.table,
-                    "SqlQuery": select_sql(s, plan.database),
+                    "SqlQuery": select_sql(s, deployment.database),
                     "Columns": [{"Name": c.name, "Type": QS_TYPES[c.type]} for c in s.columns],
                 }
             }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from basket_core.schemas import ITEMSETS, RULES
-from quicksight.plan import Plan
+from quicksight.deployment import Deployment
 
 SHEET_ID = "overview"
 ITEMSETS_ID, RULES_ID = "itemsets", "rules"
@@ -267,11 +267,11 @@ def filter_groups() -> list[dict[str, Any]]:
     ]
 
 
-def definition(plan: Plan) -> dict[str, Any]:
+def definition(deployment: Deployment) -> dict[str, Any]:
     """The Definition shared by the analysis and the dashboard."""
     return {
         "DataSetIdentifierDeclarations": [
-            {"Identifier": name, "DataSetArn": plan.data_set_arn(name)}
+            {"Identifier": name, "DataSetArn": deployment.data_set_arn(name)}
             for name in (ITEMSETS_ID, RULES_ID)
         ],
         "CalculatedFields": [
@@ -299,21 +299,21 @@ def definition(plan: Plan) -> dict[str, Any]:
     }
 
 
-def analysis_request(plan: Plan) -> dict[str, Any]:
+def analysis_request(deployment: Deployment) -> dict[str, Any]:
     return {
-        "AwsAccountId": plan.account_id,
-        "AnalysisId": plan.analysis_id,
-        "Name": f"{plan.prefix} market basket",
-        "Definition": definition(plan),
+        "AwsAccountId": deployment.account_id,
+        "AnalysisId": deployment.analysis_id,
+        "Name": f"{deployment.prefix} market basket",
+        "Definition": definition(deployment),
     }
 
 
-def dashboard_request(plan: Plan, version: str = "") -> dict[str, Any]:
+def dashboard_request(deployment: Deployment, version: str = "") -> dict[str, Any]:
     return {
-        "AwsAccountId": plan.account_id,
-        "DashboardId": plan.dashboard_id,
-        "Name": f"{plan.prefix} market basket",
-        "Definition": definition(plan),
+        "AwsAccountId": deployment.account_id,
+        "DashboardId": deployment.dashboard_id,
+        "Name": f"{deployment.prefix} market basket",
+        "Definition": definition(deployment),
         "DashboardPublishOptions": PUBLISH_OPTIONS,
         "VersionDescription": version or "deployed by basket quicksight deploy",
     }

@@ -8,24 +8,24 @@ from collections.abc import Callable
 from typing import Any
 
 from quicksight import api, datasets, definition
-from quicksight.plan import Plan
+from quicksight.deployment import Deployment
 
 
 def deploy(
     qs: Any,
-    plan: Plan,
+    deployment: Deployment,
     *,
     interval_s: float = 5.0,
     timeout_s: float = 600.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[api.Upserted]:
     """Deploy everything in dependency order; the dashboard's new version is published."""
-    owner = plan.principal_arn
+    owner = deployment.principal_arn
     done = [
         api.upsert(
             qs,
             api.DATA_SOURCE,
-            datasets.data_source_request(plan),
+            datasets.data_source_request(deployment),
             datasets.permissions(owner, datasets.DATA_SOURCE_ACTIONS),
         )
     ]
@@ -34,7 +34,7 @@ def deploy(
             api.upsert(
                 qs,
                 api.DATA_SET,
-                datasets.data_set_request(plan, spec),
+                datasets.data_set_request(deployment, spec),
                 datasets.permissions(owner, datasets.DATA_SET_ACTIONS),
             )
         )
@@ -42,22 +42,22 @@ def deploy(
         api.upsert(
             qs,
             api.ANALYSIS,
-            definition.analysis_request(plan),
+            definition.analysis_request(deployment),
             datasets.permissions(owner, definition.ANALYSIS_ACTIONS),
         )
     )
     board = api.upsert(
         qs,
         api.DASHBOARD,
-        definition.dashboard_request(plan),
+        definition.dashboard_request(deployment),
         datasets.permissions(owner, definition.DASHBOARD_ACTIONS),
     )
     done.append(board)
     if board.version_arn:
         api.publish_dashboard(
             qs,
-            plan.account_id,
-            plan.dashboard_id,
+            deployment.account_id,
+            deployment.dashboard_id,
             board.version_arn,
             interval_s=interval_s,
             timeout_s=timeout_s,

@@ -17,7 +17,7 @@ from typing import Any
 
 from quicksight import api
 from quicksight.datasets import DATA_SETS
-from quicksight.plan import Plan, ingestion_id
+from quicksight.deployment import Deployment, ingestion_id
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
@@ -46,11 +46,11 @@ def attempt_id(run_id: str, attempt: int = 1) -> str:
     return ingestion_id(run_id if attempt == 1 else f"{run_id}-r{attempt}")
 
 
-def start(qs: Any, plan: Plan, data_set_id: str, ingestion: str) -> bool:
+def start(qs: Any, deployment: Deployment, data_set_id: str, ingestion: str) -> bool:
     """Start a full refresh; False when this ingestion id exists already. Not retried."""
     try:
         qs.create_ingestion(
-            AwsAccountId=plan.account_id,
+            AwsAccountId=deployment.account_id,
             DataSetId=data_set_id,
             IngestionId=ingestion,
             IngestionType="FULL_REFRESH",
@@ -72,11 +72,11 @@ def start(qs: Any, plan: Plan, data_set_id: str, ingestion: str) -> bool:
     return True
 
 
-def describe(qs: Any, plan: Plan, data_set_id: str, ingestion: str) -> dict[str, Any]:
+def describe(qs: Any, deployment: Deployment, data_set_id: str, ingestion: str) -> dict[str, Any]:
     r = api.call(
         qs,
         "describe_ingestion",
-        AwsAccountId=plan.account_id,
+        AwsAccountId=deployment.account_id,
         DataSetId=data_set_id,
         IngestionId=ingestion,
     )
@@ -84,13 +84,13 @@ def describe(qs: Any, plan: Plan, data_set_id: str, ingestion: str) -> dict[str,
     return result
 
 
-def cancel(qs: Any, plan: Plan, data_set_id: str, ingestion: str) -> None:
+def cancel(qs: Any, deployment: Deployment, data_set_id: str, ingestion: str) -> None:
     log.warning("cancelling ingestion %s of %s", ingestion, data_set_id)
     try:
         api.call(
             qs,
             "cancel_ingestion",
-            AwsAccountId=plan.account_id,
+            AwsAccountId=deployment.account_id,
             DataSetId=data_set_id,
             IngestionId=ingestion,
         )
@@ -115,7 +115,7 @@ def _result(data_set_id: str, ing: dict[str, Any], started: bool) -> Ingestion:
 
 def refresh(
     qs: Any,
-    plan: Plan,
+    deployment: Deployment,
     run_id: str,
     *,
     attempt: int = 1,
@@ -130,11 +130,11 @@ def refresh(
     Raises :class:`api.QuickSightError` if one failed or was cancelled, or on timeout
     (after cancelling the unfinished ones); Ctrl-C cancels them too.
     """
-    if plan.import_mode != "SPICE":
+    if deployment.import_mode != "SPICE":
         raise api.QuickSightError("the data sets query Athena directly: nothing to refresh")
     ingestion = attempt_id(run_id, attempt)
-    data_set_ids = [plan.data_set_id(n) for n in names]
-    started = {d: start(qs, plan, d, ingestion) for d in data_set_ids}
+    data_set_ids = [deployment.data_set_id(n) for n in names]
+    started = {d: start(qs, deployment, d, ingestion) for d in data_set_ids}
     deadline = clock() + timeout_s
     results: list[Ingestion] = []
     pending = list(data_set_ids)
@@ -142,7 +142,7 @@ def refresh(
         while pending:
             d = pending[0]
             ing = api.poll(
-                partial(describe, qs, plan, d, ingestion),
+                partial(describe, qs, deployment, d, ingestion),
                 lambda i: str(i["IngestionStatus"]) in TERMINAL,
                 what=f"ingestion {ingestion} of {d}",
                 interval_s=interval_s,
@@ -154,7 +154,7 @@ def refresh(
             pending.pop(0)
     except (TimeoutError, KeyboardInterrupt) as exc:
         for d in pending:
-            cancel(qs, plan, d, ingestion)
+            cancel(qs, deployment, d, ingestion)
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise api.QuickSightError(f"SPICE refresh timed out: {exc}") from exc

@@ -16,7 +16,7 @@ def test_cluster_id_starting_with_a_dash_formats_and_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a URL-safe base64 id starts with "-" one time in 64: the storage tool must not read
-    # it as an option (seen as a flaky "expected one argument" failure)
+    # it as an option, or formatting fails with "expected one argument"
     monkeypatch.setattr(kafka_broker, "cluster_id", lambda: "-" + "A" * 21)
     cache = load_settings().paths.cache_dir / "kafka"
     broker = KafkaBroker(tmp_path / "kafka", cache, host="127.0.0.1")

@@ -16,17 +16,17 @@ from basket.cli import main
 from basket_core.config import Settings
 from basket_core.schemas import PARTITION_COLUMNS, RULES
 from quicksight import datasets, definition
-from quicksight.plan import Plan, ingestion_id, partition, plan_from_settings
+from quicksight.deployment import Deployment, deployment_for, ingestion_id, partition
 
 PRINCIPAL = "arn:aws:quicksight:us-east-1:123456789012:group/default/merchandisers"
 
 
 @pytest.fixture
-def plan() -> Plan:
+def deployment() -> Deployment:
     settings = Settings().with_overrides(
         **{"dashboards.quicksight_principal_arn": PRINCIPAL, "athena.database": "mb_test"}
     )
-    return plan_from_settings(settings, "123456789012")
+    return deployment_for(settings, "123456789012")
 
 
 def validate(operation: str, request: dict[str, Any]) -> None:
@@ -35,11 +35,14 @@ def validate(operation: str, request: dict[str, Any]) -> None:
     validate_parameters(request, shape)  # raises ParamValidationError with every problem
 
 
-def test_ids_and_arns_derive_from_config(plan: Plan) -> None:
-    assert plan.data_source_id == "basket-athena"
-    assert plan.data_set_id("rules") == "basket-rules"
-    assert (plan.analysis_id, plan.dashboard_id) == ("basket-analysis", "basket-dashboard")
-    assert plan.data_set_arn("rules") == (
+def test_ids_and_arns_derive_from_config(deployment: Deployment) -> None:
+    assert deployment.data_source_id == "basket-athena"
+    assert deployment.data_set_id("rules") == "basket-rules"
+    assert (deployment.analysis_id, deployment.dashboard_id) == (
+        "basket-analysis",
+        "basket-dashboard",
+    )
+    assert deployment.data_set_arn("rules") == (
         "arn:aws:quicksight:us-east-1:123456789012:dataset/basket-rules"
     )
     assert partition("cn-north-1") == "aws-cn" and partition("us-gov-west-1") == "aws-us-gov"
@@ -49,16 +52,16 @@ def test_ids_and_arns_derive_from_config(plan: Plan) -> None:
         ingestion_id("  ")
 
 
-def test_plan_needs_a_principal_and_a_valid_prefix() -> None:
+def test_deployment_needs_a_principal_and_a_valid_prefix() -> None:
     with pytest.raises(ValueError, match="quicksight_principal_arn"):
-        plan_from_settings(Settings(), "123456789012")
+        deployment_for(Settings(), "123456789012")
     with pytest.raises(ValueError, match="quicksight_id_prefix"):
         Settings().with_overrides(**{"dashboards.quicksight_id_prefix": "bad prefix!"})
 
 
-def test_data_sets_take_their_columns_from_the_schemas(plan: Plan) -> None:
+def test_data_sets_take_their_columns_from_the_schemas(deployment: Deployment) -> None:
     spec = datasets.spec("rules")
-    req = datasets.data_set_request(plan, spec)
+    req = datasets.data_set_request(deployment, spec)
     table = req["PhysicalTableMap"]["rules"]["CustomSql"]
     assert [c["Name"] for c in table["Columns"]] == [
         *RULES.names,
@@ -67,7 +70,7 @@ def test_data_sets_take_their_columns_from_the_schemas(plan: Plan) -> None:
     types = {c["Name"]: c["Type"] for c in table["Columns"]}
     assert types["antecedent"] == "STRING" and types["count"] == "INTEGER"
     assert types["lift"] == "DECIMAL" and types["dt"] == "STRING"
-    assert req["ImportMode"] == "SPICE" and table["DataSourceArn"] == plan.data_source_arn
+    assert req["ImportMode"] == "SPICE" and table["DataSourceArn"] == deployment.data_source_arn
     sql = table["SqlQuery"]
     assert 'FROM "mb_test"."latest_rules"' in sql
     assert """array_join("antecedent", ', ') AS "antecedent\"""" in sql
@@ -79,16 +82,16 @@ def test_data_sets_take_their_columns_from_the_schemas(plan: Plan) -> None:
         datasets.spec("orders")
 
 
-def test_every_request_is_valid_for_its_operation(plan: Plan) -> None:
-    validate("CreateDataSource", datasets.data_source_request(plan))
+def test_every_request_is_valid_for_its_operation(deployment: Deployment) -> None:
+    validate("CreateDataSource", datasets.data_source_request(deployment))
     for s in datasets.DATA_SETS:
-        validate("CreateDataSet", datasets.data_set_request(plan, s))
-    validate("CreateAnalysis", definition.analysis_request(plan))
-    validate("CreateDashboard", definition.dashboard_request(plan))
+        validate("CreateDataSet", datasets.data_set_request(deployment, s))
+    validate("CreateAnalysis", definition.analysis_request(deployment))
+    validate("CreateDashboard", definition.dashboard_request(deployment))
 
 
-def test_definition_has_the_visuals_filters_and_controls(plan: Plan) -> None:
-    d = definition.definition(plan)
+def test_definition_has_the_visuals_filters_and_controls(deployment: Deployment) -> None:
+    d = definition.definition(deployment)
     assert [x["Identifier"] for x in d["DataSetIdentifierDeclarations"]] == ["itemsets", "rules"]
     visuals = d["Sheets"][0]["Visuals"]
     assert [next(iter(v)) for v in visuals] == [

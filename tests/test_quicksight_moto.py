@@ -11,7 +11,7 @@ import pytest
 from basket_core.aws.session import client
 from basket_core.config import AwsConfig
 from quicksight import api, datasets, definition
-from quicksight.plan import Plan
+from quicksight.deployment import Deployment
 from quicksight.refresh import start
 
 PRINCIPAL = "arn:aws:quicksight:us-east-1:123456789012:user/default/alice"
@@ -23,23 +23,25 @@ def qs(moto_aws: AwsConfig) -> Any:
 
 
 @pytest.fixture
-def plan(moto_aws: AwsConfig) -> Plan:
+def deployment(moto_aws: AwsConfig) -> Deployment:
     account = api.account_id(client(moto_aws, "sts"))
-    return Plan(account, moto_aws.region, "default", PRINCIPAL, "mb", "market_basket", "wg1")
+    return Deployment(account, moto_aws.region, "default", PRINCIPAL, "mb", "market_basket", "wg1")
 
 
-def test_account_comes_from_sts(plan: Plan) -> None:
-    assert plan.account_id == "123456789012"
+def test_account_comes_from_sts(deployment: Deployment) -> None:
+    assert deployment.account_id == "123456789012"
 
 
-def test_data_source_is_created_then_found_and_updated(qs: Any, plan: Plan) -> None:
+def test_data_source_is_created_then_found_and_updated(qs: Any, deployment: Deployment) -> None:
     perms = datasets.permissions(PRINCIPAL, datasets.DATA_SOURCE_ACTIONS)
-    request = datasets.data_source_request(plan)
-    assert not api.exists(qs, api.DATA_SOURCE, plan.account_id, plan.data_source_id)
+    request = datasets.data_source_request(deployment)
+    assert not api.exists(qs, api.DATA_SOURCE, deployment.account_id, deployment.data_source_id)
     done = api.upsert(qs, api.DATA_SOURCE, request, perms)
-    assert (done.action, done.arn) == ("created", plan.data_source_arn)
-    assert api.exists(qs, api.DATA_SOURCE, plan.account_id, plan.data_source_id)
-    got = qs.describe_data_source(AwsAccountId=plan.account_id, DataSourceId=plan.data_source_id)
+    assert (done.action, done.arn) == ("created", deployment.data_source_arn)
+    assert api.exists(qs, api.DATA_SOURCE, deployment.account_id, deployment.data_source_id)
+    got = qs.describe_data_source(
+        AwsAccountId=deployment.account_id, DataSourceId=deployment.data_source_id
+    )
     ds = got["DataSource"]
     assert ds["Type"] == "ATHENA"
     assert ds["DataSourceParameters"] == {"AthenaParameters": {"WorkGroup": "wg1"}}
@@ -52,28 +54,32 @@ def test_data_source_is_created_then_found_and_updated(qs: Any, plan: Plan) -> N
     assert r["UpdateStatus"] == "UPDATE_SUCCESSFUL"
 
 
-def test_data_sets_and_dashboard_are_accepted(qs: Any, plan: Plan) -> None:
+def test_data_sets_and_dashboard_are_accepted(qs: Any, deployment: Deployment) -> None:
     for s in datasets.DATA_SETS:
         r = api.call(
             qs,
             "create_data_set",
-            **datasets.data_set_request(plan, s),
+            **datasets.data_set_request(deployment, s),
             Permissions=datasets.permissions(PRINCIPAL, datasets.DATA_SET_ACTIONS),
         )
-        assert r["DataSetId"] == plan.data_set_id(s.name)
+        assert r["DataSetId"] == deployment.data_set_id(s.name)
     done = api.upsert(
         qs,
         api.DASHBOARD,
-        definition.dashboard_request(plan),
+        definition.dashboard_request(deployment),
         datasets.permissions(PRINCIPAL, definition.DASHBOARD_ACTIONS),
     )
     assert done.action == "created" and done.version_arn is not None
     version = api.version_number(done.version_arn)
-    status = api.dashboard_version_status(qs, plan.account_id, plan.dashboard_id, version)
+    status = api.dashboard_version_status(
+        qs, deployment.account_id, deployment.dashboard_id, version
+    )
     assert status == "CREATION_SUCCESSFUL"
-    got = qs.describe_dashboard(AwsAccountId=plan.account_id, DashboardId=plan.dashboard_id)
+    got = qs.describe_dashboard(
+        AwsAccountId=deployment.account_id, DashboardId=deployment.dashboard_id
+    )
     assert got["Dashboard"]["Name"] == "mb market basket"
 
 
-def test_ingestion_starts(qs: Any, plan: Plan) -> None:
-    assert start(qs, plan, plan.data_set_id("rules"), "20260102T010000Z-bbbbbb") is True
+def test_ingestion_starts(qs: Any, deployment: Deployment) -> None:
+    assert start(qs, deployment, deployment.data_set_id("rules"), "20260102T010000Z-bbbbbb") is True

@@ -15,13 +15,15 @@ from click.testing import CliRunner
 from basket.cli import main
 from quicksight import api, datasets, definition
 from quicksight.deploy import deploy
-from quicksight.plan import Plan
+from quicksight.deployment import Deployment
 from quicksight.refresh import IngestionQuotaError, refresh
 
 ACCOUNT = "123456789012"
 PRINCIPAL = f"arn:aws:quicksight:us-east-1:{ACCOUNT}:user/default/alice"
 RUN = "20260102T010000Z-bbbbbb"
-PLAN = Plan(ACCOUNT, "us-east-1", "default", PRINCIPAL, "mb", "market_basket", "primary")
+DEPLOYMENT = Deployment(
+    ACCOUNT, "us-east-1", "default", PRINCIPAL, "mb", "market_basket", "primary"
+)
 NOT_FOUND = "ResourceNotFoundException"
 
 
@@ -59,12 +61,12 @@ def _arn(kind: str, rid: str) -> str:
     return f"arn:aws:quicksight:us-east-1:{ACCOUNT}:{kind}/{rid}"
 
 
-RESOURCES: list[tuple[api.Kind, str, str, dict[str, Any], tuple[str, ...], str]] = [
+RESOURCES: list[tuple[api.ResourceKind, str, str, dict[str, Any], tuple[str, ...], str]] = [
     (
         api.DATA_SOURCE,
         "datasource",
         "DataSource",
-        datasets.data_source_request(PLAN),
+        datasets.data_source_request(DEPLOYMENT),
         datasets.DATA_SOURCE_ACTIONS,
         "mb-athena",
     ),
@@ -73,7 +75,7 @@ RESOURCES: list[tuple[api.Kind, str, str, dict[str, Any], tuple[str, ...], str]]
             api.DATA_SET,
             "dataset",
             "DataSet",
-            datasets.data_set_request(PLAN, s),
+            datasets.data_set_request(DEPLOYMENT, s),
             datasets.DATA_SET_ACTIONS,
             f"mb-{s.name}",
         )
@@ -83,7 +85,7 @@ RESOURCES: list[tuple[api.Kind, str, str, dict[str, Any], tuple[str, ...], str]]
         api.ANALYSIS,
         "analysis",
         "Analysis",
-        definition.analysis_request(PLAN),
+        definition.analysis_request(DEPLOYMENT),
         definition.ANALYSIS_ACTIONS,
         "mb-analysis",
     ),
@@ -118,7 +120,7 @@ def test_deploy_creates_everything_with_permissions(qs: tuple[Any, Stubber]) -> 
             {"Arn": _arn(arn_kind, rid), "Status": 202},
             {**request, "Permissions": _perm(actions)},
         )
-    board = definition.dashboard_request(PLAN)
+    board = definition.dashboard_request(DEPLOYMENT)
     ident = {"AwsAccountId": ACCOUNT, "DashboardId": "mb-dashboard"}
     stub.add_client_error("describe_dashboard", NOT_FOUND, expected_params=ident)
     stub.add_response(
@@ -138,7 +140,7 @@ def test_deploy_creates_everything_with_permissions(qs: tuple[Any, Stubber]) -> 
         {**ident, "VersionNumber": 1},
     )
     t = FakeTime()
-    done = deploy(client, PLAN, interval_s=2, timeout_s=60, sleep=t.sleep)
+    done = deploy(client, DEPLOYMENT, interval_s=2, timeout_s=60, sleep=t.sleep)
     assert [(u.kind, u.resource_id, u.action) for u in done] == [
         ("data source", "mb-athena", "created"),
         ("data set", "mb-itemsets", "created"),
@@ -173,7 +175,7 @@ def test_deploy_again_updates_in_place_and_publishes_the_new_version(
             "VersionArn": _arn("dashboard", "mb-dashboard") + "/version/4",
             "Status": 202,
         },
-        definition.dashboard_request(PLAN),
+        definition.dashboard_request(DEPLOYMENT),
     )
     stub.add_response(
         "update_dashboard_permissions",
@@ -186,7 +188,7 @@ def test_deploy_again_updates_in_place_and_publishes_the_new_version(
         {"DashboardId": "mb-dashboard", "Status": 200},
         {**ident, "VersionNumber": 4},
     )
-    done = deploy(client, PLAN, interval_s=1, timeout_s=60, sleep=FakeTime().sleep)
+    done = deploy(client, DEPLOYMENT, interval_s=1, timeout_s=60, sleep=FakeTime().sleep)
     assert {u.action for u in done} == {"updated"}
 
 
@@ -232,7 +234,9 @@ def test_refresh_starts_one_ingestion_per_data_set_and_polls(qs: tuple[Any, Stub
     _ingestion(stub, "mb-rules", "COMPLETED", **DONE)
     _ingestion(stub, "mb-runs", "COMPLETED", **DONE)
     t = FakeTime()
-    results = refresh(client, PLAN, RUN, interval_s=5, timeout_s=60, sleep=t.sleep, clock=t.clock)
+    results = refresh(
+        client, DEPLOYMENT, RUN, interval_s=5, timeout_s=60, sleep=t.sleep, clock=t.clock
+    )
     assert [(r.data_set_id, r.status, r.started, r.rows_ingested) for r in results] == [
         (d, "COMPLETED", True, 11) for d in DATA_SET_IDS
     ]
@@ -254,7 +258,7 @@ def test_refresh_of_the_same_run_waits_for_the_existing_ingestion(
         },
     )
     _ingestion(stub, "mb-rules", "COMPLETED", **DONE)
-    results = refresh(client, PLAN, RUN, names=("rules",), sleep=FakeTime().sleep)
+    results = refresh(client, DEPLOYMENT, RUN, names=("rules",), sleep=FakeTime().sleep)
     assert [(r.data_set_id, r.started) for r in results] == [("mb-rules", False)]
 
 
@@ -266,7 +270,7 @@ def test_a_second_attempt_gets_its_own_ingestion_id(qs: tuple[Any, Stubber]) -> 
         {"Ingestion": {**_INGESTION, "IngestionStatus": "COMPLETED"}, "Status": 200},
         {"AwsAccountId": ACCOUNT, "DataSetId": "mb-runs", "IngestionId": f"{RUN}-r2"},
     )
-    refresh(client, PLAN, RUN, attempt=2, names=("runs",), sleep=FakeTime().sleep)
+    refresh(client, DEPLOYMENT, RUN, attempt=2, names=("runs",), sleep=FakeTime().sleep)
 
 
 def test_daily_quota_is_reported_clearly_and_not_retried(qs: tuple[Any, Stubber]) -> None:
@@ -278,7 +282,7 @@ def test_daily_quota_is_reported_clearly_and_not_retried(qs: tuple[Any, Stubber]
         http_status_code=429,
     )
     with pytest.raises(IngestionQuotaError) as info:
-        refresh(client, PLAN, RUN, sleep=FakeTime().sleep)
+        refresh(client, DEPLOYMENT, RUN, sleep=FakeTime().sleep)
     text = str(info.value)
     assert "mb-itemsets" in text and "quota" in text and "24 hours" in text
     assert "DIRECT_QUERY" in text
@@ -294,7 +298,7 @@ def test_failed_ingestion_raises_with_the_service_error(qs: tuple[Any, Stubber])
         ErrorInfo={"Type": "SOURCE_TABLE_NOT_FOUND", "Message": "latest_rules does not exist"},
     )
     with pytest.raises(api.QuickSightError, match="SOURCE_TABLE_NOT_FOUND: latest_rules"):
-        refresh(client, PLAN, RUN, names=("rules",), sleep=FakeTime().sleep)
+        refresh(client, DEPLOYMENT, RUN, names=("rules",), sleep=FakeTime().sleep)
 
 
 def test_timeout_cancels_the_unfinished_ingestions(qs: tuple[Any, Stubber]) -> None:
@@ -313,7 +317,7 @@ def test_timeout_cancels_the_unfinished_ingestions(qs: tuple[Any, Stubber]) -> N
     with pytest.raises(api.QuickSightError, match="timed out"):
         refresh(
             client,
-            PLAN,
+            DEPLOYMENT,
             RUN,
             names=("itemsets", "rules"),
             interval_s=10,
@@ -328,7 +332,7 @@ def test_direct_query_has_nothing_to_refresh(qs: tuple[Any, Stubber]) -> None:
     from dataclasses import replace
 
     with pytest.raises(api.QuickSightError, match="nothing to refresh"):
-        refresh(qs[0], replace(PLAN, import_mode="DIRECT_QUERY"), RUN)
+        refresh(qs[0], replace(DEPLOYMENT, import_mode="DIRECT_QUERY"), RUN)
 
 
 def test_cli_refresh_and_quota_message(

@@ -48,15 +48,15 @@ def clients(settings: Settings) -> tuple[Any, Any]:
     return client(settings.aws, "quicksight", max_attempts=1), client(settings.aws, "sts")
 
 
-def _plan(settings: Settings, sts: Any | None) -> Any:
+def _deployment(settings: Settings, sts: Any | None) -> Any:
     from quicksight import api
-    from quicksight.plan import plan_from_settings
+    from quicksight.deployment import deployment_for
 
     account = settings.dashboards.quicksight_account_id
     if account is None:
         account = api.account_id(sts) if sts is not None else PRINT_ACCOUNT
     try:
-        return plan_from_settings(settings, account)
+        return deployment_for(settings, account)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -77,21 +77,24 @@ def deploy_command(settings: Settings, print_only: bool, **opts: Any) -> None:
 
     settings = apply_qs_options(settings, opts)
     if print_only:
-        plan = _plan(settings, None)
+        deployment = _deployment(settings, None)
         requests = {
-            "data_source": datasets.data_source_request(plan),
-            "data_sets": [datasets.data_set_request(plan, s) for s in datasets.DATA_SETS],
-            "analysis": definition.analysis_request(plan),
-            "dashboard": definition.dashboard_request(plan),
+            "data_source": datasets.data_source_request(deployment),
+            "data_sets": [datasets.data_set_request(deployment, s) for s in datasets.DATA_SETS],
+            "analysis": definition.analysis_request(deployment),
+            "dashboard": definition.dashboard_request(deployment),
         }
         click.echo(json.dumps(requests, indent=2, ensure_ascii=False))
         return
     qs, sts = clients(settings)
-    plan = _plan(settings, sts)
+    deployment = _deployment(settings, sts)
     d = settings.dashboards
     try:
         done = deploy(
-            qs, plan, interval_s=d.quicksight_poll_interval_s, timeout_s=d.quicksight_timeout_s
+            qs,
+            deployment,
+            interval_s=d.quicksight_poll_interval_s,
+            timeout_s=d.quicksight_timeout_s,
         )
     except (api.QuickSightError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -129,12 +132,12 @@ def refresh_command(settings: Settings, **opts: Any) -> None:
     if unknown:
         raise click.BadParameter(f"unknown data sets {sorted(unknown)}", param_hint="--data-set")
     qs, sts = clients(settings)
-    plan = _plan(settings, sts)
+    deployment = _deployment(settings, sts)
     d = settings.dashboards
     try:
         results = refresh(
             qs,
-            plan,
+            deployment,
             run_id,
             attempt=opts["attempt"],
             names=names,

@@ -28,7 +28,10 @@ def partition(region: str) -> str:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Deployment:
+    """One configuration's QuickSight resources: where they live, who owns them, what
+    they read."""
+
     account_id: str
     region: str
     namespace: str
@@ -53,10 +56,10 @@ class Plan:
     def dashboard_id(self) -> str:
         return f"{self.prefix}-dashboard"
 
-    def arn(self, kind: str, resource_id: str) -> str:
+    def arn(self, resource_type: str, resource_id: str) -> str:
         return (
             f"arn:{partition(self.region)}:quicksight:{self.region}:{self.account_id}:"
-            f"{kind}/{resource_id}"
+            f"{resource_type}/{resource_id}"
         )
 
     @property
@@ -75,14 +78,16 @@ def ingestion_id(run_id: str) -> str:
     return safe
 
 
-def plan_from_settings(settings: Settings, account_id: str) -> Plan:
+def deployment_for(settings: Settings, account_id: str) -> Deployment:
+    """The configured deployment in QuickSight account ``account_id``; ValueError while
+    no owner (``dashboards.quicksight_principal_arn``) is set."""
     d = settings.dashboards
     if not d.quicksight_principal_arn:
         raise ValueError(
             "set dashboards.quicksight_principal_arn (BASKET_DASHBOARDS__QUICKSIGHT_PRINCIPAL_ARN)"
             " to the QuickSight user or group that owns the resources"
         )
-    return Plan(
+    return Deployment(
         account_id=account_id,
         region=settings.aws.region,
         namespace=d.quicksight_namespace,
