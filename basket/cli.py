@@ -31,7 +31,52 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a settings error as ``setting: problem``, a JVM error as
+    the Java exception's own message, anything else as its first line."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        return "; ".join(problems)
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc) or type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def user_error(exc: Exception) -> click.ClickException:
+    """The click exception (exit 2 for a usage mistake, 1 otherwise) for ``exc``."""
+    from pydantic import ValidationError
+
+    from basket_core.errors import InputError, OptionError
+
+    if isinstance(exc, ValidationError | OptionError):
+        return click.UsageError(one_line(exc))
+    if isinstance(exc, InputError):
+        return click.ClickException(one_line(exc))
+    return click.ClickException(
+        f"{type(exc).__name__}: {one_line(exc)} (run with -v for the traceback)"
+    )
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every mistake ends in one line on stderr and a non-zero exit; the traceback only
+        with ``-v``."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.meta.get("basket.verbose", 0) > 0:
+                raise
+            raise user_error(exc) from exc
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(
             name
@@ -61,6 +106,7 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None, verbose: int) -> None:
     """Market basket analysis pipeline: generate, ingest, mine, publish, query, dashboards."""
+    ctx.meta["basket.verbose"] = verbose
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("py4j", "botocore", "urllib3", "s3transfer", "kafka", "werkzeug"):
@@ -68,7 +114,7 @@ def main(ctx: click.Context, config_file: str | None, verbose: int) -> None:
     try:
         ctx.obj = load_settings(config_file)
     except Exception as exc:  # invalid config is a user error: one clear line
-        raise click.ClickException(f"invalid configuration: {exc}") from exc
+        raise click.UsageError(f"invalid configuration: {one_line(exc)}") from exc
 
 
 def run(argv: list[str] | None = None) -> Any:

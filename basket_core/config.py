@@ -67,6 +67,9 @@ class ColumnsConfig(_Section):
         return None if isinstance(v, str) and not v.strip() else v
 
 
+DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "\\x09": "\t"}
+
+
 class InputConfig(_Section):
     """How input files are read."""
 
@@ -85,6 +88,19 @@ class InputConfig(_Section):
             "yyyy-MM-dd",
         ]
     )
+
+    @field_validator("delimiter", "basket_sep", mode="before")
+    @classmethod
+    def _named_tab(cls, v: Any) -> Any:
+        """``\\t`` (as typed in a shell) and ``tab`` mean the tab character."""
+        return DELIMITER_NAMES.get(v.lower(), v) if isinstance(v, str) else v
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, v: str) -> str:
+        if len(v) != 1:
+            raise ValueError(f"must be one character (or \\t, tab), got {v!r}")
+        return v
 
 
 class CleaningConfig(_Section):
@@ -122,6 +138,8 @@ class MiningConfig(_Section):
     groups: int | None = Field(default=None, ge=1)
     # Estimated memory one PFP group may use in a Python worker; larger groups are split.
     group_memory_mb: int = Field(default=2048, ge=1)
+    # A run sure to find more itemsets than this is refused before mining (spark.explosion).
+    max_itemsets: int = Field(default=5_000_000, ge=1)
 
     @field_validator("min_support", "min_confidence")
     @classmethod

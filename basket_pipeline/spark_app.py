@@ -27,13 +27,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from basket_core.config import load_settings
     from basket_pipeline import stages
-    from basket_pipeline.plan import plan_for
+    from basket_pipeline.planning import plan_for
 
     settings = load_settings()
     if args.stage == "mine":
-        out = stages.mine(settings, plan_for(settings, args.kind, args.dt))
+        out = stages.mine_planned(settings, plan_for(settings, args.kind, args.dt)).summary()
     else:
-        out = stages.catch_up_ingest(settings)
+        out = stages.jsonable(stages.catch_up_ingest(settings))
     print(json.dumps(out, default=str))
     return 0
 

@@ -1,35 +1,48 @@
-"""The pipeline's stages for one planned run, each a call into the stage packages and each
-safe to repeat. Given settings and a :class:`~basket_pipeline.plan.RunPlan` they do the
-work and return small JSON-able dicts (URIs, ids, counts) for XCom.
+"""Each stage of the pipeline wired once, from one :class:`~basket_core.config.Settings`.
+
+The CLI commands, the demo and the DAG tasks call these functions and nothing else to
+run a stage, so every caller builds a stage's inputs (Kafka source, S3 target, Athena
+target, SPICE ingestion id) the same way. Each is safe to repeat and returns a typed
+result; :func:`jsonable` turns one into the plain JSON a DAG passes on as XCom.
 
 AWS clients come from a ``clients(service)`` factory: in Airflow one built on the
-``aws_default`` connection (:func:`basket_pipeline.airflow_runtime.hook_clients`), elsewhere
-:func:`default_clients` (the standard credential chain).
+``aws_default`` connection (:func:`basket_pipeline.airflow_runtime.hook_clients`),
+elsewhere :func:`default_clients` (the standard credential chain).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import asdict
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from basket_core.config import Settings
-from basket_pipeline.plan import RunPlan, slug, spark_input
+from basket_core.layout import RunLayout, Target
+from basket_pipeline.planning import RunPlan, input_uri, slug, spark_input
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
+    from basket_core.progress import Progress
+    from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
+    from ingest.stream import RunOptions, Source
+    from quicksight.refresh import Ingestion
+    from spark.job import MineRequest
+    from spark.report import RunReport
+
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[str], Any]
+IngestKind = Literal["files", "kafka"]
 RECORDS = "_orchestration"
 
 
 def default_clients(settings: Settings) -> ClientFactory:
+    """boto3 clients from the configured region, endpoint and profile."""
     from basket_core.aws.session import client
 
     def make(service: str) -> Any:
@@ -38,7 +51,7 @@ def default_clients(settings: Settings) -> ClientFactory:
     return make
 
 
-def _spark(settings: Settings, spark: SparkSession | None) -> SparkSession:
+def spark_session(settings: Settings, spark: SparkSession | None = None) -> SparkSession:
     if spark is not None:
         return spark
     from spark.session import get_spark
@@ -46,7 +59,23 @@ def _spark(settings: Settings, spark: SparkSession | None) -> SparkSession:
     return get_spark(settings)
 
 
-# ---- ingest and mine (Spark) ----------------------------------------------------------
+def jsonable(obj: Any) -> Any:
+    """A stage result as plain JSON (dataclasses as dicts, dates as ISO strings)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        obj = asdict(obj)
+    return json.loads(json.dumps(obj, default=str))
+
+
+# ---- ingest --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    source: str
+    table: str
+    batches: int
+    rows: int
+    """Input rows of the batches this run processed (events or CSV records)."""
 
 
 def lines_table(settings: Settings) -> str:
@@ -55,39 +84,76 @@ def lines_table(settings: Settings) -> str:
     return TablePaths.under(settings.paths.delta_dir).lines
 
 
-def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) -> dict[str, Any]:
-    """Run the ingest stream once (availableNow: what has landed, then stop) into the
-    Delta ``lines`` table; the stream's checkpoint makes a repeat a no-op."""
-    from pathlib import Path as P
+def ingest_source(
+    settings: Settings,
+    kind: IngestKind,
+    *,
+    spark: SparkSession,
+    input_dir: Path | None = None,
+    max_files_per_trigger: int | None = None,
+    wait_seconds: float = 0.0,
+) -> Source:
+    """The stream source: CSV drops under ``input_dir`` (default: the landing folder) or
+    the Kafka topic with every ``kafka.*`` setting."""
+    from ingest.stream import files_source, kafka_source
 
+    if kind == "files":
+        folder = input_dir if input_dir is not None else Path(input_uri(settings))
+        return files_source(
+            spark,
+            settings,
+            folder,
+            max_files_per_trigger=max_files_per_trigger,
+            wait_seconds=wait_seconds,
+        )
+    if kind == "kafka":
+        return kafka_source(spark, settings.kafka)
+    raise ValueError(f"unknown ingest source {kind!r}; use 'files' or 'kafka'")
+
+
+def ingest(
+    settings: Settings,
+    source: Source,
+    options: RunOptions,
+    *,
+    spark: SparkSession,
+    on_start: Callable[[Source], None] | None = None,
+) -> IngestSummary:
+    """Run the stream into the Delta ``lines`` table until it stops (``options.once``:
+    what has landed, then stop); the checkpoint makes a repeat a no-op."""
     from ingest import stream
-    from ingest.stream import RunOptions, files_source, kafka_source
 
-    mode = settings.orchestration.ingest
-    if mode == "none":
-        raise ValueError("orchestration.ingest is 'none': nothing to catch up")
-    session = _spark(settings, spark)
-    if mode == "files":
-        from basket_pipeline.plan import input_uri
-
-        source = files_source(session, settings, P(input_uri(settings)))
-    else:
-        source = kafka_source(session, settings.kafka.bootstrap_servers, settings.kafka.topic)
-    query = stream.start(session, settings, source, RunOptions(once=True))
+    query = stream.start(spark, settings, source, options)
+    if on_start is not None:
+        on_start(source)
     stream.run(query)
-    progress: dict[str, Any] = dict(query.lastProgress or {})
-    return {
-        "source": source.name,
-        "table": lines_table(settings),
-        "rows": int(progress.get("numInputRows", 0) or 0),
-    }
+    progress = [p for p in (query.recentProgress or []) if p]
+    return IngestSummary(
+        source=source.name,
+        table=lines_table(settings),
+        batches=len(progress),
+        rows=sum(int(p.get("numInputRows", 0) or 0) for p in progress),
+    )
 
 
-def mine_request(settings: Settings, plan: RunPlan) -> Any:
+def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) -> IngestSummary:
+    """The scheduled catch-up: ``orchestration.ingest`` (files or kafka) once."""
+    from ingest.stream import RunOptions
+
+    kind = settings.orchestration.ingest
+    if kind == "none":
+        raise ValueError("orchestration.ingest is 'none': nothing to catch up")
+    session = spark_session(settings, spark)
+    source = ingest_source(settings, kind, spark=session)
+    return ingest(settings, source, RunOptions(once=True), spark=session)
+
+
+# ---- mine ------------------------------------------------------------------------------
+
+
+def mine_request(settings: Settings, plan: RunPlan) -> MineRequest:
     """The Delta lines table when ingest feeds it, else the landing location; the plan's
     window, day and run id."""
-    from dataclasses import replace
-
     from spark.job import MineRequest
 
     if settings.orchestration.ingest != "none":
@@ -103,66 +169,99 @@ def mine_request(settings: Settings, plan: RunPlan) -> Any:
     )
 
 
-def mine(settings: Settings, plan: RunPlan, *, spark: SparkSession | None = None) -> dict[str, Any]:
-    """Mine the plan's window into ``<output>/<dataset>/dt=<dt>/run_id=<run_id>/``
-    (overwritten on a re-run); a summary of the run report."""
+def mine(
+    settings: Settings,
+    request: MineRequest,
+    *,
+    spark: SparkSession | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Mine into ``<output>/<dataset>/dt=<dt>/run_id=<run_id>/``; the run report."""
     from spark.job import run_mine
 
-    report = run_mine(settings, mine_request(settings, plan), spark=_spark(settings, spark))
-    return summary(report)
+    return run_mine(settings, request, spark=spark, progress=progress)
 
 
-def summary(report: Mapping[str, Any]) -> dict[str, Any]:
-    counts = report.get("counts", {})
-    return {
-        "run_id": report["run_id"],
-        "dt": report["dt"],
-        "outputs": dict(report.get("outputs", {})),
-        "counts": {k: counts.get(k) for k in ("input_rows", "baskets", "itemsets", "rules")},
-    }
+def mine_planned(
+    settings: Settings, plan: RunPlan, *, spark: SparkSession | None = None
+) -> RunReport:
+    """Mine a scheduled run: the plan's window of :func:`mine_request`, overwritten on a
+    re-run of the day."""
+    return mine(settings, mine_request(settings, plan), spark=spark)
 
 
-def local_report(settings: Settings, plan: RunPlan) -> dict[str, Any] | None:
+def local_report(settings: Settings, dt: date, run_id: str) -> RunReport | None:
     """The run report the miner wrote (also after a spark-submit run)."""
-    from basket_core.layout import RunLayout
+    from spark.report import RunReport
 
-    path = (
-        Path(RunLayout(str(settings.paths.output_dir), plan.dt, plan.run_id).exports) / "run.json"
+    path = Path(RunLayout(str(settings.paths.output_dir), dt, run_id).exports) / "run.json"
+    return RunReport.read(path) if path.is_file() else None
+
+
+# ---- publish ---------------------------------------------------------------------------
+
+
+def find_run(settings: Settings, run_id: str = "latest") -> LocalRun:
+    from basket_publish.publisher import find_run as find
+
+    return find(Path(settings.paths.output_dir), run_id)
+
+
+def publish(
+    settings: Settings,
+    clients: ClientFactory,
+    run_id: str = "latest",
+    *,
+    expect_dt: date | None = None,
+    options: PublishOptions | None = None,
+) -> PublishResult:
+    """Upload a local run to ``Target.of(settings.aws)`` (unchanged files skipped, stale
+    ones pruned, ``_latest.json`` last)."""
+    from basket_publish.publisher import publish_run
+
+    run = find_run(settings, run_id)
+    if expect_dt is not None and run.dt != expect_dt:
+        raise ValueError(f"run {run.run_id} is dated {run.dt}, expected {expect_dt}")
+    return publish_run(
+        clients("s3"), run, Target.of(settings.aws), aws=settings.aws, options=options
     )
-    if not path.is_file():
-        return None
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
 
 
-# ---- publish and catalog (AWS) --------------------------------------------------------
-
-
-def target(settings: Settings) -> Any:
-    from basket_core.layout import Target
-
-    return Target.of(settings.aws)
-
-
-def publish(settings: Settings, plan: RunPlan, clients: ClientFactory) -> dict[str, Any]:
-    """Upload the day's run to S3 (unchanged files skipped, stale ones pruned,
-    ``_latest.json`` last)."""
-    from basket_publish.publisher import find_run, publish_run
-
-    run = find_run(Path(settings.paths.output_dir), plan.run_id)
-    if run.dt != plan.dt:
-        raise ValueError(f"run {plan.run_id} is dated {run.dt}, expected {plan.dt}")
-    tgt = target(settings)
-    result = publish_run(clients("s3"), run, tgt, aws=settings.aws)
+def publish_summary(settings: Settings, result: PublishResult) -> dict[str, Any]:
+    """What a DAG passes on after a publish: where, what moved, and when the published run
+    was mined (the SPICE ingestion id is derived from it)."""
+    run = find_run(settings, result.run_id)
+    report = local_report(settings, run.dt, run.run_id)
     return {
-        "root": tgt.root,
+        "root": Target.of(settings.aws).root,
         "run_id": result.run_id,
-        "dt": plan.dt.isoformat(),
+        "dt": run.dt.isoformat(),
+        "mined_at": report.finished_at.isoformat() if report else None,
         "uploaded": len(result.uploaded),
         "skipped": len(result.skipped),
         "deleted": len(result.deleted),
         "manifest": "written" if result.manifest_written else result.manifest_reason,
     }
+
+
+# ---- catalog ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogResult:
+    via: Literal["glue", "athena_sql"]
+    catalog_created: bool = False
+    partitions: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per table: partitions ``created`` and already ``existing`` (Glue)."""
+    query_ids: list[str] = field(default_factory=list)
+    """Athena query ids of the statements run (Athena SQL)."""
+
+
+def setup_catalog_glue(settings: Settings, clients: ClientFactory) -> Any:
+    """Create or update the database, tables and views through the Glue API."""
+    from athena.catalog import setup_glue
+
+    return setup_glue(clients("glue"), settings.athena.database, Target.of(settings.aws).root)
 
 
 def ensure_catalog_glue(settings: Settings, glue: Any) -> bool:
@@ -171,33 +270,33 @@ def ensure_catalog_glue(settings: Settings, glue: Any) -> bool:
     from basket_core.aws import glue as glue_api
     from basket_core.schemas import RESULT_DATASETS
 
-    db = settings.athena.database
+    database = settings.athena.database
     try:
-        present = set(glue_api.table_names(glue, db))
+        present = set(glue_api.table_names(glue, database))
     except Exception as exc:
         if "EntityNotFoundException" not in str(exc):
             raise
         present = set()
     if all(d.name in present for d in RESULT_DATASETS):
         return False
-    setup_glue(glue, db, target(settings).root)
+    setup_glue(glue, database, Target.of(settings.aws).root)
     return True
 
 
 def add_partitions_glue(
-    settings: Settings, plan: RunPlan, clients: ClientFactory
-) -> dict[str, Any]:
-    """The day's partition in every table through the Glue API (existing ones kept)."""
+    settings: Settings, dt: date, run_id: str, clients: ClientFactory
+) -> CatalogResult:
+    """The run's partition in every table through the Glue API (existing ones kept)."""
     from athena.catalog import add_partitions_glue as add
 
     glue = clients("glue")
-    created_catalog = ensure_catalog_glue(settings, glue)
-    report = add(glue, settings.athena.database, target(settings).root, plan.dt, plan.run_id)
-    return {
-        "via": "glue",
-        "catalog_created": created_catalog,
-        "partitions": {t: {"created": c, "existing": e} for t, (c, e) in report.partitions.items()},
-    }
+    created = ensure_catalog_glue(settings, glue)
+    report = add(glue, settings.athena.database, Target.of(settings.aws).root, dt, run_id)
+    return CatalogResult(
+        via="glue",
+        catalog_created=created,
+        partitions={t: {"created": c, "existing": e} for t, (c, e) in report.partitions.items()},
+    )
 
 
 def athena_output(settings: Settings) -> str:
@@ -206,42 +305,102 @@ def athena_output(settings: Settings) -> str:
     return str(QueryTarget.of(settings).output_location)
 
 
-def ensure_catalog_sql(settings: Settings, clients: ClientFactory) -> dict[str, Any]:
-    """``CREATE ... IF NOT EXISTS`` database, tables and views through Athena, in order."""
-    from athena import ddl
+def run_athena_sql(
+    settings: Settings, statements: Sequence[str], clients: ClientFactory, *, salt: str = ""
+) -> CatalogResult:
+    """Run statements on Athena in order, each waited for."""
     from athena.catalog import run_statements
     from basket_core.aws.athena import QueryTarget
 
-    statements = ddl.setup_statements(settings.athena.database, target(settings).root)
-    ids = run_statements(clients("athena"), statements, QueryTarget.of(settings))
-    return {"via": "athena_sql", "setup_queries": ids}
+    ids = run_statements(clients("athena"), list(statements), QueryTarget.of(settings), salt=salt)
+    return CatalogResult(via="athena_sql", query_ids=list(ids))
 
 
-def partition_statements(settings: Settings, plan: RunPlan) -> list[str]:
+def setup_statements(settings: Settings) -> list[str]:
+    """``CREATE ... IF NOT EXISTS`` database, tables and views, in order."""
+    from athena import ddl
+
+    return ddl.setup_statements(settings.athena.database, Target.of(settings.aws).root)
+
+
+def partition_statements(settings: Settings, dt: date, run_id: str) -> list[str]:
     """``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per table (order-free)."""
     from athena import ddl
 
     return ddl.add_partition_statements(
-        settings.athena.database, target(settings).root, plan.dt, plan.run_id
+        settings.athena.database, Target.of(settings.aws).root, dt, run_id
     )
 
 
-# ---- dashboards -----------------------------------------------------------------------
+# ---- dashboards ------------------------------------------------------------------------
 
 
-def dashboard_snapshot(settings: Settings, plan: RunPlan) -> str | None:
-    """Write the local dashboard's HTML snapshot of the day's run; None when the
-    dashboard package is not installed."""
+def quicksight_ingestion_id(run_id: str, mined_at: str | None, attempt: int = 1) -> str:
+    """The one SPICE ingestion-id policy (:func:`quicksight.refresh.attempt_id`)."""
+    from quicksight.refresh import attempt_id
+
+    return attempt_id(run_id, attempt, mined_at)
+
+
+def refresh_quicksight(
+    settings: Settings,
+    clients: ClientFactory,
+    run_id: str = "latest",
+    *,
+    attempt: int = 1,
+    names: Sequence[str] | None = None,
+    timeout_s: float | None = None,
+) -> list[Ingestion]:
+    """One SPICE ingestion per data set for the published run, waited for together. A run
+    found locally is refreshed under the id of its mine; another under its run id."""
+    from quicksight import api
+    from quicksight.deployment import deployment_for
+    from quicksight.refresh import DATA_SET_NAMES, refresh
+
+    mined_at = None
+    try:
+        run = find_run(settings, run_id)
+    except FileNotFoundError:
+        if run_id == "latest":
+            raise
+    else:  # a local run: its id, and when it was mined
+        run_id = run.run_id
+        report = local_report(settings, run.dt, run.run_id)
+        mined_at = report.finished_at.isoformat() if report else None
+    dashboards = settings.dashboards
+    account = dashboards.quicksight_account_id or api.account_id(clients("sts"))
+    return refresh(
+        clients("quicksight"),
+        deployment_for(settings, account),
+        run_id,
+        mined_at=mined_at,
+        attempt=attempt,
+        names=tuple(names or DATA_SET_NAMES),
+        interval_s=dashboards.quicksight_poll_interval_s,
+        timeout_s=timeout_s or dashboards.quicksight_timeout_s,
+    )
+
+
+def day_snapshot_path(settings: Settings, dt: date) -> Path:
+    """Where a scheduled run's snapshot goes: one page per day under ``<output>/dashboard``."""
+    return settings.paths.output_dir / "dashboard" / f"dt={dt.isoformat()}" / "index.html"
+
+
+def dashboard_snapshot(settings: Settings, run_id: str, path: Path | None = None) -> Path | None:
+    """Write the local dashboard's HTML snapshot of a run (default: beside its exports);
+    None when the dashboard's packages are not installed."""
     try:
         from basket_dashboard import snapshot
     except ImportError:
         return None
-    path = settings.paths.output_dir / "dashboard" / f"dt={plan.dt.isoformat()}" / "index.html"
-    written = snapshot.write_snapshot(settings, path, run_id=plan.run_id)
-    return str(Path(written).resolve())
+    if path is None:
+        run = find_run(settings, run_id)
+        path = Path(RunLayout(str(settings.paths.output_dir), run.dt, run.run_id).exports)
+        path = path / "dashboard.html"
+    return Path(snapshot.write_snapshot(settings, path, run_id=run_id)).resolve()
 
 
-# ---- run record -----------------------------------------------------------------------
+# ---- run record ------------------------------------------------------------------------
 
 
 def record_rel(dag_id: str, plan: RunPlan, airflow_run_id: str) -> str:
@@ -261,14 +420,14 @@ def record_run(
     """One JSON record per Airflow run (a re-run adds a record, changes nothing else):
     locally under ``<output>/_orchestration/`` and, when publishing, in S3 beside the
     results. Returns where it was written."""
-    report = local_report(settings, plan)
+    report = local_report(settings, plan.dt, plan.run_id)
     body = {
         "dag_id": dag_id,
         "airflow_run_id": airflow_run_id,
         "recorded_at": datetime.now(UTC).isoformat(),
         "plan": plan.as_dict(),
-        "mine": summary(report) if report else None,
-        "stages": _jsonable(stages),
+        "mine": report.summary() if report else None,
+        "stages": jsonable(dict(stages)),
     }
     raw = (json.dumps(body, indent=2, sort_keys=True, default=str) + "\n").encode()
     rel = record_rel(dag_id, plan, airflow_run_id)
@@ -278,16 +437,9 @@ def record_run(
     out: dict[str, Any] = {"local": str(local.resolve())}
     if clients is not None and settings.orchestration.publish:
         from basket_core.aws import s3 as s3_api
-        from basket_core.aws.s3 import sse_args
 
-        extra = {**sse_args(settings.aws), "ContentType": "application/json"}
-        key = target(settings).key(rel)
-        s3_api.put_bytes(clients("s3"), settings.aws.bucket, key, raw, extra_args=extra)
-        out["s3"] = target(settings).uri(rel)
+        target = Target.of(settings.aws)
+        extra = {**s3_api.sse_args(settings.aws), "ContentType": "application/json"}
+        s3_api.put_bytes(clients("s3"), target.bucket, target.key(rel), raw, extra_args=extra)
+        out["s3"] = target.uri(rel)
     return out
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "__dataclass_fields__"):
-        obj = asdict(obj)
-    return json.loads(json.dumps(obj, default=str))

@@ -165,15 +165,26 @@ GOAL_P95_S = 10.0
 """Issue #4's latency goal: p95 event-to-table seconds at 10k events/s."""
 
 
+def kafka_settings(
+    settings: Settings, bootstrap: str, topic: str, args: argparse.Namespace
+) -> KafkaConfig:
+    """The configured Kafka settings on the bench's broker, topic and batch size."""
+    return settings.kafka.model_copy(
+        update={
+            "bootstrap_servers": bootstrap,
+            "topic": topic,
+            "max_offsets_per_trigger": args.max_offsets_per_trigger or None,
+        }
+    )
+
+
 def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
     topic = create_topic(bootstrap, args.partitions)
     t0 = time.monotonic()
     sent = preload(bootstrap, topic, args.events, args.load_processes)
     took = time.monotonic() - t0
     print(f"loaded {sent:,} events in {took:.1f}s ({sent / took:,.0f}/s)")
-    source = stream.kafka_source(
-        spark, bootstrap, topic, max_offsets_per_trigger=args.max_offsets_per_trigger or None
-    )
+    source = stream.kafka_source(spark, kafka_settings(settings, bootstrap, topic, args))
     options = stream.RunOptions(once=True, checkpoint=Path(args.work) / f"cp-{topic}")
     started = time.monotonic()
     query = stream.start(spark, settings, source, options)
@@ -251,9 +262,7 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
     options = stream.RunOptions(
         trigger_seconds=args.trigger_seconds, checkpoint=Path(args.work) / f"cp-{topic}"
     )
-    source = stream.kafka_source(
-        spark, bootstrap, topic, max_offsets_per_trigger=args.max_offsets_per_trigger or None
-    )
+    source = stream.kafka_source(spark, kafka_settings(settings, bootstrap, topic, args))
     table = spark.read.format("delta").load(paths.lines).where(F.col("source").startswith(topic))
     warm = table.where(F.col("transaction_id").startswith("W"))
     measured = table.where(F.col("transaction_id").startswith("M"))

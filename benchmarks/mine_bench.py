@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import math
 import os
 import platform
 import resource
@@ -36,6 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from spark.fpcommon import min_count
+from spark.report import RunReport
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -83,13 +85,6 @@ class Measured:
 
 
 # ------------------------------------------------------------ thresholds and data
-
-
-def min_count(min_support: float, n: int) -> int:
-    """``ceil(min_support * n)`` (rounded first so 0.002 * 500000 is exactly 1000)."""
-    if not 0.0 < min_support <= 1.0:
-        raise ValueError(f"min_support must be in (0, 1], got {min_support}")
-    return max(1, math.ceil(round(min_support * n, 9)))
 
 
 def fraction_for_count(count: int, n: int) -> float:
@@ -292,18 +287,18 @@ def run_mine(
         why = "timed out" if m.timed_out else f"exit {m.returncode}"
         run.note = f"basket mine {why}: {tail(m.stderr or m.stdout, 5)}"
         return run
-    report = json.loads(run_json.read_text(encoding="utf-8"))
-    timings, counts = report.get("timings", {}), report.get("counts", {})
-    run.itemsets = counts.get("itemsets")
+    report = RunReport.read(run_json)
+    timings, counts = report.timings, report.counts
+    run.itemsets = counts.itemsets
     run.mine_s = timings.get("mine_s")
     if "total_s" in timings:
         run.in_process_s = timings["total_s"] - timings.get("spark_start_s", 0.0)
     run.details = {
-        "timings": timings, "counts": counts, "run_json": str(run_json),
-        "engine": report.get("engine"), "engine_details": report.get("engine_details"),
+        "timings": timings, "counts": asdict(counts), "run_json": str(run_json),
+        "engine": report.engine, "engine_details": report.engine_details,
     }  # fmt: skip
-    if counts.get("baskets") != n:
-        run.note = f"mined {counts.get('baskets')} baskets, expected {n}"
+    if counts.baskets != n:
+        run.note = f"mined {counts.baskets} baskets, expected {n}"
     return run
 
 

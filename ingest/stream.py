@@ -141,39 +141,31 @@ def files_source(
     )
 
 
-def kafka_source(
-    spark: SparkSession,
-    bootstrap_servers: str,
-    topic: str,
-    *,
-    max_offsets_per_trigger: int | None = _KAFKA.max_offsets_per_trigger,
-    max_event_bytes: int = _KAFKA.max_event_bytes,
-    starting_offsets: str = _KAFKA.starting_offsets,
-    max_partition_fetch_bytes: int = _KAFKA.max_partition_fetch_bytes,
-) -> Source:
-    """Events on ``topic`` (see :mod:`ingest.events`); defaults from :class:`KafkaConfig`
-    (``max_offsets_per_trigger`` bounds a catch-up batch; None: everything available)."""
+def kafka_source(spark: SparkSession, kafka: KafkaConfig) -> Source:
+    """Events on ``kafka.topic`` (see :mod:`ingest.events`), read with every ``kafka.*``
+    setting (``max_offsets_per_trigger`` bounds a catch-up batch; None: everything
+    available). The settings come whole, so no caller can run on class defaults."""
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap_servers)
-        .option("subscribe", topic)
-        .option("startingOffsets", starting_offsets)
+        .option("kafka.bootstrap.servers", kafka.bootstrap_servers)
+        .option("subscribe", kafka.topic)
+        .option("startingOffsets", kafka.starting_offsets)
         # a busy machine or a broker restart must not fail the query on the first slow reply
         .option("kafka.default.api.timeout.ms", "180000")
         .option("fetchOffset.numRetries", "6")
         .option("fetchOffset.retryIntervalMs", "2000")
         # catch-up batches read tens of MB per partition: fewer, larger fetches
-        .option("kafka.max.partition.fetch.bytes", str(max_partition_fetch_bytes))
-        .option("kafka.fetch.max.bytes", str(4 * max_partition_fetch_bytes))
+        .option("kafka.max.partition.fetch.bytes", str(kafka.max_partition_fetch_bytes))
+        .option("kafka.fetch.max.bytes", str(4 * kafka.max_partition_fetch_bytes))
     )
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+    if kafka.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", kafka.max_offsets_per_trigger)
 
     def stage(batch: DataFrame) -> DataFrame:
-        return staging.stage_events(batch, max_event_bytes)
+        return staging.stage_events(batch, kafka.max_event_bytes)
 
     return Source(
-        name=f"kafka-{_slug(topic)}",
+        name=f"kafka-{_slug(kafka.topic)}",
         stream=reader.load(),
         stage=stage,
         data_columns=events.DATA_FIELDS,

@@ -1,13 +1,13 @@
 """``basket quicksight refresh``: one SPICE ingestion per data set, waited for together.
 
-The ingestion id is derived from the run id (plus an attempt number after the first), so a
-retried refresh of the same run waits for the ingestion it already started instead of
-starting, and paying quota for, another. SPICE allows a limited number of ingestions per
+The ingestion id follows :func:`attempt_id`, so a retried refresh of the same run waits
+for the ingestion it already started instead of starting, and paying quota for, another. SPICE allows a limited number of ingestions per
 data set in 24 hours; hitting it raises :class:`IngestionQuotaError` with what to do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -40,10 +40,21 @@ class Ingestion:
     error: str = ""
 
 
-def attempt_id(run_id: str, attempt: int = 1) -> str:
+def attempt_id(run_id: str, attempt: int = 1, mined_at: str | None = None) -> str:
+    """The one SPICE ingestion-id policy, used by ``basket quicksight refresh`` and the DAG:
+    ``<run id>[-<8 hex of when the run was mined>][-r<attempt>]``.
+
+    The same mined run and attempt give the same id, so a retry that keeps its attempt
+    number waits for the ingestion it started (QuickSight refuses a second one with that
+    id); a re-mined run (a re-run of its day) or a later attempt (the CLI's ``--attempt``,
+    the DAG task's try number, after a failed ingestion) gets a new one.
+    """
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1, got {attempt}")
-    return ingestion_id(run_id if attempt == 1 else f"{run_id}-r{attempt}")
+    base = run_id
+    if mined_at:
+        base = f"{run_id}-{hashlib.sha1(mined_at.encode()).hexdigest()[:8]}"
+    return ingestion_id(base if attempt == 1 else f"{base}-r{attempt}")
 
 
 def start(qs: Any, deployment: Deployment, data_set_id: str, ingestion: str) -> bool:
@@ -119,6 +130,7 @@ def refresh(
     run_id: str,
     *,
     attempt: int = 1,
+    mined_at: str | None = None,
     names: tuple[str, ...] = DATA_SET_NAMES,
     interval_s: float = 10.0,
     timeout_s: float = 1800.0,
@@ -132,7 +144,7 @@ def refresh(
     """
     if deployment.import_mode != "SPICE":
         raise api.QuickSightError("the data sets query Athena directly: nothing to refresh")
-    ingestion = attempt_id(run_id, attempt)
+    ingestion = attempt_id(run_id, attempt, mined_at)
     data_set_ids = [deployment.data_set_id(n) for n in names]
     started = {d: start(qs, deployment, d, ingestion) for d in data_set_ids}
     deadline = clock() + timeout_s

@@ -34,14 +34,19 @@ def apply_window(lines: DataFrame, start: date | None, end: date | None) -> Data
 
 
 def apply_where(lines: DataFrame, where: str | None) -> DataFrame:
-    """Keep lines matching a Spark SQL predicate over the line's columns."""
+    """Keep lines matching a filter (:mod:`spark.filters`: a predicate, never code) over
+    the line's columns."""
     if not where:
         return lines
     from pyspark.errors import AnalysisException, ParseException
     from pyspark.sql import functions as F
 
+    from spark.filters import check_columns, check_filter
+
+    safe = check_filter(where)
+    check_columns(where, lines.columns)
     try:
-        out = lines.where(F.expr(where))
+        out = lines.where(F.expr(safe))
         out.schema  # noqa: B018 - resolve now to report errors here
     except (AnalysisException, ParseException) as exc:
         first = str(exc).strip().splitlines()[0]

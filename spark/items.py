@@ -8,7 +8,7 @@ collect brings back, per segment:
 * the basket count, the number of distinct items and of item occurrences;
 * the items that may be frequent (``count >= min_support * n - 1``, a bound below every
   exact threshold, so :func:`spark.pfp.vocabulary` applies the exact
-  :func:`spark.fpgrowth.min_count` in Python) with their counts.
+  :func:`spark.fpcommon.min_count` in Python) with their counts.
 
 With several segments, the distinct items over all of them take one more (small) query
 over the cached (segment, item) counts. Only these counts reach the driver, never the
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from spark.fpcommon import check_min_support
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
@@ -51,8 +53,7 @@ def count_items(baskets: DataFrame, min_support: float) -> ItemCounts:
     a single segment."""
     from pyspark.sql import functions as F
 
-    if not 0.0 < min_support <= 1.0:
-        raise ValueError(f"min_support must be in (0, 1], got {min_support}")
+    check_min_support(min_support)
     exploded = baskets.select("segment", F.posexplode_outer("items").alias("pos", "item"))
     counted = (
         exploded.groupBy("segment", "item")

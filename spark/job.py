@@ -1,43 +1,38 @@
 """The batch mining job: load -> clean -> baskets -> FP-Growth -> rules -> write.
 
 :func:`run_mine` is what ``basket mine``, the demo and the DAGs call. It reads a
-typed :class:`MineRequest` plus :class:`~basket_core.config.Settings`, writes the run's
-datasets in :mod:`basket_core.layout` and returns the run report (also ``run.json``).
+typed :class:`MineRequest` plus :class:`~basket_core.config.Settings`, checks the request
+without Spark (:func:`preflight`), reads and cleans the input (:mod:`spark.reads`), mines
+it, writes the run's datasets in :mod:`basket_core.layout` (:mod:`spark.writes`) and
+returns the :class:`~spark.report.RunReport` (also written as ``run.json``).
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import shutil
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from basket_core import __version__
-from basket_core.config import Settings
+from basket_core.config import MiningConfig, Settings
+from basket_core.errors import OptionError
 from basket_core.layout import RunLayout, new_run_id
 from basket_core.progress import Progress
-from basket_core.schemas import RUNS, spark_schema
-from spark import baskets as B
-from spark.clean import REASON, clean_lines
+from spark.baskets import check_window
 from spark.engine import mine_itemsets
-from spark.fpgrowth import min_count
-from spark.items import count_items
-from spark.load import (
-    InputError,
-    LongInput,
-    first_line,
-    inspect_long,
-    is_remote,
-    read_basket_lines,
-    read_long,
-    resolve_paths,
-)
+from spark.explosion import guard, itemset_bounds, subsets
+from spark.filters import check_filter
+from spark.fpcommon import min_count
+from spark.items import ItemCounts, count_items
+from spark.load import InputError, LongInput, first_line, inspect_long, is_remote, resolve_paths
+from spark.reads import lines_to_baskets, load_clean
+from spark.report import Counts, RunInput, RunReport
 from spark.rules import derive_rules
+from spark.writes import write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -60,23 +55,34 @@ class MineRequest:
     def __post_init__(self) -> None:
         if bool(self.inputs) == bool(self.table):
             raise InputError("give either input files (--input) or a Delta table (--table)")
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise OptionError(f"--start-date {self.start_date} is after --end-date {self.end_date}")
+        if self.where is not None:
+            check_filter(self.where)
 
 
-@dataclass
-class Counts:
-    input_rows: int = 0
-    accepted_rows: int = 0
-    rejected_rows: int = 0
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)
-    filtered_rows: int = 0
-    baskets: int = 0
-    distinct_items: int = 0
-    segments: int = 0
-    itemsets: int = 0
-    rules: int = 0
+def check_explosion(
+    baskets: DataFrame, item_counts: ItemCounts, segments: list[str], mining: MiningConfig
+) -> None:
+    """Refuse, before mining, a run sure to find more than ``mining.max_itemsets``
+    itemsets (:mod:`spark.explosion`); skipped when the frequent items alone cannot."""
+    frequent: dict[str, tuple[int, frozenset[str]]] = {}
+    for seg in segments:
+        counted = item_counts.segments[seg]
+        threshold = min_count(mining.min_support, counted.n_baskets)
+        items = frozenset(i for i, c in counted.candidates if c >= threshold)
+        if subsets(len(items), mining.max_size) > mining.max_itemsets:
+            frequent[seg] = (threshold, items)
+    if frequent:
+        guard(
+            itemset_bounds(baskets, frequent, mining.max_size),
+            mining.max_itemsets,
+            mining.min_support,
+        )
 
 
 def versions() -> dict[str, str]:
+    """Versions of this package, Python, PySpark and delta-spark, for the run report."""
     import pyspark
 
     out = {
@@ -99,7 +105,7 @@ def run_mine(
     *,
     spark: SparkSession | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> RunReport:
     """Mine one run and write its results; returns the run report."""
     progress = progress or Progress()
     started = datetime.now(UTC)
@@ -124,8 +130,14 @@ def run_mine(
     cached: list[DataFrame] = []
     try:
         with progress.stage("load", "Read and cleaned input") as st:
-            lines, baskets, quarantine, classified = _load_clean(
-                spark, settings, request, counts, cached, inspected
+            loaded = load_clean(
+                spark,
+                settings,
+                inputs=request.inputs,
+                table=request.table,
+                inspected=inspected,
+                counts=counts,
+                cached=cached,
             )
             st.done(
                 f"{counts.input_rows:,} rows, {counts.accepted_rows:,} accepted, "
@@ -147,11 +159,22 @@ def run_mine(
                 )
 
         with progress.stage("baskets", "Built baskets") as st:
+            baskets = loaded.baskets
             if baskets is None:
-                assert lines is not None
-                baskets = _lines_to_baskets(spark, settings, request, lines, counts)
-                # grouped from lines (a shuffle): keep; from basket-format input they are
-                # a projection of the cached classified lines, so caching them twice costs
+                assert loaded.lines is not None
+                baskets = lines_to_baskets(
+                    spark,
+                    settings,
+                    loaded.lines,
+                    counts,
+                    start_date=request.start_date,
+                    end_date=request.end_date,
+                    where=request.where,
+                    item_map=request.item_map,
+                    segment_by=request.segment_by,
+                )
+                # grouped from lines (a shuffle): keep them; basket-format baskets are a
+                # projection of the cached classified lines and are not cached again
                 baskets = baskets.persist()
                 cached.append(baskets)
             item_counts = count_items(baskets, mining.min_support)
@@ -164,17 +187,16 @@ def run_mine(
                     f"({counts.filtered_rows:,} accepted rows filtered out)"
                 )
             segments = sorted(per_segment, key=lambda s: (-per_segment[s], s))
-            if len(segments) > mining.max_segments:
-                progress_skipped = segments[mining.max_segments :]
-                segments = segments[: mining.max_segments]
-            else:
-                progress_skipped = []
+            skipped = segments[mining.max_segments :]
+            segments = segments[: mining.max_segments]
             counts.segments = len(segments)
             st.done(
                 f"{counts.baskets:,} baskets, {counts.distinct_items:,} distinct items"
                 + (f", {len(segments)} segments" if request.segment_by else "")
-                + (f" ({len(progress_skipped)} small segments skipped)" if progress_skipped else "")
+                + (f" ({len(skipped)} small segments skipped)" if skipped else "")
             )
+
+        check_explosion(baskets, item_counts, segments, mining)
 
         with progress.stage("mine", "Mined frequent itemsets (FP-Growth)") as st:
             mined = mine_itemsets(
@@ -186,8 +208,6 @@ def run_mine(
             counts.itemsets = itemsets.count()
             progress.timings.update(mined.timings)
             progress.timings["mine_fpgrowth_s"] = round(time.perf_counter() - t_mine, 3)
-            engine = mined.engine
-            engine_details = mined.details
             st.done(
                 f"{counts.itemsets:,} itemsets at min support {mining.min_support} "
                 f"(>= {min_count(mining.min_support, counts.baskets):,} baskets), "
@@ -201,51 +221,54 @@ def run_mine(
             st.done(f"{counts.rules:,} rules at min confidence {mining.min_confidence}")
 
         with progress.stage("write", "Wrote results") as st:
-            _write_results(spark, layout, itemsets, rules, quarantine)
+            write_results(spark, layout, itemsets, rules, loaded.quarantine)
             st.done(f"{layout.root} ({layout.partition})")
-        del classified
     finally:
         for df in cached:
             df.unpersist()
 
     finished = datetime.now(UTC)
     progress.timings["total_s"] = round(time.perf_counter() - t0, 3)
-    report: dict[str, Any] = {
-        "run_id": run_id,
-        "dt": layout.dt.isoformat(),
-        "status": "succeeded",
-        "engine": engine,
-        "engine_details": engine_details,
-        "started_at": started.isoformat(),
-        "finished_at": finished.isoformat(),
-        "input": {
-            "paths": list(request.inputs),
-            "table": request.table,
-            "format": "delta" if request.table else settings.input.format,
-        },
-        "params": {
+    report = RunReport(
+        run_id=run_id,
+        dt=layout.dt,
+        status="succeeded",
+        engine=mined.engine,
+        engine_details=mined.details,
+        started_at=started,
+        finished_at=finished,
+        input=RunInput(
+            paths=list(request.inputs),
+            table=request.table,
+            format="delta" if request.table else settings.input.format,
+        ),
+        params={
             "mining": settings.mining.model_dump(),
             "cleaning": settings.cleaning.model_dump(),
             "columns": settings.columns.model_dump(),
             "input": settings.input.model_dump(),
             "request": _jsonable(asdict(request)),
         },
-        "counts": asdict(counts),
-        "timings": dict(progress.timings),
-        "versions": versions(),
-        "outputs": {
-            name: layout.dataset(name) for name in ("itemsets", "rules", "quarantine", "runs")
-        }
+        counts=counts,
+        timings=dict(progress.timings),
+        versions=versions(),
+        outputs={name: layout.dataset(name) for name in ("itemsets", "rules", "quarantine", "runs")}
         | {"exports": layout.exports},
-    }
-    _write_report(spark, layout, report, request)
+    )
+    write_run(
+        spark,
+        layout,
+        report,
+        input_label=_describe_input(request, sep=","),
+        segment_by=request.segment_by,
+    )
     return report
 
 
 def preflight(settings: Settings, request: MineRequest) -> LongInput | None:
     """Validate inputs and options without Spark: missing/empty files, header and
     column mapping, delimiter, date window. Raises :class:`InputError`."""
-    B.check_window(
+    check_window(
         request.start_date,
         request.end_date,
         settings.columns.timestamp is not None or bool(request.table),
@@ -264,224 +287,14 @@ def preflight(settings: Settings, request: MineRequest) -> LongInput | None:
     return None
 
 
-def _load_clean(
-    spark: SparkSession,
-    settings: Settings,
-    request: MineRequest,
-    counts: Counts,
-    cached: list[DataFrame],
-    inspected: LongInput | None,
-) -> tuple[DataFrame | None, DataFrame | None, DataFrame, DataFrame | None]:
-    """Returns ``(lines, baskets, quarantine, classified)``; exactly one of lines/baskets."""
-    from pyspark.sql import functions as F
-
-    if request.table:
-        lines = _read_table(spark, request.table).persist()
-        cached.append(lines)
-        counts.input_rows = counts.accepted_rows = lines.count()
-        lines = with_attribute_columns(lines)
-        empty = spark.createDataFrame([], spark_schema(_quarantine_ds()))
-        return lines, None, empty, None
-    if settings.input.format == "basket":
-        raw, _ = read_basket_lines(spark, request.inputs, settings.input)
-        classified, baskets, quarantine = B.parse_basket_lines(
-            raw, sep=settings.input.basket_sep, cleaning=settings.cleaning
-        )
-        classified = classified.persist()
-        cached.append(classified)
-        _count_reasons(classified, counts)
-        return None, baskets, quarantine, classified
-    raw_lines = read_long(spark, request.inputs, settings.input, settings.columns, inspected)
-    classified, cleaned = clean_lines(
-        raw_lines.df,
-        data_columns=raw_lines.data_columns,
-        columns=settings.columns,
-        cleaning=settings.cleaning,
-        timestamp_formats=settings.input.timestamp_formats,
-    )
-    classified = classified.persist()
-    cached.append(classified)
-    _count_reasons(classified, counts)
-    del F
-    return cleaned.accepted, None, cleaned.rejected, classified
-
-
-def _quarantine_ds() -> Any:
-    from basket_core.schemas import QUARANTINE
-
-    return QUARANTINE
-
-
-def _count_reasons(classified: DataFrame, counts: Counts) -> None:
-    by_reason = {r[0]: int(r[1]) for r in classified.groupBy(REASON).count().collect()}
-    counts.accepted_rows = by_reason.pop(None, 0)
-    counts.rejected_by_reason = dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
-    counts.rejected_rows = sum(by_reason.values())
-    counts.input_rows = counts.accepted_rows + counts.rejected_rows
-
-
-def _read_table(spark: SparkSession, path: str) -> DataFrame:
-    from pyspark.errors import AnalysisException
-
-    from basket_core.schemas import LINES
-
-    try:
-        df = spark.read.format("delta").load(path)
-    except AnalysisException as exc:
-        raise InputError(f"cannot read Delta table {path}: {str(exc).splitlines()[0]}") from exc
-    missing = [c for c in LINES.names if c not in df.columns]
-    if missing:
-        raise InputError(f"Delta table {path} lacks column(s) {', '.join(missing)}")
-    return df
-
-
-ATTRIBUTES = "attributes"
-
-
-def with_attribute_columns(lines: DataFrame) -> DataFrame:
-    """The ingest table's ``attributes`` map back as columns (``Country``...), as a CSV
-    input's extra columns are: ``--segment-by`` and ``--where`` work the same on both.
-    A key named like an existing column is left in the map (the column wins)."""
-    from pyspark.sql import functions as F
-
-    if ATTRIBUTES not in lines.columns:
-        return lines
-    taken = {c.lower() for c in lines.columns}
-    found = lines.select(F.explode(F.map_keys(ATTRIBUTES)).alias("k")).distinct().collect()
-    keys = sorted(r["k"] for r in found if r["k"].lower() not in taken)
-    return lines.select(
-        *[c for c in lines.columns if c != ATTRIBUTES],
-        *[F.col(ATTRIBUTES).getItem(k).alias(k) for k in keys],
-    )
-
-
-def _lines_to_baskets(
-    spark: SparkSession,
-    settings: Settings,
-    request: MineRequest,
-    lines: DataFrame,
-    counts: Counts,
-) -> DataFrame:
-    B.check_window(
-        request.start_date,
-        request.end_date,
-        settings.columns.timestamp is not None or bool(request.table),
-    )
-    kept = B.apply_window(lines, request.start_date, request.end_date)
-    kept = B.apply_where(kept, request.where)
-    if settings.mining.basket_by == "customer-day":
-        kept = B.customer_day_ready(kept)
-    if request.item_map is not None:
-        kept = B.map_items(kept, B.read_item_map(spark, request.item_map))
-    if (
-        request.start_date
-        or request.end_date
-        or request.where
-        or settings.mining.basket_by != "transaction"
-    ):
-        counts.filtered_rows = counts.accepted_rows - kept.count()
-    return B.to_baskets(kept, basket_by=settings.mining.basket_by, segment_by=request.segment_by)
-
-
-def _write_results(
-    spark: SparkSession,
-    layout: RunLayout,
-    itemsets: DataFrame,
-    rules: DataFrame,
-    quarantine: DataFrame,
-) -> None:
-    from pyspark.sql import functions as F
-
-    n_out = max(1, min(8, spark.sparkContext.defaultParallelism))
-    itemsets.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("itemsets"))
-    rules.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("rules"))
-    quarantine.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("quarantine"))
-    exports = layout.exports
-    _single_csv(
-        itemsets.orderBy(F.desc("support"), "size", F.col("items").cast("string")).withColumn(
-            "items", F.to_json("items")
-        ),
-        f"{exports}/itemsets.csv",
-    )
-    _single_csv(
-        rules.orderBy(F.desc("lift"), F.desc("confidence"), F.col("antecedent").cast("string"))
-        .withColumn("antecedent", F.to_json("antecedent"))
-        .withColumn("consequent", F.to_json("consequent")),
-        f"{exports}/rules.csv",
-    )
-
-
-def _single_csv(df: DataFrame, target: str) -> None:
-    """Write one CSV file with a header (RFC 4180 quoting) at a local path."""
-    out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".csv-", dir=out.parent))
-    try:
-        (
-            df.coalesce(1)
-            .write.mode("overwrite")
-            .option("header", True)
-            .option("escape", '"')
-            .option("quoteAll", False)
-            .csv(str(tmp / "data"))
-        )
-        parts = sorted((tmp / "data").glob("part-*.csv"))
-        if not parts:  # empty result: header only
-            out.write_text(",".join(df.columns) + "\n", encoding="utf-8")
-        else:
-            shutil.move(str(parts[0]), out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _write_report(
-    spark: SparkSession, layout: RunLayout, report: dict[str, Any], request: MineRequest
-) -> None:
-    counts, timings = report["counts"], report["timings"]
-    row = {
-        "started_at": datetime.fromisoformat(report["started_at"]),
-        "finished_at": datetime.fromisoformat(report["finished_at"]),
-        "status": report["status"],
-        "engine": report["engine"],
-        "input": request.table or ",".join(request.inputs),
-        "segment_by": request.segment_by,
-        "min_support": report["params"]["mining"]["min_support"],
-        "min_confidence": report["params"]["mining"]["min_confidence"],
-        "input_rows": counts["input_rows"],
-        "accepted_rows": counts["accepted_rows"],
-        "rejected_rows": counts["rejected_rows"],
-        "rejected_by_reason": json.dumps(counts["rejected_by_reason"]),
-        "filtered_rows": counts["filtered_rows"],
-        "baskets": counts["baskets"],
-        "distinct_items": counts["distinct_items"],
-        "itemsets": counts["itemsets"],
-        "rules": counts["rules"],
-        "params": json.dumps(report["params"], default=str),
-        "timings": json.dumps(timings),
-        "versions": json.dumps(report["versions"]),
-    }
-    spark.createDataFrame([tuple(row[c] for c in RUNS.names)], spark_schema(RUNS)).coalesce(
-        1
-    ).write.mode("overwrite").parquet(layout.dataset("runs"))
-    exports = Path(layout.exports)
-    exports.mkdir(parents=True, exist_ok=True)
-    (exports / "run.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    latest = {
-        "run_id": layout.run_id,
-        "dt": layout.dt.isoformat(),
-        "finished_at": report["finished_at"],
-    }
-    Path(layout.latest).write_text(json.dumps(latest, indent=2) + "\n")
-
-
 def _describe_engine(engine: str, details: dict[str, Any]) -> str:
     if engine != "pfp":
         return engine
     return f"pfp, {details['groups']} group(s), {details['frequent_items']:,} frequent items"
 
 
-def _describe_input(request: MineRequest) -> str:
-    return request.table or ", ".join(request.inputs)
+def _describe_input(request: MineRequest, sep: str = ", ") -> str:
+    return request.table or sep.join(request.inputs)
 
 
 def _reason_summary(counts: Counts) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from basket_core.config import ColumnsConfig, InputConfig
+from basket_core.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -25,10 +26,6 @@ SOURCE_COL = "_source"
 CORRUPT_COL = "_corrupt"
 _REMOTE = ("s3://", "s3a://", "s3n://", "hdfs://", "gs://", "abfs://", "abfss://")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
-
-
-class InputError(ValueError):
-    """A problem with the input that the user can fix; the message says what and where."""
 
 
 @dataclass(frozen=True)

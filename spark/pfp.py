@@ -4,7 +4,7 @@ Spark prepares and moves the data; pyfim (C) does the mining:
 
 1. **Count** items per segment in Spark (:func:`spark.items.count_items`, the same counts
    the run report uses); keep those with ``count >= min_count``
-   (:func:`spark.fpgrowth.min_count`) and number them by count descending, then name:
+   (:func:`spark.fpcommon.min_count`) and number them by count descending, then name:
    id 0 is the most frequent item (:func:`vocabulary`). Only these counts reach the driver.
 2. **Plan** groups: contiguous id ranges per segment, sized from the item counts by an
    estimate of each group's conditional database in memory; a group over
@@ -35,7 +35,7 @@ from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from spark.fpgrowth import min_count
+from spark.fpcommon import as_itemsets, check_max_size, empty_itemsets, min_count
 from spark.items import ItemCounts, count_items
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,8 +44,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
 
 # Memory estimate of a conditional database inside the mining worker (Arrow buffers,
-# the Python lists handed to pyfim, and pyfim's own transaction bag and FP-tree),
-# measured on this project's benchmark data; see :func:`group_bytes`.
+# the Python lists handed to pyfim, and pyfim's own transaction bag and FP-tree), per
+# basket and per item a group receives; used by :func:`total_bytes`,
+# :func:`item_loads` and :meth:`RangeEstimate.bytes`.
 BYTES_PER_BASKET = 120
 BYTES_PER_ITEM = 80
 # "fits comfortably": one group when the whole encoded data needs at most this share of
@@ -86,7 +87,9 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Plan:
+class GroupPlan:
+    """The groups of a run, over all segments, and the memory estimate they were cut by."""
+
     groups: tuple[Group, ...]
     single_group: bool
     est_total_bytes: int
@@ -152,8 +155,7 @@ class RangeEstimate:
         one of its items (items taken as independent: co-bought items, the usual case,
         make it an over-estimate) times their prefix up to ``hi`` (the group's item plus
         the basket's items with a lower id). Within 1.1-1.4x of the measured size on
-        skewed synthetic baskets (``tests/test_engines.py``); the older per-item sum was
-        1.5-8x over and split 10M baskets into 21 groups."""
+        skewed synthetic baskets (``tests/test_engines.py``)."""
         absent = math.exp(self.log_absent[hi + 1] - self.log_absent[lo])
         senders = self.n_baskets * (1.0 - absent)
         # baskets holding a rare item are longer than the mean one (a basket is more
@@ -221,7 +223,7 @@ def plan_groups(
     group_memory_mb: int,
     parallelism: int,
     allow_single: bool,
-) -> Plan:
+) -> GroupPlan:
     """Groups for every segment.
 
     ``groups`` fixes the number of groups per segment (before memory splitting). Without
@@ -257,7 +259,7 @@ def plan_groups(
             if est > budget:
                 oversize.append(len(planned))
             planned.append(Group(len(planned), vocab.segment, lo, hi, est))
-    return Plan(tuple(planned), single, est_total, budget, tuple(oversize))
+    return GroupPlan(tuple(planned), single, est_total, budget, tuple(oversize))
 
 
 # ------------------------------------------------------------------ partition keys
@@ -495,7 +497,7 @@ def _decoded(
 # ------------------------------------------------------------------ Spark side
 
 
-def encode_context(vocabs: Sequence[Vocabulary], plan: Plan, keys: list[int]) -> EncodeContext:
+def encode_context(vocabs: Sequence[Vocabulary], plan: GroupPlan, keys: list[int]) -> EncodeContext:
     segments = {}
     for vocab in vocabs:
         key_of_id = [0] * len(vocab.items)
@@ -508,7 +510,7 @@ def encode_context(vocabs: Sequence[Vocabulary], plan: Plan, keys: list[int]) ->
 
 
 def mine_context(
-    vocabs: Sequence[Vocabulary], plan: Plan, keys: list[int], max_size: int | None
+    vocabs: Sequence[Vocabulary], plan: GroupPlan, keys: list[int], max_size: int | None
 ) -> MineContext:
     return MineContext(
         groups_by_key={keys[g.index]: g for g in plan.groups},
@@ -522,7 +524,7 @@ def mine_context(
 @dataclass
 class PfpRun:
     itemsets: DataFrame
-    plan: Plan
+    plan: GroupPlan
     vocab_sizes: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
     """Driver path: seconds to fetch the baskets, encode them, and run pyfim."""
@@ -553,8 +555,7 @@ def mine_pfp(
     driver (:func:`mine_in_driver`): no Python workers, no shuffle."""
     from pyspark.sql import functions as F
 
-    if max_size is not None and max_size < 1:
-        raise ValueError(f"max_size must be >= 1, got {max_size}")
+    check_max_size(max_size)
     thresholds = {s: min_count(min_support, n) for s, n in n_by_segment.items()}
     wanted = baskets.where(F.col("segment").isin(list(thresholds))).select("segment", "items")
     if counts is None:
@@ -577,7 +578,7 @@ def mine_pfp(
         allow_single=allow_single,
     )
     if not plan.groups:
-        return PfpRun(_empty(spark), plan, sizes)
+        return PfpRun(empty_itemsets(spark), plan, sizes)
     keys = partition_keys(len(plan.groups))
     encoded = wanted.mapInArrow(
         partial(encode_partition, encode_context(vocabs, plan, keys)), ENCODED_SCHEMA
@@ -645,31 +646,22 @@ def mine_in_driver(
         ctx = MineContext({}, {segment: vocab.items}, {segment: vocab.n_baskets}, {}, max_size)
         found.extend(_decoded(mined, vocab.items, segment, ctx))
     spark = wanted.sparkSession
-    plan = Plan(tuple(groups), True, raw_bytes, group_memory_mb * 2**20, in_driver=True)
+    plan = GroupPlan(tuple(groups), True, raw_bytes, group_memory_mb * 2**20, in_driver=True)
     sizes = {v.segment: len(v.items) for v in vocabs}
     timings = laps.rounded(3, prefix="driver_")
     if not found:
-        return PfpRun(_empty(spark), plan, sizes, timings)
+        return PfpRun(empty_itemsets(spark), plan, sizes, timings)
     itemsets = _itemsets(spark.createDataFrame(pa.Table.from_batches(found)))
     return PfpRun(itemsets, plan, sizes, timings)
 
 
-def _empty(spark: Any) -> DataFrame:
-    from basket_core.schemas import ITEMSETS, spark_schema
-
-    return spark.createDataFrame([], spark_schema(ITEMSETS))
-
-
 def _itemsets(found: DataFrame) -> DataFrame:
-    """``FOUND_SCHEMA`` rows as the ``ITEMSETS`` columns (support as the MLlib path)."""
+    """``FOUND_SCHEMA`` rows as the ``ITEMSETS`` columns."""
     from pyspark.sql import functions as F
 
-    from basket_core.schemas import ITEMSETS
-
-    return found.select(
-        "segment",
-        F.array_sort("items").alias("items"),
-        F.size("items").alias("size"),
-        "count",
-        (F.col("count") / F.col("n_baskets").cast("double")).alias("support"),
-    ).select(*ITEMSETS.names)
+    return as_itemsets(
+        found,
+        segment=F.col("segment"),
+        count=F.col("count"),
+        n_baskets=F.col("n_baskets").cast("double"),
+    )

@@ -52,12 +52,12 @@ def _run(spark, settings, src: Path, **overrides):  # type: ignore[no-untyped-de
 def test_every_rule_rejects_with_reason_and_counts_reconcile(spark, settings, tmp_path) -> None:
     src = _write(tmp_path / "pos.csv", GOOD + [r for rows in BAD.values() for r in rows])
     report, quarantine, _ = _run(spark, settings, src)
-    c = report["counts"]
-    assert c["input_rows"] == len(GOOD) + sum(len(v) for v in BAD.values())
-    assert c["accepted_rows"] == len(GOOD)
-    assert c["rejected_rows"] == len(quarantine) == sum(len(v) for v in BAD.values())
-    assert c["input_rows"] == c["accepted_rows"] + c["rejected_rows"]
-    assert c["rejected_by_reason"] == {k: len(v) for k, v in BAD.items()}
+    c = report.counts
+    assert c.input_rows == len(GOOD) + sum(len(v) for v in BAD.values())
+    assert c.accepted_rows == len(GOOD)
+    assert c.rejected_rows == len(quarantine) == sum(len(v) for v in BAD.values())
+    assert c.input_rows == c.accepted_rows + c.rejected_rows
+    assert c.rejected_by_reason == {k: len(v) for k, v in BAD.items()}
     assert sorted(quarantine["reason"]) == sorted(k for k, v in BAD.items() for _ in v)
     # every quarantined record names its file and keeps the original fields
     assert quarantine["source"].str.endswith("pos.csv").all()
@@ -107,16 +107,16 @@ def test_rules_can_be_switched_off(spark, settings, tmp_path) -> None:
             "cleaning.reject_non_positive_quantity": False,
         },
     )
-    assert report["counts"]["rejected_rows"] == 0 and len(quarantine) == 0
-    assert report["counts"]["accepted_rows"] == len(rows)
+    assert report.counts.rejected_rows == 0 and len(quarantine) == 0
+    assert report.counts.accepted_rows == len(rows)
 
 
 def test_duplicates_keep_exactly_one_copy(spark, settings, tmp_path) -> None:
     row = GOOD[0]
     src = _write(tmp_path / "pos.csv", [row] * 4 + GOOD[1:])
     report, _quarantine, _ = _run(spark, settings, src)
-    assert report["counts"]["rejected_by_reason"] == {"duplicate": 3}
-    assert report["counts"]["accepted_rows"] == len(GOOD)
+    assert report.counts.rejected_by_reason == {"duplicate": 3}
+    assert report.counts.accepted_rows == len(GOOD)
 
 
 @pytest.mark.parametrize("price", ["", "NaN", "abc"])

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from basket_core.config import AwsConfig, Settings
-from basket_pipeline import airflow_runtime
-from basket_pipeline import plan as planning
+from basket_pipeline import airflow_runtime, planning
 from tests.fixtures.airflow import DAGS
 
 DAG_FILE = DAGS / "market_basket.py"
@@ -71,13 +70,20 @@ def test_plan_from_context_falls_back_to_run_after() -> None:
     assert planning.plan_from_context(s, "daily", asset_run).dt == DAY
 
 
-def test_ingestion_ids_are_unique_per_attempt_and_valid() -> None:
-    plan = {"run_id": "daily-2026-11-24"}
-    a = planning.ingestion_id(plan, "scheduled__2026-11-25T02:30:00+00:00", 1)
-    assert a.startswith("daily-2026-11-24-") and a.endswith("-1")
-    assert a != planning.ingestion_id(plan, "scheduled__2026-11-25T02:30:00+00:00", 2)
-    assert a != planning.ingestion_id(plan, "manual__2026-11-26T10:00:00+00:00", 1)
-    assert all(ch.isalnum() or ch in "-_" for ch in a)
+def test_spice_ingestion_ids_follow_the_one_policy(airflow_home: Path) -> None:
+    """The DAG's macro is the CLI's policy: same run, same mine, same attempt -> same id (a
+    retry waits for its ingestion); another attempt or a re-mined run -> a new one."""
+    from basket_pipeline import stages
+
+    macro = load_dag_module().spice_ingestion_id
+    published = {"run_id": "daily-2026-11-24", "mined_at": "2026-11-25T02:40:00+00:00"}
+    a = macro(published, 1)
+    assert a == stages.quicksight_ingestion_id(published["run_id"], published["mined_at"], 1)
+    assert a == macro(dict(published), 1)
+    assert a.startswith("daily-2026-11-24-")
+    assert a != macro(published, 2)
+    assert a != macro({**published, "mined_at": "2026-11-26T10:00:00+00:00"}, 1)
+    assert all(ch.isalnum() or ch in "-_" for ch in a) and len(a) <= 128
 
 
 def test_input_location_local_and_s3(tmp_path: Path) -> None:

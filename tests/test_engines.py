@@ -15,7 +15,7 @@ import pytest
 from basket.commands.mine import apply_mine_options
 from spark import pfp
 from spark.engine import resolve_engine
-from spark.fpgrowth import min_count
+from spark.fpcommon import min_count
 from spark.job import MineRequest, run_mine
 from tests import reference as ref
 
@@ -77,7 +77,7 @@ def test_group_over_the_memory_budget_is_split() -> None:
 
 
 def _measured_bytes(
-    vocab: pfp.Vocabulary, baskets: list[list[str]], plan: pfp.Plan
+    vocab: pfp.Vocabulary, baskets: list[list[str]], plan: pfp.GroupPlan
 ) -> dict[int, int]:
     """Each group's conditional transactions as really sent (rows and items), in bytes."""
     items = pa.array(baskets, pa.list_(pa.string()))
@@ -231,11 +231,11 @@ def test_run_records_engine_and_timings(spark, settings, tmp_path: Path, engine:
     )
     report = run_mine(settings, MineRequest(inputs=(str(src),), run_id="e1"), spark=spark)
     used = "mllib" if engine == "mllib" else "pfp"
-    assert report["engine"] == used and report["engine_details"]["requested"] == engine
-    assert report["timings"]["mine_s"] >= report["timings"]["mine_fpgrowth_s"] > 0
+    assert report.engine == used and report.engine_details["requested"] == engine
+    assert report.timings["mine_s"] >= report.timings["mine_fpgrowth_s"] > 0
     if used == "pfp":
-        assert report["engine_details"]["groups"] == (1 if engine == "auto" else 2)
-        assert report["timings"]["mine_prepare_s"] > 0
+        assert report.engine_details["groups"] == (1 if engine == "auto" else 2)
+        assert report.timings["mine_prepare_s"] > 0
     on_disk = ref.read_report(settings.paths.output_dir)
     assert on_disk["engine"] == used
     runs = pd.read_parquet(settings.paths.output_dir / "runs")

@@ -70,7 +70,12 @@ def test_replay_poison_and_retries(
     query = stream.start(
         spark,
         settings,
-        stream.kafka_source(spark, kafka_broker.bootstrap_servers, kafka_topic),
+        stream.kafka_source(
+            spark,
+            settings.kafka.model_copy(
+                update={"bootstrap_servers": kafka_broker.bootstrap_servers, "topic": kafka_topic}
+            ),
+        ),
         stream.RunOptions(trigger_seconds=1),
     )
     lines_t = lambda: spark.read.format("delta").load(paths.lines)  # noqa: E731

@@ -13,6 +13,7 @@ import pandas as pd
 from ingest import stream
 from ingest.tables import TablePaths
 from spark.job import MineRequest, run_mine
+from spark.report import Counts
 from tests import reference as ref
 from tests.fixtures.kafka import (  # noqa: F401 - fixtures
     HEADER,
@@ -38,10 +39,10 @@ def _rules(out: Path) -> pd.DataFrame:
 
 def _mine(
     spark: SparkSession, settings: Settings, out: Path, request: MineRequest
-) -> tuple[dict[frozenset[str], int], pd.DataFrame, dict[str, object]]:
+) -> tuple[dict[frozenset[str], int], pd.DataFrame, Counts]:
     s = settings.with_overrides(**{"paths.output_dir": str(out)})
     report = run_mine(s, request, spark=spark)
-    return ref.read_itemsets(out), _rules(out), report["counts"]
+    return ref.read_itemsets(out), _rules(out), report.counts
 
 
 def test_mining_the_ingested_table_equals_mining_the_csv(
@@ -86,7 +87,7 @@ def test_mining_the_ingested_table_equals_mining_the_csv(
         assert len(csv_itemsets) > 10 and len(csv_rules) > 5, tag
         assert table_itemsets == csv_itemsets, tag
         pd.testing.assert_frame_equal(table_rules, csv_rules)
-        assert table_counts["baskets"] == csv_counts["baskets"], tag
+        assert table_counts.baskets == csv_counts.baskets, tag
 
 
 def test_extra_csv_columns_segment_and_filter_the_table_as_they_do_the_csv(
@@ -123,7 +124,7 @@ def test_extra_csv_columns_segment_and_filter_the_table_as_they_do_the_csv(
         assert len(csv_sets) > 5, tag
         assert table_sets == csv_sets, tag
         pd.testing.assert_frame_equal(table_rules, csv_rules)
-        assert table_counts["baskets"] == csv_counts["baskets"], tag
+        assert table_counts.baskets == csv_counts.baskets, tag
     by_segment = {
         name: sorted(
             (seg, tuple(items), n)

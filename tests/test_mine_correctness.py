@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spark.fpgrowth import min_count
+from spark.fpcommon import min_count
 from spark.job import MineRequest, run_mine
 from tests import reference as ref
 
@@ -68,12 +68,10 @@ def test_itemsets_equal_brute_force(spark, settings, tmp_path: Path, fmt: str) -
     )
     expected = ref.brute_force(baskets, min_count(0.05, len(baskets)))
     assert ref.read_itemsets(out) == expected
-    assert report["counts"]["baskets"] == len(baskets)
-    assert report["counts"]["itemsets"] == len(expected)
+    assert report.counts.baskets == len(baskets)
+    assert report.counts.itemsets == len(expected)
     assert (
-        report["counts"]["input_rows"] == sum(len(b) for b in baskets)
-        if fmt == "long"
-        else len(baskets)
+        report.counts.input_rows == sum(len(b) for b in baskets) if fmt == "long" else len(baskets)
     )
 
 
@@ -117,7 +115,7 @@ def test_against_pyfim_and_mlxtend(spark, settings, tmp_path: Path) -> None:
     theirs = ref.mlxtend_rules(baskets, threshold, min_confidence)
     assert len(ours) > 50, "test data must produce a meaningful number of rules"
     assert set(ours.index) == set(theirs.index)
-    assert report["counts"]["rules"] == len(ours)
+    assert report.counts.rules == len(ours)
     their_rows = dict(zip(theirs.index, theirs.to_dict("records"), strict=True))
     for key, mine in zip(ours.index, ours.to_dict("records"), strict=True):
         other = their_rows[key]
@@ -158,5 +156,5 @@ def test_items_with_commas_quotes_and_non_ascii(spark, settings, tmp_path: Path)
 def test_empty_result_is_a_valid_run(spark, settings, tmp_path: Path) -> None:
     baskets = [[f"i{n}"] for n in range(20)]
     out, report = _mine(spark, settings, tmp_path, baskets, fmt="basket", min_support=0.5)
-    assert report["counts"]["itemsets"] == 0 and report["counts"]["rules"] == 0
+    assert report.counts.itemsets == 0 and report.counts.rules == 0
     assert ref.read_itemsets(out) == {}

@@ -68,7 +68,7 @@ def test_gzip_folder_and_glob_inputs_give_the_same_result(spark, settings, tmp_p
     for spec in (str(folder), str(folder / "*.csv*")):
         s = _settings(settings, **{"paths.output_dir": tmp_path / spec.count("*").__str__()})
         report = run_mine(s, MineRequest(inputs=(spec,), run_id="g"), spark=spark)
-        assert report["counts"]["input_rows"] == len(ROWS)
+        assert report.counts.input_rows == len(ROWS)
         results.append(_itemsets(s.paths.output_dir))
     assert results[0] == results[1]
     assert results[0][("all", ("bread", "milk"))] == 2
@@ -90,7 +90,7 @@ def test_headerless_semicolon_file_with_column_positions(spark, settings, tmp_pa
         },
     )
     report = run_mine(s, MineRequest(inputs=(str(src),), run_id="h"), spark=spark)
-    assert report["counts"]["accepted_rows"] == len(ROWS)
+    assert report.counts.accepted_rows == len(ROWS)
     assert _itemsets(s.paths.output_dir)[("all", ("bread", "milk"))] == 2
 
 
@@ -105,8 +105,8 @@ def test_window_where_segments_and_item_map(spark, settings, tmp_path) -> None:
         ),
         spark=spark,
     )
-    assert windowed["counts"]["baskets"] == 2
-    assert windowed["counts"]["filtered_rows"] == 4
+    assert windowed.counts.baskets == 2
+    assert windowed.counts.filtered_rows == 4
 
     s2 = _settings(settings, **{"paths.output_dir": tmp_path / "where"})
     run_mine(s2, MineRequest(inputs=(str(src),), run_id="x", where="Country = 'FR'"), spark=spark)
@@ -133,7 +133,7 @@ def test_customer_day_baskets(spark, settings, tmp_path) -> None:
     src.write_text(_csv(ROWS))
     s = _settings(settings, **{"mining.basket_by": "customer-day"})
     report = run_mine(s, MineRequest(inputs=(str(src),), run_id="cd"), spark=spark)
-    assert report["counts"]["baskets"] == 3  # c1's two invoices on 11-01 are one basket
+    assert report.counts.baskets == 3  # c1's two invoices on 11-01 are one basket
     assert _itemsets(s.paths.output_dir)[("all", ("bread", "jam", "milk"))] == 1
 
 
@@ -158,13 +158,13 @@ def test_delta_table_gives_the_same_result_as_csv(spark, settings, tmp_path) -> 
     s_table = _settings(settings, **{"paths.output_dir": tmp_path / "t"})
     from_table = run_mine(s_table, MineRequest(table=str(table), run_id="tbl"), spark=spark)
     assert _itemsets(s.paths.output_dir) == _itemsets(s_table.paths.output_dir)
-    assert from_table["counts"]["baskets"] == from_csv["counts"]["baskets"]
+    assert from_table.counts.baskets == from_csv.counts.baskets
     windowed = run_mine(
         _settings(settings, **{"paths.output_dir": tmp_path / "tw"}),
         MineRequest(table=str(table), run_id="tw", start_date=date(2026, 11, 3)),
         spark=spark,
     )
-    assert windowed["counts"]["baskets"] == 1
+    assert windowed.counts.baskets == 1
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from basket_core.config import MiningConfig
 from spark.engine import mine_itemsets
-from spark.fpgrowth import min_count
+from spark.fpcommon import min_count
 from spark.rules import derive_rules
 from tests import reference as ref
 

@@ -20,11 +20,11 @@ def test_sample_reconciles_and_recovers_planted_rules(spark, settings, samples: 
     report = run_mine(
         s, MineRequest(inputs=(str(samples / "retail_small.csv"),), run_id="sample"), spark=spark
     )
-    c = report["counts"]
-    assert c["input_rows"] == manifest["rows"]
-    assert c["accepted_rows"] == manifest["clean_rows"]
-    assert c["rejected_by_reason"] == {k: v for k, v in manifest["expected_reasons"].items() if v}
-    assert c["baskets"] == manifest["transactions"]
+    c = report.counts
+    assert c.input_rows == manifest["rows"]
+    assert c.accepted_rows == manifest["clean_rows"]
+    assert c.rejected_by_reason == {k: v for k, v in manifest["expected_reasons"].items() if v}
+    assert c.baskets == manifest["transactions"]
 
     rules = pd.read_parquet(s.paths.output_dir / "rules")
     found = {

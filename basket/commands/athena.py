@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from basket.commands.options import apply_aws_options, aws_options
-from basket_core.aws.athena import QueryTarget
 from basket_core.config import Settings
 from basket_core.layout import Target
 
@@ -57,16 +56,18 @@ def command() -> None:
 
 
 def _run_sql(settings: Settings, statements: list[str]) -> None:
-    from athena.catalog import run_statements
     from basket_core.aws.athena import AthenaQueryError
-    from basket_core.aws.session import client
+    from basket_pipeline import stages
 
-    athena = client(settings.aws, "athena")
+    clients = stages.default_clients(settings)
     try:
-        ids = run_statements(athena, statements, QueryTarget.of(settings), salt=uuid.uuid4().hex)
+        result = stages.run_athena_sql(settings, statements, clients, salt=uuid.uuid4().hex)
     except AthenaQueryError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{len(ids)} Athena statements succeeded in workgroup {settings.athena.workgroup}")
+    click.echo(
+        f"{len(result.query_ids)} Athena statements succeeded in workgroup "
+        f"{settings.athena.workgroup}"
+    )
 
 
 @command.command("setup")
@@ -74,23 +75,19 @@ def _run_sql(settings: Settings, statements: list[str]) -> None:
 @click.pass_obj
 def setup(settings: Settings, **opts: Any) -> None:
     """Create the database, the itemsets/rules/quarantine/runs tables and latest_* views."""
-    from athena import ddl
+    from basket_pipeline import stages
 
     settings = apply_athena_options(settings, opts)
-    db, root = settings.athena.database, Target.of(settings.aws).root
-    statements = ddl.setup_statements(db, root)
+    statements = stages.setup_statements(settings)
     if opts["print_only"]:
         click.echo(";\n\n".join(statements) + ";")
         return
     if opts["via"] == "sql":
         _run_sql(settings, statements)
         return
-    from athena.catalog import setup_glue
-    from basket_core.aws.session import client
-
-    report = setup_glue(client(settings.aws, "glue"), db, root)
+    report = stages.setup_catalog_glue(settings, stages.default_clients(settings))
     click.echo(
-        f"database {db} {'created' if report.database_created else 'exists'}; "
+        f"database {settings.athena.database} {'created' if report.database_created else 'exists'}; "
         + ", ".join(f"{name} {state}" for name, state in report.tables.items())
     )
 
@@ -98,12 +95,12 @@ def setup(settings: Settings, **opts: Any) -> None:
 def _resolve_run(settings: Settings, run_id: str, dt: date | None) -> tuple[date, str]:
     """The run's date: --dt, else the local results, else the S3 manifest."""
     from basket_core.layout import validate_run_id
-    from basket_publish.publisher import find_run
+    from basket_pipeline import stages
 
     if dt is not None and run_id != "latest":
         return dt, validate_run_id(run_id)
     try:
-        run = find_run(Path(settings.paths.output_dir), run_id)
+        run = stages.find_run(settings, run_id)
         return run.dt, run.run_id
     except FileNotFoundError:
         pass
@@ -129,7 +126,7 @@ def _resolve_run(settings: Settings, run_id: str, dt: date | None) -> tuple[date
 @click.pass_obj
 def add_partitions(settings: Settings, **opts: Any) -> None:
     """Add one run's partitions to every table (ADD IF NOT EXISTS; no MSCK REPAIR)."""
-    from athena import ddl
+    from basket_pipeline import stages
 
     settings = apply_athena_options(settings, opts)
     dt_opt: datetime | None = opts["dt"]
@@ -137,19 +134,17 @@ def add_partitions(settings: Settings, **opts: Any) -> None:
         dt, run_id = _resolve_run(settings, opts["run_id"], dt_opt.date() if dt_opt else None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    db, root = settings.athena.database, Target.of(settings.aws).root
-    statements = ddl.add_partition_statements(db, root, dt, run_id)
+    statements = stages.partition_statements(settings, dt, run_id)
     if opts["print_only"]:
         click.echo(";\n\n".join(statements) + ";")
         return
     if opts["via"] == "sql":
         _run_sql(settings, statements)
         return
-    from athena.catalog import add_partitions_glue
-    from basket_core.aws.session import client
-
-    report = add_partitions_glue(client(settings.aws, "glue"), db, root, dt, run_id)
+    result = stages.add_partitions_glue(settings, dt, run_id, stages.default_clients(settings))
     click.echo(
         f"run {run_id} (dt={dt.isoformat()}): "
-        + ", ".join(f"{t} +{c} ({e} existed)" for t, (c, e) in report.partitions.items())
+        + ", ".join(
+            f"{t} +{n['created']} ({n['existing']} existed)" for t, n in result.partitions.items()
+        )
     )

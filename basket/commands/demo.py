@@ -11,7 +11,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -54,7 +53,8 @@ def command(
     """Run generate -> mine -> show on the embedded default (local Spark, local files)."""
     from basket.show import print_top_rules
     from basket_devtools.generate import GeneratorConfig, generate
-    from spark.job import MineRequest, run_mine
+    from basket_pipeline import stages
+    from spark.job import MineRequest
 
     console = Console(stderr=True)
     progress = Progress(console=console)
@@ -78,21 +78,20 @@ def command(
     mine_settings = settings.with_overrides(
         **{"mining.min_support": min_support, "mining.min_confidence": min_confidence}
     )
-    report = run_mine(mine_settings, MineRequest(inputs=(str(data),)), progress=progress)
-    exports = Path(report["outputs"]["exports"])
-    print_top_rules(exports / "rules.csv", limit=top)
-    c = report["counts"]
+    report = stages.mine(mine_settings, MineRequest(inputs=(str(data),)), progress=progress)
+    print_top_rules(report.exports / "rules.csv", limit=top)
+    c = report.counts
     click.echo(
-        f"\n{c['input_rows']:,} rows in = {c['accepted_rows']:,} accepted + "
-        f"{c['rejected_rows']:,} quarantined; {c['baskets']:,} baskets -> "
-        f"{c['itemsets']:,} frequent itemsets, {c['rules']:,} rules."
+        f"\n{c.input_rows:,} rows in = {c.accepted_rows:,} accepted + "
+        f"{c.rejected_rows:,} quarantined; {c.baskets:,} baskets -> "
+        f"{c.itemsets:,} frequent itemsets, {c.rules:,} rules."
     )
-    click.echo(f"Results: {settings.paths.output_dir} (run {report['run_id']})")
-    click.echo(f"Exports: {exports}/rules.csv, itemsets.csv, run.json")
+    click.echo(f"Results: {settings.paths.output_dir} (run {report.run_id})")
+    click.echo(f"Exports: {report.exports}/rules.csv, itemsets.csv, run.json")
     if publish:
-        publish_and_catalog(settings, report, progress)
+        publish_and_catalog(settings, report.run_id, progress)
     show_analyst_queries(settings)
-    snapshot = write_dashboard_snapshot(settings, report["run_id"], progress)
+    snapshot = write_dashboard_snapshot(settings, report.run_id, progress)
     click.echo(f"\nDashboard snapshot: {snapshot}")
     if serve:
         from basket_dashboard.app import create_app
@@ -112,48 +111,44 @@ def command(
 
 def write_dashboard_snapshot(settings: Settings, run_id: str, progress: Progress) -> Path:
     """The static, self-contained HTML dashboard of the run, beside its exports."""
-    from basket_core.layout import RunLayout
-    from basket_dashboard.snapshot import write_snapshot
-    from basket_publish.publisher import find_run
+    from basket_pipeline import stages
 
-    run = find_run(settings.paths.output_dir, run_id)
-    layout = RunLayout(str(settings.paths.output_dir), run.dt, run.run_id)
     with progress.stage("snapshot", "Wrote the dashboard snapshot") as st:
-        path = write_snapshot(settings, Path(layout.exports) / "dashboard.html", run_id=run_id)
+        path = stages.dashboard_snapshot(settings, run_id)
+        if path is None:
+            raise click.ClickException("the dashboard's packages (dash, plotly) are missing")
         st.done(str(path))
     return path
 
 
-def publish_and_catalog(settings: Settings, report: dict[str, Any], progress: Progress) -> None:
+def publish_and_catalog(settings: Settings, run_id: str, progress: Progress) -> None:
     """Publish the run and register its partitions; on the embedded default the AWS
     APIs are a moto server on 127.0.0.1 that lives for this command."""
-    from athena.catalog import add_partitions_glue, setup_glue
-    from basket_core.aws.session import client
     from basket_core.layout import Target
     from basket_devtools.local_aws import local_aws
-    from basket_publish.publisher import find_run, publish_run
+    from basket_pipeline import stages
 
     embedded = settings.aws.endpoint_url is None
     ctx = local_aws(settings.aws) if embedded else nullcontext(settings.aws)
     with ctx as aws:
-        target = Target.of(aws)
-        run = find_run(settings.paths.output_dir, report["run_id"])
+        on_aws = settings.model_copy(update={"aws": aws})
+        clients = stages.default_clients(on_aws)
+        root = Target.of(aws).root
         with progress.stage("publish", "Published to S3") as st:
-            result = publish_run(client(aws, "s3"), run, target, aws=aws)
-            where = f"local endpoint {aws.endpoint_url}" if embedded else target.root
+            result = stages.publish(on_aws, clients, run_id)
+            where = f"local endpoint {aws.endpoint_url}" if embedded else root
             st.done(
                 f"{len(result.uploaded)} files uploaded, {len(result.skipped)} unchanged "
-                f"-> {target.root} ({where}); manifest "
+                f"-> {root} ({where}); manifest "
                 + ("written" if result.manifest_written else result.manifest_reason)
             )
         with progress.stage("catalog", "Registered Athena tables and partitions") as st:
-            glue = client(aws, "glue")
-            db = settings.athena.database
-            setup_glue(glue, db, target.root)
-            parts = add_partitions_glue(glue, db, target.root, run.dt, run.run_id)
+            run = stages.find_run(on_aws, run_id)
+            stages.setup_catalog_glue(on_aws, clients)
+            catalog = stages.add_partitions_glue(on_aws, run.dt, run.run_id, clients)
             st.done(
-                f"database {db}: "
-                + ", ".join(f"{t} +{c}" for t, (c, _) in parts.partitions.items())
+                f"database {settings.athena.database}: "
+                + ", ".join(f"{t} +{n['created']}" for t, n in catalog.partitions.items())
             )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from basket_core.config import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from basket_pipeline.stages import IngestKind
 
 FILES_TRIGGER_SECONDS = 5.0
 _common = [
@@ -34,26 +37,34 @@ def command() -> None:
     """Continuous ingestion into <delta_dir>/lines and <delta_dir>/quarantine."""
 
 
-def _run(settings: Settings, build: Any, opts: dict[str, Any], trigger_seconds: float) -> None:
-    from ingest import stream
+def _run(
+    settings: Settings,
+    kind: IngestKind,
+    opts: dict[str, Any],
+    trigger_seconds: float,
+    **source_options: Any,
+) -> None:
+    from basket_pipeline import stages
+    from ingest.stream import RunOptions
     from spark.load import InputError
-    from spark.session import get_spark
 
     settings = settings.with_overrides(**{"paths.delta_dir": opts.get("delta_dir")})
-    spark = get_spark(settings)
+    spark = stages.spark_session(settings)
     try:
-        source = build(spark, settings)
+        source = stages.ingest_source(settings, kind, spark=spark, **source_options)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
-    options = stream.RunOptions(
+    options = RunOptions(
         once=opts["once"],
         trigger_seconds=opts["trigger_seconds"] or trigger_seconds,
         checkpoint=opts["checkpoint"],
     )
-    query = stream.start(spark, settings, source, options)
-    click.echo(f"ingest {source.name}: {'once' if options.once else 'continuous'}", err=True)
+
+    def started(source: Any) -> None:
+        click.echo(f"ingest {source.name}: {'once' if options.once else 'continuous'}", err=True)
+
     try:
-        stream.run(query)
+        stages.ingest(settings, source, options, spark=spark, on_start=started)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -68,18 +79,15 @@ def _run(settings: Settings, build: Any, opts: dict[str, Any], trigger_seconds: 
 @click.pass_obj
 def files(settings: Settings, input_dir: Path, **opts: Any) -> None:
     """Ingest CSV files dropped into --input (layout and columns as for `basket mine`)."""
-    from ingest.stream import files_source
-
-    def build(spark: Any, s: Settings) -> Any:
-        return files_source(
-            spark,
-            s,
-            input_dir,
-            max_files_per_trigger=opts["max_files_per_trigger"],
-            wait_seconds=opts["wait_seconds"],
-        )
-
-    _run(settings, build, opts, FILES_TRIGGER_SECONDS)
+    _run(
+        settings,
+        "files",
+        opts,
+        FILES_TRIGGER_SECONDS,
+        input_dir=input_dir,
+        max_files_per_trigger=opts["max_files_per_trigger"],
+        wait_seconds=opts["wait_seconds"],
+    )
 
 
 @command.command("kafka")
@@ -104,8 +112,6 @@ def files(settings: Settings, input_dir: Path, **opts: Any) -> None:
 @click.pass_obj
 def kafka(settings: Settings, **opts: Any) -> None:
     """Ingest point-of-sale events (contract: ingest/events.py) from a Kafka topic."""
-    from ingest.stream import kafka_source
-
     settings = settings.with_overrides(
         **{
             f"kafka.{name}": opts[name]
@@ -119,15 +125,4 @@ def kafka(settings: Settings, **opts: Any) -> None:
         }
     )
 
-    def build(spark: Any, s: Settings) -> Any:
-        return kafka_source(
-            spark,
-            s.kafka.bootstrap_servers,
-            s.kafka.topic,
-            max_offsets_per_trigger=s.kafka.max_offsets_per_trigger,
-            max_event_bytes=s.kafka.max_event_bytes,
-            starting_offsets=s.kafka.starting_offsets,
-            max_partition_fetch_bytes=s.kafka.max_partition_fetch_bytes,
-        )
-
-    _run(settings, build, opts, settings.kafka.trigger_seconds)
+    _run(settings, "kafka", opts, settings.kafka.trigger_seconds)

@@ -86,8 +86,9 @@ def command(settings: Settings, **opts: Any) -> None:
     Writes Parquet datasets itemsets/, rules/, quarantine/, runs/ (partitioned by
     dt and run_id), CSV exports and run.json under --output.
     """
-    from spark.job import MineRequest, run_mine
-    from spark.load import InputError
+    from basket_core.errors import InputError, OptionError
+    from basket_pipeline import stages
+    from spark.job import MineRequest
 
     settings = apply_mine_options(settings, opts)
     console = Console(stderr=True)
@@ -103,21 +104,23 @@ def command(settings: Settings, **opts: Any) -> None:
             segment_by=opts["segment_by"],
             item_map=opts["item_map"],
         )
-        report = run_mine(settings, request, progress=Progress(console=console))
+        report = stages.mine(settings, request, progress=Progress(console=console))
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from exc
     except (InputError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if opts["as_json"]:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
         return
     from basket.show import print_top_rules
 
-    print_top_rules(Path(report["outputs"]["exports"]) / "rules.csv", limit=opts["top"])
-    c = report["counts"]
+    print_top_rules(report.exports / "rules.csv", limit=opts["top"])
+    c = report.counts
     click.echo(
-        f"run {report['run_id']}: {c['input_rows']:,} rows in = {c['accepted_rows']:,} accepted "
-        f"+ {c['rejected_rows']:,} quarantined; {c['baskets']:,} baskets, "
-        f"{c['itemsets']:,} itemsets, {c['rules']:,} rules in {report['timings']['total_s']:.1f}s "
-        f"-> {report['outputs']['exports']}"
+        f"run {report.run_id}: {c.input_rows:,} rows in = {c.accepted_rows:,} accepted "
+        f"+ {c.rejected_rows:,} quarantined; {c.baskets:,} baskets, "
+        f"{c.itemsets:,} itemsets, {c.rules:,} rules in {report.timings['total_s']:.1f}s "
+        f"-> {report.exports}"
     )
 
 

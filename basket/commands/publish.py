@@ -36,9 +36,8 @@ def command(settings: Settings, **opts: Any) -> None:
     Files S3 already holds byte for byte are skipped; _latest.json is written last,
     and only when this run is at least as new as the one it names.
     """
-    from basket_core.aws.session import client
-    from basket_core.layout import Target
-    from basket_publish.publisher import PublishError, PublishOptions, find_run, publish_run
+    from basket_pipeline import stages
+    from basket_publish.publisher import PublishError, PublishOptions
 
     try:
         settings = apply_aws_options(settings, opts)
@@ -49,13 +48,13 @@ def command(settings: Settings, **opts: Any) -> None:
             multipart_chunksize=opts["multipart_chunksize_mb"] * MiB,
             prune=not opts["no_prune"],
         )
-        run = find_run(Path(settings.paths.output_dir), opts["run_id"])
+        stages.find_run(settings, opts["run_id"])
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-    target = Target.of(settings.aws)
-    s3 = client(settings.aws, "s3")
     try:
-        result = publish_run(s3, run, target, aws=settings.aws, options=options)
+        result = stages.publish(
+            settings, stages.default_clients(settings), opts["run_id"], options=options
+        )
     except PublishError as exc:
         raise click.ClickException(str(exc)) from exc
     if opts["as_json"]:

@@ -102,16 +102,6 @@ def deploy_command(settings: Settings, print_only: bool, **opts: Any) -> None:
         click.echo(f"{u.action:8} {u.kind:12} {u.resource_id}")
 
 
-def _latest_run_id(settings: Settings) -> str:
-    from basket_core.layout import LATEST
-
-    path = Path(settings.paths.output_dir) / LATEST
-    try:
-        return str(json.loads(path.read_text())["run_id"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise click.ClickException(f"no --run-id given and no run in {path}: {exc}") from exc
-
-
 @command.command("refresh")
 @qs_options
 @click.option("--run-id", help="Run being published (default: the latest local run).")
@@ -122,29 +112,28 @@ def _latest_run_id(settings: Settings) -> str:
 @click.pass_obj
 def refresh_command(settings: Settings, **opts: Any) -> None:
     """Start a SPICE ingestion per data set and wait for them."""
+    from basket_pipeline import stages
     from quicksight import api
-    from quicksight.refresh import DATA_SET_NAMES, refresh
+    from quicksight.refresh import DATA_SET_NAMES
 
     settings = apply_qs_options(settings, opts)
-    run_id = opts["run_id"] or _latest_run_id(settings)
     names = tuple(opts["names"]) or DATA_SET_NAMES
     unknown = set(names) - set(DATA_SET_NAMES)
     if unknown:
         raise click.BadParameter(f"unknown data sets {sorted(unknown)}", param_hint="--data-set")
     qs, sts = clients(settings)
-    deployment = _deployment(settings, sts)
-    d = settings.dashboards
     try:
-        results = refresh(
-            qs,
-            deployment,
-            run_id,
+        results = stages.refresh_quicksight(
+            settings,
+            {"quicksight": qs, "sts": sts}.__getitem__,
+            opts["run_id"] or "latest",
             attempt=opts["attempt"],
             names=names,
-            interval_s=d.quicksight_poll_interval_s,
-            timeout_s=opts["timeout"] or d.quicksight_timeout_s,
+            timeout_s=opts["timeout"],
         )
-    except api.QuickSightError as exc:
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"no --run-id given and no local run: {exc}") from exc
+    except (api.QuickSightError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for r in results:
         how = "started" if r.started else "already running"

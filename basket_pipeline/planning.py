@@ -13,7 +13,6 @@ no new partition, and catchup/backfill runs never touch each other.
 from __future__ import annotations
 
 import glob
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,15 +24,15 @@ from zoneinfo import ZoneInfo
 from basket_core.config import Settings
 from basket_core.layout import Target, validate_run_id
 
-Kind = Literal["daily", "weekly"]
-KINDS: tuple[Kind, ...] = ("daily", "weekly")
+RunKind = Literal["daily", "weekly"]
+KINDS: tuple[RunKind, ...] = ("daily", "weekly")
 _SKIP_SUFFIXES = {".json", ".md", ".crc", ".tmp"}
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    kind: Kind
+    kind: RunKind
     dt: date
     start_date: date | None  # None: from the beginning (full recomputation)
     end_date: date
@@ -61,10 +60,10 @@ class RunPlan:
         )
 
 
-def check_kind(kind: str) -> Kind:
+def check_kind(kind: str) -> RunKind:
     if kind not in KINDS:
         raise ValueError(f"run kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    return cast(Kind, kind)
+    return cast(RunKind, kind)
 
 
 def run_id_for(kind: str, dt: date) -> str:
@@ -104,18 +103,8 @@ def plan_from_context(settings: Settings, kind: str, context: Mapping[str, Any])
     return plan_for(settings, kind, dt)
 
 
-def short_hash(text: str, n: int = 8) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:n]
-
-
 def slug(text: str, limit: int = 64) -> str:
     return _NOT_ID.sub("_", text).strip("_")[:limit] or "x"
-
-
-def ingestion_id(plan: Mapping[str, Any], airflow_run_id: str, try_number: int) -> str:
-    """A QuickSight ingestion id: the run id, the Airflow run and the attempt (QuickSight
-    refuses a reused id, and each attempt of a refresh is a new ingestion)."""
-    return f"{plan['run_id']}-{short_hash(airflow_run_id)}-{int(try_number)}"[:128]
 
 
 # ---- where new transactions land ------------------------------------------------------

@@ -1,0 +1,157 @@
+"""The mining job's input side: read the input (CSV/text files or the ingest Delta table),
+clean it, count what was accepted and rejected, and group the accepted lines into
+baskets.
+
+:func:`load_clean` gives either cleaned lines (long format, Delta table) or baskets
+(basket format) plus the quarantine records; :func:`lines_to_baskets` applies the date
+window, ``--where``, the item map and the basket key to lines. The counts go into the
+run's :class:`~spark.report.Counts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from basket_core.config import Settings
+from basket_core.schemas import LINES, QUARANTINE, spark_schema
+from spark.baskets import (
+    apply_where,
+    apply_window,
+    customer_day_ready,
+    map_items,
+    parse_basket_lines,
+    read_item_map,
+    to_baskets,
+)
+from spark.clean import REASON, clean_lines
+from spark.load import InputError, LongInput, read_basket_lines, read_long
+from spark.report import Counts
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+ATTRIBUTES = "attributes"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The cleaned input: ``lines`` (long format, Delta table) or ``baskets`` (basket
+    format), never both; ``quarantine`` has the ``QUARANTINE`` records of rejected rows."""
+
+    lines: DataFrame | None
+    baskets: DataFrame | None
+    quarantine: DataFrame
+
+
+def load_clean(
+    spark: SparkSession,
+    settings: Settings,
+    *,
+    inputs: tuple[str, ...],
+    table: str | None,
+    inspected: LongInput | None,
+    counts: Counts,
+    cached: list[DataFrame],
+) -> Loaded:
+    """Read and clean ``inputs`` (or the Delta ``table``), filling the row counts of
+    ``counts``. DataFrames persisted here are appended to ``cached`` for the caller to
+    unpersist."""
+    if table:
+        lines = read_table(spark, table).persist()
+        cached.append(lines)
+        counts.input_rows = counts.accepted_rows = lines.count()
+        lines = with_attribute_columns(lines)
+        empty = spark.createDataFrame([], spark_schema(QUARANTINE))
+        return Loaded(lines, None, empty)
+    if settings.input.format == "basket":
+        raw, _ = read_basket_lines(spark, inputs, settings.input)
+        classified, baskets, quarantine = parse_basket_lines(
+            raw, sep=settings.input.basket_sep, cleaning=settings.cleaning
+        )
+        classified = classified.persist()
+        cached.append(classified)
+        count_reasons(classified, counts)
+        return Loaded(None, baskets, quarantine)
+    raw_lines = read_long(spark, inputs, settings.input, settings.columns, inspected)
+    classified, cleaned = clean_lines(
+        raw_lines.df,
+        data_columns=raw_lines.data_columns,
+        columns=settings.columns,
+        cleaning=settings.cleaning,
+        timestamp_formats=settings.input.timestamp_formats,
+    )
+    classified = classified.persist()
+    cached.append(classified)
+    count_reasons(classified, counts)
+    return Loaded(cleaned.accepted, None, cleaned.rejected)
+
+
+def count_reasons(classified: DataFrame, counts: Counts) -> None:
+    """Accepted, rejected (by reason, most frequent first) and input rows of ``classified``
+    (one row per input row, ``_reason`` null when accepted)."""
+    by_reason = {r[0]: int(r[1]) for r in classified.groupBy(REASON).count().collect()}
+    counts.accepted_rows = by_reason.pop(None, 0)
+    counts.rejected_by_reason = dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
+    counts.rejected_rows = sum(by_reason.values())
+    counts.input_rows = counts.accepted_rows + counts.rejected_rows
+
+
+def read_table(spark: SparkSession, path: str) -> DataFrame:
+    """The ingest ``lines`` Delta table at ``path``; :class:`InputError` when it cannot be
+    read or lacks a ``LINES`` column."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        df = spark.read.format("delta").load(path)
+    except AnalysisException as exc:
+        raise InputError(f"cannot read Delta table {path}: {str(exc).splitlines()[0]}") from exc
+    missing = [c for c in LINES.names if c not in df.columns]
+    if missing:
+        raise InputError(f"Delta table {path} lacks column(s) {', '.join(missing)}")
+    return df
+
+
+def with_attribute_columns(lines: DataFrame) -> DataFrame:
+    """The ingest table's ``attributes`` map back as columns (``Country``...), as a CSV
+    input's extra columns are: ``--segment-by`` and ``--where`` work the same on both.
+    A key named like an existing column is left in the map (the column wins)."""
+    from pyspark.sql import functions as F
+
+    if ATTRIBUTES not in lines.columns:
+        return lines
+    taken = {c.lower() for c in lines.columns}
+    found = lines.select(F.explode(F.map_keys(ATTRIBUTES)).alias("k")).distinct().collect()
+    keys = sorted(r["k"] for r in found if r["k"].lower() not in taken)
+    return lines.select(
+        *[c for c in lines.columns if c != ATTRIBUTES],
+        *[F.col(ATTRIBUTES).getItem(k).alias(k) for k in keys],
+    )
+
+
+def lines_to_baskets(
+    spark: SparkSession,
+    settings: Settings,
+    lines: DataFrame,
+    counts: Counts,
+    *,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    where: str | None = None,
+    item_map: Path | None = None,
+    segment_by: str | None = None,
+) -> DataFrame:
+    """Accepted lines filtered (date window, ``where``, customer-day completeness), items
+    mapped, grouped into baskets; sets ``counts.filtered_rows`` when anything filters."""
+    basket_by = settings.mining.basket_by
+    kept = apply_window(lines, start_date, end_date)
+    kept = apply_where(kept, where)
+    if basket_by == "customer-day":
+        kept = customer_day_ready(kept)
+    if item_map is not None:
+        kept = map_items(kept, read_item_map(spark, item_map))
+    if start_date or end_date or where or basket_by != "transaction":
+        counts.filtered_rows = counts.accepted_rows - kept.count()
+    return to_baskets(kept, basket_by=basket_by, segment_by=segment_by)

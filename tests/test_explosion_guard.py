@@ -1,0 +1,85 @@
+"""The itemset-explosion guard: the bounds hold against the miner's real output, and a run
+sure to explode is refused before mining with a message that says what to change."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from basket_core.errors import OptionError
+from spark.explosion import bounds_from_counts, guard, itemset_bounds, subsets
+
+
+def test_subsets_counts_nonempty_subsets_up_to_the_size_limit() -> None:
+    assert subsets(3, None) == 7
+    assert subsets(30, None) == 2**30 - 1
+    assert subsets(5, 2) == 5 + 10
+    assert subsets(2, 5) == 3
+
+
+def _brute_force(baskets: list[set[str]], min_count: int, max_size: int | None) -> int:
+    items = sorted(set().union(*baskets))
+    found = 0
+    for size in range(1, (max_size or len(items)) + 1):
+        for combo in combinations(items, size):
+            if sum(1 for b in baskets if set(combo) <= b) >= min_count:
+                found += 1
+    return found
+
+
+@pytest.mark.parametrize(("min_count", "max_size"), [(1, None), (2, None), (3, 2), (5, None)])
+def test_bounds_bracket_the_true_count(spark: Any, min_count: int, max_size: int | None) -> None:
+    import random
+
+    rng = random.Random(min_count * 31 + (max_size or 0))
+    vocabulary = [f"i{n}" for n in range(12)]
+    baskets = [set(rng.sample(vocabulary, rng.randint(1, 8))) for _ in range(40)]
+    counts = {i: sum(i in b for b in baskets) for i in vocabulary}
+    frequent = frozenset(i for i, c in counts.items() if c >= min_count)
+    df = spark.createDataFrame(
+        [("", sorted(b)) for b in baskets], "segment string, items array<string>"
+    )
+    (b,) = itemset_bounds(df, {"": (min_count, frequent)}, max_size)
+    true = _brute_force(baskets, min_count, max_size)
+    assert b.lower <= true <= b.upper, (b, true)
+    assert b.frequent_items == len(frequent)
+
+
+def test_one_huge_basket_at_min_count_one_is_refused_before_mining(
+    spark: Any, settings: Any, tmp_path: Path
+) -> None:
+    """300 ordinary lines plus one 30-item basket at min support 0.01 (min count 1): 2^30 itemsets."""
+    from click.testing import CliRunner
+
+    from basket.cli import main
+
+    lines = ["InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,StoreID"]
+    for tx in range(65):
+        for n in range(4):
+            lines.append(f"T{tx},S{n},item {(tx + n) % 9},1,2026-11-01 10:00:00,1.0,C1,S1")
+    lines += [f"BIG,S{n},big item {n},1,2026-11-01 11:00:00,1.0,C2,S1" for n in range(30)]
+    csv = tmp_path / "pos.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    settings.paths.output_dir.mkdir(parents=True, exist_ok=True)
+    result = CliRunner().invoke(
+        main,
+        ["mine", "-i", str(csv), "--min-support", "0.01", "-o", str(tmp_path / "out")],
+        obj=settings,
+    )
+    assert result.exit_code == 2, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert "at least 1,073,741,823 itemsets" in last and "--min-support" in last
+    assert not (tmp_path / "out" / "itemsets").exists()
+
+
+def test_guard_lets_a_bounded_run_through_and_names_the_segment() -> None:
+    ok = bounds_from_counts("", 10, 50, {5: 1000}, 2, None)
+    guard([ok], max_itemsets=5_000_000, min_support=0.01)
+    bad = bounds_from_counts("France", 1, 40, {25: 1, 3: 10}, 25, None)
+    with pytest.raises(OptionError, match="in segment 'France'"):
+        guard([bad], max_itemsets=1_000_000, min_support=0.001)
+    capped = bounds_from_counts("France", 1, 40, {25: 1, 3: 10}, 25, 2)
+    guard([capped], max_itemsets=1_000_000, min_support=0.001)  # --max-size 2: 325 sets
