@@ -49,7 +49,7 @@ QUARANTINE_TABLE = Dataset(
 PARTITION = "event_date"
 STATS_COLUMNS = ("transaction_id", "ts", "source_offset", "source_ts", "ingested_at")
 """``lines`` columns with file statistics: ``transaction_id`` lets the sink's lookup of
-stored keys skip files (:func:`ingest.sink.stored_matches`); the others serve time and
+stored keys skip files (:func:`ingest.lookup.stored_matches`); the others serve time and
 provenance filters."""
 STATS_PROPERTY = "delta.dataSkippingStatsColumns"
 
