@@ -53,10 +53,11 @@ def user_error(exc: Exception) -> click.ClickException:
     """The click exception (exit 2 for a usage mistake, 1 otherwise) for ``exc``."""
     from pydantic import ValidationError
 
+    from basket.commands.options import BadOption
     from basket_core.errors import InputError, OptionError
 
     if isinstance(exc, ValidationError | OptionError):
-        return click.UsageError(one_line(exc))
+        return BadOption(one_line(exc))
     if isinstance(exc, InputError):
         return click.ClickException(one_line(exc))
     return click.ClickException(

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from basket.commands.options import column_options, column_overrides
+from basket.commands.options import BadOption, column_options, column_overrides
 from basket_core.config import Settings
 from basket_core.progress import Progress
 
@@ -106,7 +106,7 @@ def command(settings: Settings, **opts: Any) -> None:
         )
         report = stages.mine(settings, request, progress=Progress(console=console))
     except OptionError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise BadOption(str(exc)) from exc
     except (InputError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if opts["as_json"]:

@@ -64,3 +64,10 @@ def apply_aws_options(settings: Settings, opts: dict[str, Any]) -> Settings:
             "paths.output_dir": opts.get("output"),
         }
     )
+
+
+class BadOption(click.ClickException):
+    """A bad option or setting: one line on stderr and exit status 2, without click's
+    usage banner (the message names the option)."""
+
+    exit_code = 2
