@@ -109,7 +109,7 @@ def _fast_ok(text: Column, parsed: Column) -> Column:
     searches of a field only run when its typed value leaves a doubt (CASE and OR
     short-circuit), so a typical event costs one scan for ``":`` and a few prefix tests.
     Anything else (rare: an odd or broken event) takes the slow path, which names the
-    exact problem; ``tests/test_ingest_staging.py`` checks both paths agree."""
+    exact problem; ``tests/ingest/test_staging.py`` checks both paths agree."""
     from pyspark.sql import functions as F
 
     size = F.octet_length(text)

@@ -155,7 +155,7 @@ class RangeEstimate:
         one of its items (items taken as independent: co-bought items, the usual case,
         make it an over-estimate) times their prefix up to ``hi`` (the group's item plus
         the basket's items with a lower id). Within 1.1-1.4x of the measured size on
-        skewed synthetic baskets (``tests/test_engines.py``)."""
+        skewed synthetic baskets (``tests/spark/test_engines.py``)."""
         absent = math.exp(self.log_absent[hi + 1] - self.log_absent[lo])
         senders = self.n_baskets * (1.0 - absent)
         # baskets holding a rare item are longer than the mean one (a basket is more

@@ -77,3 +77,11 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     assert not allowed("basket_dashboard", "basket")
     assert not allowed("spark", "ingest")
     assert allowed("ingest", "spark")
+
+
+def test_tests_mirror_the_tree() -> None:
+    """A stage's tests live in ``tests/<package>/``; only whole-project checks stay on top."""
+    folders = {p.parent.name for p in (ROOT / "tests").glob("*/test_*.py")}
+    assert folders <= set(FLOORS), f"test folders naming no package: {folders - set(FLOORS)}"
+    top_level = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
+    assert top_level == ["test_architecture.py", "test_compose.py", "test_packaging.py"]

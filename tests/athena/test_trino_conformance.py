@@ -33,7 +33,7 @@ DATABASE = "market_basket"
 # values for parameters that have no default
 REQUIRED = {"item": "milk", "run_a": sample_results.RUN_A, "run_b": sample_results.RUN_B}
 
-# the parameter sets of tests/test_query_pack.py (plus edge cases)
+# the parameter sets of tests/athena/test_query_pack.py (plus edge cases)
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("top_rules_by_lift", {"min_support": "0.1", "min_confidence": "0.6", "top_n": "3"}),
     ("top_rules_by_lift", {"segment": "UK", "min_confidence": "0.8"}),

@@ -22,8 +22,9 @@ import pytest
 
 from spark.job import MineRequest, run_mine
 from tests import reference as ref
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
 HOST = "127.0.0.1"
 WORKERS = 2

@@ -23,6 +23,7 @@ from basket_publish.publisher import (
     manifest_decision,
     publish_run,
 )
+from tests.paths import REPO_ROOT
 
 MiB = 1024 * 1024
 SMALL_PARTS = PublishOptions(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, workers=4)
@@ -281,9 +282,7 @@ def test_iam_policy_is_scoped_to_the_configured_resources() -> None:
     import re
     from string import Template
 
-    text = (
-        Path(__file__).resolve().parent.parent / "iam" / "basket-pipeline-policy.json"
-    ).read_text()
+    text = (REPO_ROOT / "iam" / "basket-pipeline-policy.json").read_text()
     names = set(re.findall(r"\$\{(\w+)\}", text))
     assert names == {
         "Bucket",

@@ -10,12 +10,13 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from basket.cli import main
+from tests.paths import REPO_ROOT
 
 
 def test_demo_runs_every_stage(spark, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("BASKET_PATHS__OUTPUT_DIR", str(tmp_path / "output"))
     monkeypatch.setenv("BASKET_PATHS__DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BASKET_PATHS__CACHE_DIR", str(Path(__file__).parent.parent / ".cache"))
+    monkeypatch.setenv("BASKET_PATHS__CACHE_DIR", str(REPO_ROOT / ".cache"))
     result = CliRunner().invoke(
         main, ["demo", "-n", "2000", "--items", "200", "--min-support", "0.01"]
     )

@@ -33,8 +33,9 @@ from basket_devtools.generate import (
     read_json,
     sidecar_paths,
 )
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 SAMPLES = ROOT / "data" / "samples"
 SMALL = GeneratorConfig(transactions=2_000, dirty_share=0.05, seed=7)
 BAD_CHARS = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

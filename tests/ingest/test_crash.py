@@ -29,11 +29,12 @@ from tests.fixtures.kafka import (  # noqa: F401 - fixtures
     sample_rows,
     write_csv,
 )
+from tests.paths import REPO_ROOT
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
 KILLS = 5
 
