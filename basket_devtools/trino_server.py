@@ -181,6 +181,34 @@ def server_info(host: str, port: int, timeout: float = 2.0) -> dict[str, object]
         return None
 
 
+def query_ready(host: str, port: int, timeout: float = 10.0) -> bool:
+    """Whether ``SELECT 1`` runs to completion. ``/v1/info`` reports the coordinator started
+    a few seconds before its own node is announced to the scheduler; a query in that window
+    fails with NO_NODES_AVAILABLE, so readiness is a query that needs a node."""
+    request = urllib.request.Request(
+        f"http://{host}:{port}/v1/statement",
+        data=b"SELECT 1",
+        headers={"X-Trino-User": "basket-readiness"},
+        method="POST",
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            body: dict[str, object] = json.loads(resp.read())
+        while True:
+            if body.get("error"):
+                return False
+            next_uri = body.get("nextUri")
+            if not isinstance(next_uri, str):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            with urllib.request.urlopen(next_uri, timeout=timeout) as resp:
+                body = json.loads(resp.read())
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class ServerState:
     pid: int
@@ -228,7 +256,8 @@ def hive_catalog_properties(metastore_dir: str, data_root: Path) -> str:
 
 class TrinoServer:
     """One local single-node Trino. ``start()`` fetches Trino on first use, writes the
-    configuration, starts the JVM and waits until ``/v1/info`` says it has started;
+    configuration, starts the JVM and waits until ``/v1/info`` says it has started and a
+    query runs (:func:`query_ready`);
     ``stop()`` sends SIGTERM and waits (SIGKILL on timeout)."""
 
     def __init__(
@@ -319,7 +348,8 @@ class TrinoServer:
         deadline = time.monotonic() + timeout
         while True:
             info = server_info(self.host, self.port)
-            if info is not None and info.get("starting") is False:
+            started = info is not None and info.get("starting") is False
+            if started and query_ready(self.host, self.port):
                 break
             if self._proc.poll() is not None:
                 tail = log.read_text(errors="replace")[-3000:]
