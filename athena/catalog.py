@@ -61,11 +61,12 @@ def table_input(dataset: Dataset, root: str) -> dict[str, Any]:
     }
 
 
-def partition_input(dataset: Dataset, root: str, dt: date, run_id: str) -> dict[str, Any]:
-    return {
-        "Values": [dt.isoformat(), run_id],
-        "StorageDescriptor": _storage(dataset, ddl.partition_location(root, dataset, dt, run_id)),
-    }
+def partition_input(
+    dataset: Dataset, root: str, dt: date, run_id: str, attempt: str = ""
+) -> dict[str, Any]:
+    """Glue ``PartitionInput`` of the run at ``attempt`` (its location is that folder)."""
+    location = ddl.partition_location(root, dataset, dt, run_id, attempt)
+    return {"Values": [dt.isoformat(), run_id], "StorageDescriptor": _storage(dataset, location)}
 
 
 def view_input(database: str, dataset: Dataset) -> dict[str, Any]:
@@ -122,14 +123,41 @@ def add_partitions_glue(
     dt: date,
     run_id: str,
     datasets: tuple[Dataset, ...] = RESULT_DATASETS,
+    attempt: str = "",
 ) -> CatalogReport:
-    """One run's partition in every table (idempotent)."""
+    """One run's partition in every table at ``attempt`` (idempotent): created, or, when
+    there, moved to that attempt (``partitions``: created, already there)."""
     report = CatalogReport()
     for d in datasets:
-        report.partitions[d.name] = glue_api.create_partitions(
-            glue, database, d.name, [partition_input(d, root, dt, run_id)]
+        created, existing = glue_api.create_partitions(
+            glue, database, d.name, [partition_input(d, root, dt, run_id, attempt)]
         )
+        if existing and attempt:
+            glue_api.upsert_partition(
+                glue, database, d.name, partition_input(d, root, dt, run_id, attempt)
+            )
+        report.partitions[d.name] = (created, existing)
     return report
+
+
+def switch_partitions_glue(
+    glue: Any,
+    database: str,
+    root: str,
+    dt: date,
+    run_id: str,
+    attempt: str,
+    datasets: tuple[Dataset, ...] = RESULT_DATASETS,
+) -> dict[str, str]:
+    """Point the run's partition of every table at ``attempt``: what a publish calls once
+    every file of the attempt is uploaded and verified, before it retires the old one.
+    Per table ``created``, ``updated`` or ``no-table`` (a catalog not set up yet)."""
+    return {
+        d.name: glue_api.upsert_partition(
+            glue, database, d.name, partition_input(d, root, dt, run_id, attempt)
+        )
+        for d in datasets
+    }
 
 
 def run_statements(athena: Any, statements: list[str], target: Any, *, salt: str = "") -> list[str]:

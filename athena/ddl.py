@@ -3,9 +3,13 @@
 - ``CREATE DATABASE IF NOT EXISTS``;
 - one ``CREATE EXTERNAL TABLE IF NOT EXISTS`` per result dataset: Parquet under
   ``<root>/<dataset>/``, partitioned by ``dt`` and ``run_id`` (Hive DDL, as Athena wants);
-- one ``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per dataset and run (no MSCK REPAIR);
+- one ``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per dataset and run (no MSCK REPAIR),
+  followed by ``ALTER TABLE ... PARTITION ... SET LOCATION`` when the run was published
+  as an attempt: a partition's location is the run's current attempt folder, so moving
+  it is how Athena readers switch from one attempt to the next at once;
 - one ``latest_<dataset>`` view per table (Trino DML, as Athena wants for views): the rows
-  of the newest succeeded run in ``runs``.
+  of the latest succeeded run in ``runs`` — newest ``dt``, then newest ``finished_at``
+  (:func:`basket_core.layout.latest_order`), so a backfill never becomes latest.
 
 Identifiers are validated, not escaped: a name that is not a plain identifier is refused.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from basket_core.layout import validate_run_id
+from basket_core.layout import attempt_folder, validate_run_id
 from basket_core.schemas import (
     PARTITION_COLUMNS,
     RESULT_DATASETS,
@@ -58,8 +62,13 @@ def table_location(root: str, dataset: Dataset) -> str:
     return f"{s3_root(root)}/{dataset.name}/"
 
 
-def partition_location(root: str, dataset: Dataset, dt: date, run_id: str) -> str:
-    return f"{table_location(root, dataset)}dt={dt.isoformat()}/run_id={validate_run_id(run_id)}/"
+def partition_location(
+    root: str, dataset: Dataset, dt: date, run_id: str, attempt: str = ""
+) -> str:
+    """The run's folder, at ``attempt`` (``""``: a run published before attempts)."""
+    run = f"{table_location(root, dataset)}dt={dt.isoformat()}/run_id={validate_run_id(run_id)}/"
+    folder = attempt_folder(attempt)
+    return f"{run}{folder}/" if folder else run
 
 
 def create_database(database: str, comment: str = "Market basket analysis results") -> str:
@@ -89,7 +98,7 @@ def latest_run_subquery(database: str | None = None) -> str:
     runs = f'"{ident(database)}"."{RUNS.name}"' if database else RUNS.name
     return (
         f"SELECT r.run_id FROM {runs} AS r WHERE r.status = 'succeeded' "
-        "ORDER BY r.finished_at DESC, r.dt DESC, r.run_id DESC LIMIT 1"
+        "ORDER BY r.dt DESC, r.finished_at DESC, r.run_id DESC LIMIT 1"
     )
 
 
@@ -106,11 +115,27 @@ def latest_view(database: str, dataset: Dataset) -> str:
     )
 
 
-def add_partition(database: str, dataset: Dataset, root: str, dt: date, run_id: str) -> str:
+def _partition_spec(dt: date, run_id: str) -> str:
+    return f"PARTITION (dt = '{dt.isoformat()}', run_id = '{validate_run_id(run_id)}')"
+
+
+def add_partition(
+    database: str, dataset: Dataset, root: str, dt: date, run_id: str, attempt: str = ""
+) -> str:
     return (
         f"ALTER TABLE `{ident(database)}`.`{ident(dataset.name)}` ADD IF NOT EXISTS "
-        f"PARTITION (dt = '{dt.isoformat()}', run_id = '{validate_run_id(run_id)}') "
-        f"LOCATION '{partition_location(root, dataset, dt, run_id)}'"
+        f"{_partition_spec(dt, run_id)} "
+        f"LOCATION '{partition_location(root, dataset, dt, run_id, attempt)}'"
+    )
+
+
+def set_partition_location(
+    database: str, dataset: Dataset, root: str, dt: date, run_id: str, attempt: str
+) -> str:
+    """Move an existing partition to the run's current attempt (one catalog update)."""
+    return (
+        f"ALTER TABLE `{ident(database)}`.`{ident(dataset.name)}` {_partition_spec(dt, run_id)} "
+        f"SET LOCATION '{partition_location(root, dataset, dt, run_id, attempt)}'"
     )
 
 
@@ -131,5 +156,13 @@ def add_partition_statements(
     dt: date,
     run_id: str,
     datasets: tuple[Dataset, ...] = RESULT_DATASETS,
+    attempt: str = "",
 ) -> list[str]:
-    return [add_partition(database, d, root, dt, run_id) for d in datasets]
+    """Per table: add the run's partition at ``attempt``; with an attempt, then move an
+    existing partition there too (the ADD keeps an existing partition's location)."""
+    statements = []
+    for d in datasets:
+        statements.append(add_partition(database, d, root, dt, run_id, attempt))
+        if attempt:
+            statements.append(set_partition_location(database, d, root, dt, run_id, attempt))
+    return statements

@@ -194,6 +194,24 @@ class AwsConfig(_Section):
         return None if isinstance(v, str) and not v.strip() else v
 
 
+class PublishConfig(_Section):
+    """Attempts and their clean-up. Every mine and every publish of a run writes a new
+    attempt and then switches the run to it (:mod:`basket_core.layout`); the attempts it
+    superseded are deleted right after the switch, except the newest
+    ``retain_attempts`` of them, kept so a query that started before the switch can still
+    read its files (and so an Athena catalog updated by a later task still points at
+    files). The S3 lifecycle rule of ``basket publish --setup-bucket`` tags those kept ones
+    away after ``superseded_expire_days`` and aborts multipart uploads left open by a
+    killed publisher after ``abort_multipart_days``."""
+
+    retain_attempts: int = Field(default=1, ge=0)
+    orphan_grace_s: float = Field(default=3600.0, ge=0)
+    """An attempt no pointer ever named (a killed publish) and an open multipart upload
+    are deleted only once older than this, so a concurrent publisher is left alone."""
+    abort_multipart_days: int = Field(default=1, ge=1)
+    superseded_expire_days: int = Field(default=7, ge=1)
+
+
 class AthenaConfig(_Section):
     database: str = "market_basket"
     workgroup: str = "primary"
@@ -329,6 +347,7 @@ class Settings(BaseSettings):
     mining: MiningConfig = Field(default_factory=MiningConfig)
     spark: SparkConfig = Field(default_factory=SparkConfig)
     aws: AwsConfig = Field(default_factory=AwsConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     athena: AthenaConfig = Field(default_factory=AthenaConfig)
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
     dashboards: DashboardsConfig = Field(default_factory=DashboardsConfig)

@@ -237,7 +237,18 @@ def write_run(root: Path, run: SampleRun, *, pad_bytes: int = 0) -> RunLayout:
     )
     exports = Path(layout.exports)
     exports.mkdir(parents=True, exist_ok=True)
-    report = {"run_id": run.run_id, "finished_at": finished.isoformat(), "status": "succeeded"}
+    counts = {
+        "itemsets": sum(len(s) for s in run.counts.values()),
+        "rules": len(rules),
+        "rejected_rows": len(run.quarantine),
+    }  # what the publisher checks the files against (the miner writes every count)
+    report = {
+        "run_id": run.run_id,
+        "dt": run.dt.isoformat(),
+        "finished_at": finished.isoformat(),
+        "status": "succeeded",
+        "counts": counts,
+    }
     (exports / "run.json").write_text(json.dumps(report, indent=2) + "\n")
     _write_csv(exports / "rules.csv", rules, ("segment", "antecedent", "consequent", "lift"))
     _write_csv(exports / "itemsets.csv", itemset_rows(run.counts), ("segment", "items", "support"))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from basket_core.config import Settings
-from basket_core.layout import RunLayout, Target
+from basket_core.layout import Target, current_layout
 from basket_pipeline.planning import RunPlan, input_uri, slug, spark_input
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,7 +91,6 @@ def ingest_source(
     spark: SparkSession,
     input_dir: Path | None = None,
     max_files_per_trigger: int | None = None,
-    wait_seconds: float = 0.0,
 ) -> Source:
     """The stream source: CSV drops under ``input_dir`` (default: the landing folder) or
     the Kafka topic with every ``kafka.*`` setting."""
@@ -104,7 +103,6 @@ def ingest_source(
             settings,
             folder,
             max_files_per_trigger=max_files_per_trigger,
-            wait_seconds=wait_seconds,
         )
     if kind == "kafka":
         return kafka_source(spark, settings.kafka)
@@ -194,7 +192,7 @@ def local_report(settings: Settings, dt: date, run_id: str) -> RunReport | None:
     """The run report the miner wrote (also after a spark-submit run)."""
     from spark.report import RunReport
 
-    path = Path(RunLayout(str(settings.paths.output_dir), dt, run_id).exports) / "run.json"
+    path = Path(current_layout(settings.paths.output_dir, dt, run_id).exports) / "run.json"
     return RunReport.read(path) if path.is_file() else None
 
 
@@ -207,6 +205,42 @@ def find_run(settings: Settings, run_id: str = "latest") -> LocalRun:
     return find(Path(settings.paths.output_dir), run_id)
 
 
+def publish_options(settings: Settings, **overrides: Any) -> PublishOptions:
+    """Publish options with the ``publish.*`` attempt settings (retention, grace)."""
+    from basket_publish.publisher import PublishOptions
+
+    p = settings.publish
+    return PublishOptions(
+        **{"retain_attempts": p.retain_attempts, "orphan_grace_s": p.orphan_grace_s, **overrides}
+    )
+
+
+def catalog_switch(
+    settings: Settings, clients: ClientFactory, dt: date, run_id: str
+) -> Callable[[str], None] | None:
+    """What moves Athena readers to a newly published attempt, before the old one is
+    retired: the Glue partition locations (``orchestration.catalog = "glue"``). With
+    ``athena_sql`` the catalog task moves them (``SET LOCATION``) after the publish, and
+    ``publish.retain_attempts >= 1`` keeps the old attempt readable until then."""
+    if settings.orchestration.catalog != "glue":
+        return None
+
+    def switch(attempt: str) -> None:
+        from athena.catalog import switch_partitions_glue
+
+        moved = switch_partitions_glue(
+            clients("glue"),
+            settings.athena.database,
+            Target.of(settings.aws).root,
+            dt,
+            run_id,
+            attempt,
+        )
+        log.info("Glue partitions of %s at attempt %s: %s", run_id, attempt, moved)
+
+    return switch
+
+
 def publish(
     settings: Settings,
     clients: ClientFactory,
@@ -215,16 +249,43 @@ def publish(
     expect_dt: date | None = None,
     options: PublishOptions | None = None,
 ) -> PublishResult:
-    """Upload a local run to ``Target.of(settings.aws)`` (unchanged files skipped, stale
-    ones pruned, ``_latest.json`` last)."""
+    """Upload a complete local run to ``Target.of(settings.aws)`` as a new attempt (what
+    S3 already holds skipped), switch the catalog, pointer and ``_latest.json`` to it,
+    then retire the attempts it replaced."""
     from basket_publish.publisher import publish_run
 
     run = find_run(settings, run_id)
     if expect_dt is not None and run.dt != expect_dt:
         raise ValueError(f"run {run.run_id} is dated {run.dt}, expected {expect_dt}")
     return publish_run(
-        clients("s3"), run, Target.of(settings.aws), aws=settings.aws, options=options
+        clients("s3"),
+        run,
+        Target.of(settings.aws),
+        aws=settings.aws,
+        options=options or publish_options(settings),
+        switch=catalog_switch(settings, clients, run.dt, run.run_id),
     )
+
+
+def setup_bucket(settings: Settings, clients: ClientFactory) -> list[dict[str, Any]]:
+    """The results bucket's lifecycle rules (abort open multipart uploads, expire tagged
+    superseded attempts) from ``publish.*``; the rules applied."""
+    from basket_publish.publisher import setup_bucket as apply
+
+    return apply(
+        clients("s3"),
+        Target.of(settings.aws),
+        abort_multipart_days=settings.publish.abort_multipart_days,
+        superseded_expire_days=settings.publish.superseded_expire_days,
+    )
+
+
+def published_attempt(settings: Settings, clients: ClientFactory, dt: date, run_id: str) -> str:
+    """The run's current attempt in S3 (``""``: published before attempts, or not yet)."""
+    from basket_publish.publisher import read_s3_pointer
+
+    pointer = read_s3_pointer(clients("s3"), Target.of(settings.aws), dt, run_id)
+    return pointer.attempt if pointer else ""
 
 
 def publish_summary(settings: Settings, result: PublishResult) -> dict[str, Any]:
@@ -286,12 +347,15 @@ def ensure_catalog_glue(settings: Settings, glue: Any) -> bool:
 def add_partitions_glue(
     settings: Settings, dt: date, run_id: str, clients: ClientFactory
 ) -> CatalogResult:
-    """The run's partition in every table through the Glue API (existing ones kept)."""
+    """The run's partition in every table through the Glue API, at the run's current S3
+    attempt (an existing partition is moved there)."""
     from athena.catalog import add_partitions_glue as add
 
     glue = clients("glue")
     created = ensure_catalog_glue(settings, glue)
-    report = add(glue, settings.athena.database, Target.of(settings.aws).root, dt, run_id)
+    attempt = published_attempt(settings, clients, dt, run_id)
+    root = Target.of(settings.aws).root
+    report = add(glue, settings.athena.database, root, dt, run_id, attempt=attempt)
     return CatalogResult(
         via="glue",
         catalog_created=created,
@@ -323,12 +387,16 @@ def setup_statements(settings: Settings) -> list[str]:
     return ddl.setup_statements(settings.athena.database, Target.of(settings.aws).root)
 
 
-def partition_statements(settings: Settings, dt: date, run_id: str) -> list[str]:
-    """``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per table (order-free)."""
+def partition_statements(
+    settings: Settings, dt: date, run_id: str, clients: ClientFactory | None = None
+) -> list[str]:
+    """``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per table at the run's current S3
+    attempt, each followed by ``SET LOCATION`` there (pairs in order; tables order-free)."""
     from athena import ddl
 
+    attempt = published_attempt(settings, clients or default_clients(settings), dt, run_id)
     return ddl.add_partition_statements(
-        settings.athena.database, Target.of(settings.aws).root, dt, run_id
+        settings.athena.database, Target.of(settings.aws).root, dt, run_id, attempt=attempt
     )
 
 
@@ -395,7 +463,7 @@ def dashboard_snapshot(settings: Settings, run_id: str, path: Path | None = None
         return None
     if path is None:
         run = find_run(settings, run_id)
-        path = Path(RunLayout(str(settings.paths.output_dir), run.dt, run.run_id).exports)
+        path = Path(current_layout(settings.paths.output_dir, run.dt, run.run_id).exports)
         path = path / "dashboard.html"
     return Path(snapshot.write_snapshot(settings, path, run_id=run_id)).resolve()
 

@@ -233,7 +233,7 @@ def catalog_tasks(w: Wiring, plan: Any, published: Any) -> tuple[Any, Any]:
         @task
         def partition_statements(plan: dict[str, Any]) -> list[str]:
             run = _plan(plan)
-            return stages.partition_statements(settings, run.dt, run.run_id)
+            return stages.partition_statements(settings, run.dt, run.run_id, w.clients)
 
         setup = catalog_setup()
         statements = partition_statements(plan)

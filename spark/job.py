@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from basket_core import __version__
 from basket_core.config import MiningConfig, Settings
 from basket_core.errors import OptionError
-from basket_core.layout import RunLayout, new_run_id
+from basket_core.layout import new_run_id
 from basket_core.progress import Progress
 from spark.baskets import check_window
 from spark.engine import mine_itemsets
@@ -32,7 +32,7 @@ from spark.load import InputError, LongInput, first_line, inspect_long, is_remot
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
 from spark.rules import derive_rules
-from spark.writes import write_results, write_run
+from spark.writes import begin_attempt, write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -110,7 +110,7 @@ def run_mine(
     progress = progress or Progress()
     started = datetime.now(UTC)
     run_id = request.run_id or new_run_id(started)
-    layout = RunLayout(str(settings.paths.output_dir), request.run_date or started.date(), run_id)
+    layout = begin_attempt(settings.paths.output_dir, request.run_date or started.date(), run_id)
     mining = settings.mining
     counts = Counts()
     t0 = time.perf_counter()
@@ -261,6 +261,7 @@ def run_mine(
         report,
         input_label=_describe_input(request, sep=","),
         segment_by=request.segment_by,
+        retain=settings.publish.retain_attempts,
     )
     return report
 

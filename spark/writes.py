@@ -2,6 +2,13 @@
 the ``itemsets``, ``rules`` and ``quarantine`` datasets (Parquet), their single-file CSV
 exports, the run's row of the ``runs`` dataset, ``run.json`` and the output's
 ``_latest.json`` pointer.
+
+Every mine writes a new attempt (:func:`begin_attempt`): its own ``attempt=<id>/`` folder
+below each dataset's ``run_id=`` folder, which no reader looks at yet. Only when every
+dataset, export and ``run.json`` is written does :func:`write_run` switch the run's
+pointer to it (one ``os.replace``), then update ``_latest.json``, then delete the
+attempts it superseded beyond the retention. A mine killed anywhere leaves the run as it
+was: the old attempt, with its own ``run.json``, stays current.
 """
 
 from __future__ import annotations
@@ -9,15 +16,33 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from basket_core.layout import RunLayout
+from basket_core.layout import (
+    DATASETS,
+    EXPORTS,
+    LATEST,
+    Pointer,
+    RunLayout,
+    attempt_of,
+    latest_order,
+    new_attempt_id,
+    switch_local,
+    write_atomic,
+)
 from basket_core.schemas import RUNS, spark_schema
 from spark.report import RunReport
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
+
+
+def begin_attempt(root: str | Path, dt: date, run_id: str) -> RunLayout:
+    """The layout of a new attempt of the run: where this mine writes, unseen until
+    :func:`write_run` switches to it."""
+    return RunLayout(str(root), dt, run_id, new_attempt_id())
 
 
 def write_results(
@@ -110,21 +135,67 @@ def write_run(
     *,
     input_label: str,
     segment_by: str | None,
+    retain: int = 1,
 ) -> None:
-    """The ``runs`` row, then ``run.json``, then ``_latest.json`` (written last: it points
-    at a run whose outputs are all there)."""
+    """The ``runs`` row, then ``run.json``, then the switch to this attempt, then
+    ``_latest.json`` (each step only once the ones before are on disk), then the
+    superseded attempts beyond ``retain`` are deleted."""
     row = runs_row(report, input_label=input_label, segment_by=segment_by)
     spark.createDataFrame([tuple(row[c] for c in RUNS.names)], spark_schema(RUNS)).coalesce(
         1
     ).write.mode("overwrite").parquet(layout.dataset("runs"))
     report.write(Path(layout.exports) / "run.json")
+    pointer = switch_local(layout) if layout.attempt else None
     write_latest(layout, report)
+    if pointer is not None:
+        prune_attempts(layout, pointer, retain)
 
 
-def write_latest(layout: RunLayout, report: RunReport) -> None:
+def latest_decision(current: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    """True when ``new`` should be named by ``_latest.json``: no run is named yet, it is
+    the run already named (re-mined), or it is newer by :func:`latest_order`."""
+    if current is None or current.get("run_id") == new["run_id"]:
+        return True
+    return latest_order(new["dt"], new["finished_at"]) >= latest_order(
+        str(current.get("dt") or ""), current.get("finished_at")
+    )
+
+
+def write_latest(layout: RunLayout, report: RunReport) -> bool:
+    """Name this run in ``_latest.json`` unless a newer run is named (a backfill of an old
+    day never takes over); written atomically. True if written."""
     latest = {
         "run_id": layout.run_id,
         "dt": layout.dt.isoformat(),
         "finished_at": report.finished_at.isoformat(),
     }
-    Path(layout.latest).write_text(json.dumps(latest, indent=2) + "\n")
+    path = Path(layout.root) / LATEST
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except ValueError:
+        current = None  # a torn file from before writes were atomic: replace it
+    if not latest_decision(current, latest):
+        return False
+    write_atomic(path, (json.dumps(latest, indent=2) + "\n").encode())
+    return True
+
+
+def prune_attempts(layout: RunLayout, pointer: Pointer, retain: int) -> list[Path]:
+    """Delete the run's attempts the pointer no longer needs (current and ``retain``
+    superseded ones kept), including files written before attempts existed; the paths."""
+    keep = pointer.keep(retain)
+    removed: list[Path] = []
+    for name in (*DATASETS, EXPORTS):
+        run_dir = Path(layout.run_dir(name))
+        if not run_dir.is_dir():
+            continue
+        for entry in sorted(run_dir.iterdir()):
+            rel = entry.name + ("/x" if entry.is_dir() else "")
+            if attempt_of(rel) in keep:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed

@@ -99,5 +99,5 @@ def read_rules(output: Path) -> pd.DataFrame:
 
 
 def read_report(output: Path) -> dict:  # type: ignore[type-arg]
-    (path,) = list((output / "exports").glob("dt=*/run_id=*/run.json"))
+    (path,) = list((output / "exports").glob("dt=*/run_id=*/**/run.json"))
     return json.loads(path.read_text())

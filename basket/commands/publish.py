@@ -1,4 +1,5 @@
-"""``basket publish``: upload one local run to S3 with the same layout, manifest last."""
+"""``basket publish``: upload one local run to S3 as a new attempt, switch readers to it;
+``--setup-bucket`` applies the bucket's lifecycle rules first."""
 
 from __future__ import annotations
 
@@ -27,21 +28,32 @@ MiB = 1024 * 1024
 @click.option("--workers", type=int, default=8, show_default=True, help="Parallel uploads.")
 @click.option("--multipart-threshold-mb", type=int, default=64, show_default=True)
 @click.option("--multipart-chunksize-mb", type=int, default=16, show_default=True)
-@click.option("--no-prune", is_flag=True, help="Keep objects of the run that are not local.")
+@click.option("--no-prune", is_flag=True, help="Keep the attempts this publish supersedes.")
+@click.option(
+    "--setup-bucket",
+    is_flag=True,
+    help="Apply the lifecycle rules (abort open multipart uploads, expire superseded "
+    "attempts; days from publish.*) before publishing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def command(settings: Settings, **opts: Any) -> None:
-    """Upload a run's datasets and exports to s3://BUCKET/PREFIX/ (idempotent).
+    """Upload a complete run's datasets and exports to s3://BUCKET/PREFIX/ (idempotent).
 
-    Files S3 already holds byte for byte are skipped; _latest.json is written last,
-    and only when this run is at least as new as the one it names.
+    The run goes to a new attempt folder no reader looks at; once every file is verified,
+    the Glue partitions, the run's pointer and _latest.json (only if this run is the
+    latest: newest dt, then newest finish) switch to it, and the attempts it replaced
+    are deleted (publish.retain_attempts kept). A run without its succeeded run.json, or
+    whose files do not hold the report's row counts, is refused.
     """
+    from basket.cli import one_line
     from basket_pipeline import stages
-    from basket_publish.publisher import PublishError, PublishOptions
+    from basket_publish.publisher import PublishError
 
     try:
         settings = apply_aws_options(settings, opts)
-        options = PublishOptions(
+        options = stages.publish_options(
+            settings,
             checksum=opts["checksum"],
             workers=opts["workers"],
             multipart_threshold=opts["multipart_threshold_mb"] * MiB,
@@ -51,17 +63,23 @@ def command(settings: Settings, **opts: Any) -> None:
         stages.find_run(settings, opts["run_id"])
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-    try:
-        result = stages.publish(
-            settings, stages.default_clients(settings), opts["run_id"], options=options
+    clients = stages.default_clients(settings)
+    if opts["setup_bucket"]:
+        rules = stages.setup_bucket(settings, clients)
+        click.echo(
+            f"lifecycle rules on s3://{settings.aws.bucket}: " + ", ".join(r["ID"] for r in rules),
+            err=True,
         )
+    try:
+        result = stages.publish(settings, clients, opts["run_id"], options=options)
     except PublishError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(one_line(exc)) from exc
     if opts["as_json"]:
         click.echo(json.dumps(asdict(result), indent=2))
         return
     click.echo(
-        f"run {result.run_id} -> {result.target}: {len(result.uploaded)} uploaded, "
-        f"{len(result.skipped)} unchanged, {len(result.deleted)} stale deleted; "
+        f"run {result.run_id} -> {result.target} (attempt {result.attempt}): "
+        f"{len(result.uploaded)} uploaded, {len(result.skipped)} unchanged, "
+        f"{len(result.deleted)} superseded deleted; "
         f"_latest.json {'written' if result.manifest_written else result.manifest_reason}"
     )

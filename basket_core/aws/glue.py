@@ -63,6 +63,50 @@ def create_partitions(
     return created, existing
 
 
+def upsert_partition(glue: Any, database: str, table: str, partition: Mapping[str, Any]) -> str:
+    """Create the partition, or update it in place (its location moves in one catalog
+    write); ``"created"``, ``"updated"``, or ``"no-table"`` when the table does not exist
+    (nothing reads it yet, so there is nothing to switch)."""
+    values = list(partition["Values"])
+    try:
+        retry_throttled(
+            glue.update_partition,
+            DatabaseName=database,
+            TableName=table,
+            PartitionValueList=values,
+            PartitionInput=dict(partition),
+        )
+        return "updated"
+    except Exception as exc:
+        if _code(exc) != "EntityNotFoundException":
+            raise
+    try:
+        retry_throttled(
+            glue.create_partition,
+            DatabaseName=database,
+            TableName=table,
+            PartitionInput=dict(partition),
+        )
+    except Exception as exc:
+        if _code(exc) == "EntityNotFoundException":
+            return "no-table"
+        if _code(exc) == "AlreadyExistsException":  # created in between: update it
+            return upsert_partition(glue, database, table, partition)
+        raise
+    return "created"
+
+
+def partition_location(glue: Any, database: str, table: str, values: Sequence[str]) -> str | None:
+    """Where a partition's files are (None: no such partition)."""
+    try:
+        r = glue.get_partition(DatabaseName=database, TableName=table, PartitionValues=list(values))
+    except Exception as exc:
+        if _code(exc) == "EntityNotFoundException":
+            return None
+        raise
+    return str(r["Partition"]["StorageDescriptor"]["Location"])
+
+
 def partition_values(glue: Any, database: str, table: str) -> list[list[str]]:
     """Every partition's values of a table, sorted."""
     values: list[list[str]] = []

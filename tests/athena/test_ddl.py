@@ -24,7 +24,7 @@ def _parse(sql: str) -> exp.Expression:
 
 def all_statements() -> list[str]:
     return ddl.setup_statements(DB, ROOT) + ddl.add_partition_statements(
-        DB, ROOT, date(2026, 1, 2), "20260102T010000Z-bbbbbb"
+        DB, ROOT, date(2026, 1, 2), "20260102T010000Z-bbbbbb", attempt="p0123456789abcdef0123"
     )
 
 
@@ -57,10 +57,46 @@ def test_partition_statement_targets_the_run_folder() -> None:
     assert "MSCK" not in " ".join(all_statements())
 
 
+def test_partition_statements_move_the_partition_to_the_published_attempt() -> None:
+    statements = ddl.add_partition_statements(
+        DB, ROOT, date(2026, 1, 2), "r-1", datasets=(RULES,), attempt="a1"
+    )
+    where = f"'{ROOT}/rules/dt=2026-01-02/run_id=r-1/attempt=a1/'"
+    assert statements == [
+        "ALTER TABLE `market_basket`.`rules` ADD IF NOT EXISTS PARTITION "
+        f"(dt = '2026-01-02', run_id = 'r-1') LOCATION {where}",
+        "ALTER TABLE `market_basket`.`rules` PARTITION (dt = '2026-01-02', run_id = 'r-1') "
+        f"SET LOCATION {where}",
+    ]
+    with pytest.raises(ValueError):
+        ddl.partition_location(ROOT, RULES, date(2026, 1, 2), "r-1", attempt="../x")
+
+
 def test_latest_views_pick_the_newest_succeeded_run() -> None:
     views = [s for s in ddl.setup_statements(DB, ROOT) if " VIEW " in s]
     assert [v.split('"')[3] for v in views] == [f"latest_{d.name}" for d in RESULT_DATASETS]
-    assert all("r.status = 'succeeded'" in v and "ORDER BY r.finished_at DESC" in v for v in views)
+    order = "ORDER BY r.dt DESC, r.finished_at DESC"  # basket_core.layout.latest_order
+    assert all("r.status = 'succeeded'" in v and order in v for v in views)
+
+
+def test_a_backfill_never_becomes_the_latest_run_in_the_views(tmp_path: object) -> None:
+    """Runs on DuckDB through the same view SQL: a later-finished run of an older day, and
+    a failed run of a newer day, are both passed over."""
+    import duckdb
+
+    from athena import local
+
+    con = duckdb.connect(":memory:")
+    con.execute(
+        "CREATE TABLE runs AS SELECT * FROM (VALUES "
+        "('2026-01-02', 'daily-2026-01-02', 'succeeded', TIMESTAMP '2026-01-03 02:00:00'), "
+        "('2025-12-01', 'backfill-2025-12-01', 'succeeded', TIMESTAMP '2026-01-05 09:00:00'), "
+        "('2026-01-03', 'daily-2026-01-03', 'failed', TIMESTAMP '2026-01-04 02:00:00')) "
+        "AS t(dt, run_id, status, finished_at)"
+    )
+    con.execute("CREATE TABLE rules AS SELECT dt, run_id FROM runs")
+    con.execute(local.latest_view(RULES))
+    assert con.execute("SELECT run_id FROM latest_rules").fetchall() == [("daily-2026-01-02",)]
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ def test_demo_runs_every_stage(spark, tmp_path: Path, monkeypatch) -> None:
     assert "Top 10 rules by lift" in out
     assert "basket query top_rules_by_lift" in out and "basket query quarantine_summary" in out
     latest = json.loads((tmp_path / "output" / "_latest.json").read_text())
-    exports = next((tmp_path / "output" / "exports").glob(f"dt=*/run_id={latest['run_id']}"))
+    exports = next(
+        (tmp_path / "output" / "exports").glob(f"dt=*/run_id={latest['run_id']}/**/run.json")
+    ).parent
     report = json.loads((exports / "run.json").read_text())
     c = report["counts"]
     assert c["input_rows"] == c["accepted_rows"] + c["rejected_rows"] and c["rejected_rows"] > 0

@@ -402,8 +402,11 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
         s3.get_object(Bucket=aws.bucket, Key=f"{prefix}/_latest.json")["Body"].read()
     )
     assert (latest["run_id"], latest["dt"]) == (run_id, "2026-11-24")
+    first_attempt = f"attempt={latest['attempt']}/"
     report = json.loads(
-        s3.get_object(Bucket=aws.bucket, Key=f"{prefix}/exports/{part}run.json")["Body"].read()
+        s3.get_object(Bucket=aws.bucket, Key=f"{prefix}/exports/{part}{first_attempt}run.json")[
+            "Body"
+        ].read()
     )
     req = report["params"]["request"]
     assert (req["start_date"], req["end_date"]) == ("2026-11-18", "2026-11-24")
@@ -415,6 +418,8 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
         for t in ("itemsets", "rules", "quarantine", "runs")
     }
     assert all(v == [["2026-11-24", run_id]] for v in parts.values()), parts
+    location = glue_api.partition_location(glue, db, "rules", ["2026-11-24", run_id])
+    assert location == f"s3://{aws.bucket}/{prefix}/rules/{part}{first_attempt}"
 
     assert [c["data_set_id"] for c in calls] == ["basket-rules"]
     assert calls[0]["ingestion_id"].startswith(f"{run_id}-")
@@ -429,28 +434,25 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
 
     rules_before = _table(s3, aws.bucket, [k for k in objects if k.startswith(f"{prefix}/rules/")])
 
-    # ---- the same logical date again: same results, same partitions, one more record
+    # ---- the same logical date again: a new attempt of the same run, switched to at once
     second = daily.test(logical_date=FIRED)
     assert second.state == DagRunState.SUCCESS
     again = _objects(s3, aws.bucket, prefix)
     assert {k: glue_api.partition_values(glue, db, k) for k in parts} == parts
     new_records = [k for k in again if "/_orchestration/" in k]
     assert len(new_records) == 2
-    rules_after = _table(s3, aws.bucket, [k for k in again if k.startswith(f"{prefix}/rules/")])
+    latest_again = json.loads(
+        s3.get_object(Bucket=aws.bucket, Key=f"{prefix}/_latest.json")["Body"].read()
+    )
+    second_attempt = f"attempt={latest_again['attempt']}/"
+    assert second_attempt != first_attempt  # re-mined: new part files, a new S3 attempt
+    location = glue_api.partition_location(glue, db, "rules", ["2026-11-24", run_id])
+    assert location == f"s3://{aws.bucket}/{prefix}/rules/{part}{second_attempt}"
+    current = location.removeprefix(f"s3://{aws.bucket}/")
+    rules_after = _table(s3, aws.bucket, [k for k in again if k.startswith(current)])
     assert rules_after == rules_before
-
-    def by_folder(keys: dict[str, str]) -> dict[str, int]:
-        folders: dict[str, int] = {}
-        for k in keys:
-            if "/_orchestration/" not in k:
-                folder = k.rsplit("/", 1)[0]
-                folders[folder] = folders.get(folder, 0) + 1
-        return folders
-
-    assert by_folder(again) == by_folder(objects)  # same partitions, same file counts
-    for name in ("itemsets.csv", "rules.csv"):  # deterministic exports: not re-uploaded
-        key = f"{prefix}/exports/{part}{name}"
-        assert again[key] == objects[key]
+    kept = [k for k in again if k.startswith(f"{prefix}/rules/{part}{first_attempt}")]
+    assert kept  # the superseded attempt is retained (publish.retain_attempts = 1)
     second_record = json.loads(
         s3.get_object(Bucket=aws.bucket, Key=sorted(set(new_records) - set(records))[0])[
             "Body"
@@ -460,5 +462,5 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
         "created": 0,
         "existing": 1,
     }
-    assert second_record["stages"]["publish"]["skipped"] > 0
+    assert second_record["stages"]["publish"]["uploaded"] > 0
     assert len(calls) == 2 and calls[0]["ingestion_id"] != calls[1]["ingestion_id"]

@@ -61,6 +61,19 @@ def calls(s3: Any) -> Iterator[list[tuple[str, str]]]:
     s3.meta.events.unregister("before-parameter-build.s3", record)
 
 
+def _keys(run: LocalRun, aws: AwsConfig, attempt: str) -> set[str]:
+    """Where each local file of the run lands in S3 at ``attempt``."""
+    return {f"{aws.prefix}/{f.key_rel(run, attempt)}" for f in list_files(run)}
+
+
+def _control(run: LocalRun, aws: AwsConfig) -> set[str]:
+    """The run's pointer and the manifest."""
+    return {
+        f"{aws.prefix}/_attempts/dt={run.dt.isoformat()}/run_id={run.run_id}.json",
+        f"{aws.prefix}/_latest.json",
+    }
+
+
 def snapshot(s3: Any, bucket: str) -> dict[str, tuple[str, Any, int]]:
     out = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -96,9 +109,9 @@ def test_publish_uploads_the_layout_encrypted_with_manifest_last(
     run = find_run(results, "latest")
     result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
 
-    expected = {f"{moto_aws.prefix}/{f.rel}" for f in list_files(run)} | {
-        f"{moto_aws.prefix}/_latest.json"
-    }
+    data = _keys(run, moto_aws, result.attempt)
+    expected = data | _control(run, moto_aws)
+    assert all(f"/attempt={result.attempt}/" in k for k in data)
     assert set(snapshot(s3, moto_aws.bucket)) == expected
     for key in expected:
         head = s3.head_object(Bucket=moto_aws.bucket, Key=key, ChecksumMode="ENABLED")
@@ -107,7 +120,7 @@ def test_publish_uploads_the_layout_encrypted_with_manifest_last(
     big = next(k for k in expected if k.endswith(".bin"))
     head = s3.head_object(Bucket=moto_aws.bucket, Key=big, ChecksumMode="ENABLED")
     assert s3_api.file_checksums(
-        results / big.removeprefix(moto_aws.prefix + "/"),
+        next(f.path for f in list_files(run) if f.path.suffix == ".bin"),
         "SHA256",
         threshold=5 * MiB,
         chunksize=5 * MiB,
@@ -120,9 +133,10 @@ def test_publish_uploads_the_layout_encrypted_with_manifest_last(
     assert latest is not None
     assert latest["run_id"] == sample_results.RUN_B
     assert latest["datasets"]["rules"] == (
-        f"s3://{moto_aws.bucket}/{moto_aws.prefix}/rules/dt=2026-01-02/run_id={sample_results.RUN_B}/"
+        f"s3://{moto_aws.bucket}/{moto_aws.prefix}/rules/dt=2026-01-02/"
+        f"run_id={sample_results.RUN_B}/attempt={result.attempt}/"
     )
-    assert len(latest["objects"]) == len(expected) - 1
+    assert len(latest["objects"]) == len(data)
 
 
 def test_republish_is_a_no_op(
@@ -161,7 +175,7 @@ def test_interrupted_publish_then_rerun_completes(
     hook = _fail_on_nth("UploadPart", 2)  # mid-way through the multipart upload
     s3.meta.events.register("before-call.s3", hook)
     try:
-        with pytest.raises(PublishError, match="manifest not written"):
+        with pytest.raises(PublishError, match="readers still see the previous attempt"):
             publish_run(
                 s3,
                 run,
@@ -184,7 +198,9 @@ def test_interrupted_publish_then_rerun_completes(
     assert len(result.skipped) == len(partial)  # what made it the first time is kept
     latest = _latest(s3, moto_aws)
     assert latest is not None and latest["run_id"] == sample_results.RUN_B
-    assert len(snapshot(s3, moto_aws.bucket)) == len(list_files(run)) + 1
+    assert set(snapshot(s3, moto_aws.bucket)) == _keys(run, moto_aws, result.attempt) | _control(
+        run, moto_aws
+    )
 
 
 def test_older_run_never_replaces_the_manifest(results: Path, s3: Any, moto_aws: AwsConfig) -> None:
@@ -200,7 +216,7 @@ def test_older_run_never_replaces_the_manifest(results: Path, s3: Any, moto_aws:
     assert latest is not None and latest["run_id"] == sample_results.RUN_B
 
 
-def test_stale_objects_in_the_run_partition_are_removed(
+def test_files_from_before_attempts_are_retired_after_the_switch(
     results: Path, s3: Any, moto_aws: AwsConfig
 ) -> None:
     run = find_run(results, sample_results.RUN_A)
@@ -208,7 +224,14 @@ def test_stale_objects_in_the_run_partition_are_removed(
         f"{moto_aws.prefix}/rules/dt=2026-01-01/run_id={sample_results.RUN_A}/part-99999.parquet"
     )
     s3.put_object(Bucket=moto_aws.bucket, Key=stale, Body=b"old")
-    result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+    kept = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+    assert kept.deleted == [] and stale in snapshot(s3, moto_aws.bucket)  # retained: 1
+    tags = s3.get_object_tagging(Bucket=moto_aws.bucket, Key=stale)["TagSet"]
+    assert tags == [{"Key": "basket-attempt", "Value": "superseded"}]  # the expiry rule's
+    no_retention = PublishOptions(
+        multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, retain_attempts=0
+    )
+    result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=no_retention)
     assert result.deleted == [stale]
     assert stale not in snapshot(s3, moto_aws.bucket)
 
@@ -265,7 +288,10 @@ def test_manifest_decision() -> None:
     new = {"dt": "2026-01-02", "finished_at": "2026-01-02T01:05:00+00:00", "run_id": "b"}
     assert manifest_decision(None, new) == "write"
     assert manifest_decision(dict(new), new) == "same"
-    assert manifest_decision({**new, "dt": "2026-01-03"}, new) == "older"
+    assert manifest_decision({**new, "run_id": "c", "dt": "2026-01-03"}, new) == "older"
+    backfill = {**new, "run_id": "old-day", "dt": "2025-12-01", "finished_at": "2026-02-01"}
+    assert manifest_decision(new, backfill) == "older"  # finished later, older data: not latest
+    assert manifest_decision(backfill, new) == "write"
     assert manifest_decision({**new, "run_id": "a", "dt": "2026-01-01"}, new) == "write"
     assert manifest_decision({**new, "objects": []}, new) == "write"  # same run, republished
 

@@ -149,7 +149,7 @@ def test_items_with_commas_quotes_and_non_ascii(spark, settings, tmp_path: Path)
     baskets = [odd[:2]] * 5 + [odd] * 3 + [["tea"]] * 2
     out, _ = _mine(spark, settings, tmp_path, baskets, fmt="long", min_support=0.2)
     assert ref.read_itemsets(out) == ref.brute_force(baskets, min_count(0.2, len(baskets)))
-    csv_text = next((out / "exports").glob("dt=*/run_id=*/rules.csv")).read_text("utf-8")
+    csv_text = next((out / "exports").glob("dt=*/run_id=*/**/rules.csv")).read_text("utf-8")
     assert '"[""BOX, \\""LARGE\\""""]"' in csv_text or "CRÈME BRÛLÉE" in csv_text
 
 
