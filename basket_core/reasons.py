@@ -13,16 +13,24 @@ class Reason(StrEnum):
     """Transaction id missing or blank."""
     BLANK_ITEM = "blank_item"
     """Item missing or blank."""
+    VALUE_TOO_LONG = "value_too_long"
+    """An item or an id is longer than its limit (``cleaning.max_item_length``,
+    ``cleaning.max_id_length``). Checked before the character rules, so no later rule
+    runs over a runaway value (a missing quote that swallowed the rest of a file)."""
     BAD_ENCODING = "bad_encoding"
-    """Id or item holds undecodable bytes (U+FFFD) or control characters."""
+    """A mapped text field (transaction, item, customer, store, timestamp) holds
+    undecodable bytes (U+FFFD) or control characters (NUL included; tab and line breaks
+    are allowed)."""
     CANCELLATION = "cancellation"
     """Transaction id starts with the cancellation prefix."""
     BAD_QUANTITY = "bad_quantity"
-    """Quantity is not a number."""
+    """Quantity is not plain decimal text (sign, digits, fraction, exponent) with a finite
+    value: ``1e309``, ``Infinity``, ``NaN``, ``2d``, hex and control characters are refused."""
     NON_POSITIVE_QUANTITY = "non_positive_quantity"
     """Quantity is zero or negative (returns, corrections)."""
     BAD_PRICE = "bad_price"
-    """Price is not a number."""
+    """Price is not plain decimal text (sign, digits, fraction, exponent) with a finite
+    value: ``1e309``, ``Infinity``, ``NaN``, ``2d``, hex and control characters are refused."""
     NON_POSITIVE_PRICE = "non_positive_price"
     """Price is zero or negative."""
     BAD_TIMESTAMP = "bad_timestamp"
@@ -36,3 +44,21 @@ class Reason(StrEnum):
 
 
 ORDER: tuple[Reason, ...] = tuple(Reason)
+
+
+class FileReason(StrEnum):
+    """Why a whole input file was refused (``basket mine``: an error naming the file) or
+    quarantined as one record (``basket ingest files``: the stream goes on)."""
+
+    EMPTY_FILE = "empty_file"
+    """The file has no line with data."""
+    MISSING_HEADER = "missing_header"
+    """The mapping names columns but the file's first line is not a header naming them."""
+    MISSING_COLUMN = "missing_column"
+    """The header lacks a mapped column (or a position is past the first row's fields)."""
+    DUPLICATE_COLUMN = "duplicate_column"
+    """The header names one column twice, so the mapping is ambiguous."""
+    BAD_COLUMN_NAME = "bad_column_name"
+    """A header name Spark cannot reference (a backtick in it)."""
+    UNREADABLE_FILE = "unreadable_file"
+    """Not readable as configured: truncated or false gzip, a UTF-16 byte-order mark."""

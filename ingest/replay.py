@@ -9,23 +9,15 @@ is published as its raw text (the stream quarantines it as ``bad_event``).
 from __future__ import annotations
 
 import csv
-import gzip
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from basket_core.config import ColumnsConfig, InputConfig
 from ingest import events
-from spark.load import (
-    InputError,
-    check_long_header,
-    decide_header,
-    first_line,
-    headerless_columns,
-    mapped_columns,
-)
+from spark.load import BOM, mapped_columns, open_text, scan_long_file
 
 
 @dataclass(frozen=True)
@@ -45,27 +37,16 @@ class ReplayReport:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
 
 
-def _open(path: Path, encoding: str) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding=encoding, errors="replace", newline="")
-    return open(path, encoding=encoding, errors="replace", newline="")
-
-
 def csv_messages(path: Path, columns: ColumnsConfig, inp: InputConfig) -> Iterator[Message]:
     """The file's rows as event messages, in file order; ``line_no`` counts the lines of
     each transaction from 1."""
-    line = first_line(str(path), inp.encoding)
-    if line is None:
-        raise InputError(f"input file is empty: {path}")
-    header = decide_header(line, inp.delimiter, columns, inp.header)
-    names = (
-        check_long_header(str(path), line, inp.delimiter, columns)
-        if header
-        else headerless_columns(line, inp.delimiter, columns, str(path))
-    )
+    layout = scan_long_file(str(path), inp, columns)
+    header, names = layout.header, list(layout.columns)
     index = {field: names.index(name) for field, name in mapped_columns(columns).items()}
     line_nos: dict[str, int] = {}
-    with _open(path, inp.encoding) as fh:
+    with open_text(str(path), inp.encoding) as fh:
+        if layout.bom and fh.read(1) != BOM:
+            raise ValueError(f"{path}: byte-order mark expected")
         rows = csv.reader(fh, delimiter=inp.delimiter, quotechar='"', doublequote=True)
         if header:
             next(rows, None)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from basket_core.schemas import LINES
 from ingest import staging
 from ingest.dedup import HASH
+from ingest.drops import ATTRIBUTE_MAP
 from ingest.tables import LINES_TABLE
 from spark.clean import RAW, REASON, extra_columns, split
 
@@ -36,11 +37,16 @@ def attribute_columns(spec: CleaningSpec) -> list[str]:
 
 def attributes(names: Sequence[str]) -> Column:
     """``attributes`` of a ``lines`` row: ``{name: raw text}`` of ``names`` (the raw input
-    values, as the batch miner keeps its extra columns); an empty map without any."""
+    values, as the batch miner keeps its extra columns); an empty map without any. A CSV
+    drop's columns arrive already as a map (:data:`ingest.drops.ATTRIBUTE_MAP`)."""
     from pyspark.sql import functions as F
 
-    pairs = [x for n in names for x in (F.lit(n), F.col(f"`{RAW}{n}`"))]
-    return F.create_map(*pairs).cast("map<string,string>")
+    pairs = [x for n in names if n != ATTRIBUTE_MAP for x in (F.lit(n), F.col(f"`{RAW}{n}`"))]
+    named = F.create_map(*pairs).cast("map<string,string>")
+    if ATTRIBUTE_MAP not in names:
+        return named
+    given = F.col(f"`{RAW}{ATTRIBUTE_MAP}`")
+    return given if not pairs else F.map_concat(named, given)
 
 
 def with_ingested_at(df: DataFrame, at: datetime) -> DataFrame:

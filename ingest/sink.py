@@ -52,10 +52,12 @@ from basket_core.progress import Laps
 from basket_core.reasons import Reason
 from ingest import staging
 from ingest.dedup import HASH, dedup_within_batch, line_hash, repeat_suspects
+from ingest.drops import BAD_REASON
 from ingest.lookup import BatchStats, Lookup, batch_stats, drop_stored, stored_matches
 from ingest.rows import attribute_columns, to_lines, to_quarantine
 from ingest.tables import TablePaths
 from spark.clean import DETAIL, FIELD, REASON, classify
+from spark.reads import ReconcileError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -86,12 +88,22 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
         corrupt_col=staging.CORRUPT,
     )
     bad = F.col(staging.BAD_DETAIL).isNotNull()
-    return (
+    marked = (
         classified.withColumn(
             REASON, F.when(bad, F.lit(Reason.BAD_EVENT.value)).otherwise(F.col(REASON))
         )
         .withColumn(FIELD, F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD)))
         .withColumn(DETAIL, F.when(bad, F.col(staging.BAD_DETAIL)).otherwise(F.col(DETAIL)))
+    )
+    refused = BAD_REASON
+    if refused not in marked.columns:
+        return marked
+    # a drop file refused whole (ingest.drops): its one row carries the file's reason
+    whole = F.col(refused).isNotNull()
+    return (
+        marked.withColumn(REASON, F.when(whole, F.col(refused)).otherwise(F.col(REASON)))
+        .withColumn(FIELD, F.when(whole, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
+        .withColumn(DETAIL, F.when(whole, F.col(staging.CORRUPT)).otherwise(F.col(DETAIL)))
     )
 
 
@@ -171,6 +183,18 @@ class DeltaSink:
         n_hits, n_present = (counts[0], counts[1] or 0) if counts else (0, 0)
         return Lookup(hits, n_hits, n_present)
 
+    def _reconcile(self, batch_id: int, stats: BatchStats) -> None:
+        """Fail the batch (nothing is committed; a restart re-runs it) unless every record
+        the stage counted in its files came out of the cleaning rules. Sources whose stage
+        counts nothing (Kafka: one row per record by construction) are not checked here."""
+        expected = getattr(self.stage, "expected", None)
+        got = stats.accepted + stats.rejected
+        if expected is not None and got != expected:
+            raise ReconcileError(
+                f"ingest batch {batch_id} does not reconcile: {expected:,} records in its "
+                f"files, {got:,} classified (accepted + rejected); nothing was written"
+            )
+
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from pyspark.sql import functions as F
 
@@ -193,6 +217,7 @@ class DeltaSink:
         found: Lookup | None = None
         try:
             stats = batch_stats(base)
+            self._reconcile(batch_id, stats)
             laps.lap("classify")
             # the repeat check and the lookup of stored keys only read the cache: run them
             # side by side (each leaves cores idle while the driver plans its jobs)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from basket_core.config import ColumnsConfig, KafkaConfig, Settings
-from ingest import events, staging
+from ingest import drops, events, staging
 from ingest.sink import CleaningSpec, DeltaSink, classify_staged
 from ingest.tables import TablePaths, ensure_tables
 from spark.load import InputError
@@ -66,77 +66,43 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
 
 
-def file_columns(input_dir: Path, settings: Settings) -> tuple[list[str], bool] | None:
-    """Column names and header flag from the first CSV in the folder (None if empty)."""
-    from spark.load import check_long_header, decide_header, first_line, headerless_columns
-
-    inp, columns = settings.input, settings.columns
-    for path in sorted(p for p in input_dir.rglob("*.csv*") if not p.name.startswith((".", "_"))):
-        line = first_line(str(path), inp.encoding)
-        if line is None:
-            continue
-        header = decide_header(line, inp.delimiter, columns, inp.header)
-        if header:
-            return check_long_header(str(path), line, inp.delimiter, columns), True
-        return headerless_columns(line, inp.delimiter, columns, str(path)), False
-    return None
-
-
 def files_source(
     spark: SparkSession,
     settings: Settings,
     input_dir: Path,
     *,
     max_files_per_trigger: int | None = None,
-    wait_seconds: float = 0.0,
 ) -> Source:
     """CSV files dropped into ``input_dir`` (same layout as ``basket mine`` input; write a
-    file under a temporary name starting with ``.`` and rename it when complete)."""
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
-
+    file under a temporary name starting with ``.`` and rename it when complete). The
+    stream lists new files; each is read by its own header (:mod:`ingest.drops`)."""
     if not input_dir.is_dir():
         raise InputError(f"input folder not found: {input_dir}")
-    deadline = time.monotonic() + wait_seconds
-    found = file_columns(input_dir, settings)
-    while found is None and time.monotonic() < deadline:
-        time.sleep(1.0)
-        found = file_columns(input_dir, settings)
-    if found is None:
-        raise InputError(f"no CSV file in {input_dir} to learn the columns from")
-    names, header = found
-    inp = settings.input
-    schema = T.StructType(
-        [T.StructField(n, T.StringType()) for n in names]
-        + [T.StructField(staging.CORRUPT, T.StringType())]
+    from pyspark.sql import types as T
+
+    listing = T.StructType(
+        [
+            T.StructField("path", T.StringType()),
+            T.StructField("modificationTime", T.TimestampType()),
+            T.StructField("length", T.LongType()),
+            T.StructField("content", T.BinaryType()),
+        ]
     )
     reader = (
-        spark.readStream.option("header", header)
-        .option("sep", inp.delimiter)
-        .option("quote", '"')
-        .option("escape", '"')
-        .option("encoding", inp.encoding)
-        .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", staging.CORRUPT)
-        .option("ignoreLeadingWhiteSpace", False)
-        .option("ignoreTrailingWhiteSpace", False)
+        spark.readStream.format("binaryFile")
+        .schema(listing)
         .option("pathGlobFilter", "*.csv*")
         .option("recursiveFileLookup", True)
-        .schema(schema)
     )
     if max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
-    stream = (
-        reader.csv(str(input_dir.resolve()))
-        .withColumn(staging.SOURCE, F.col("_metadata.file_path"))
-        .withColumn(staging.SOURCE_TS, F.col("_metadata.file_modification_time"))
-    )
+    stream = reader.load(str(input_dir.resolve())).select("path", "modificationTime")
     digest = hashlib.sha1(str(input_dir.resolve()).encode()).hexdigest()[:10]
     return Source(
         name=f"files-{_slug(input_dir.name)}-{digest}",
         stream=stream,
-        stage=staging.stage_files,
-        data_columns=tuple(names),
+        stage=drops.DropStager(spark, settings.input, settings.columns),
+        data_columns=drops.staged_columns(settings.columns),
         columns=settings.columns,
     )
 

@@ -28,7 +28,7 @@ from spark.explosion import guard, itemset_bounds, subsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
 from spark.items import ItemCounts, count_items
-from spark.load import InputError, LongInput, first_line, inspect_long, is_remote, resolve_paths
+from spark.load import InputError, LongInput, inspect_basket, inspect_long, is_remote
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
 from spark.rules import derive_rules
@@ -282,10 +282,7 @@ def preflight(settings: Settings, request: MineRequest) -> LongInput | None:
         return None
     if settings.input.format == "long":
         return inspect_long(request.inputs, settings.input, settings.columns)
-    for p in resolve_paths(request.inputs):
-        if not is_remote(p) and first_line(p, settings.input.encoding) is None:
-            raise InputError(f"input file is empty: {p}")
-    return None
+    return inspect_basket(request.inputs, settings.input)
 
 
 def _describe_engine(engine: str, details: dict[str, Any]) -> str:

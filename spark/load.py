@@ -8,16 +8,22 @@ names, wrong delimiter) raise :class:`InputError` with one clear line.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import glob
 import gzip
+import io
 import os
+import zlib
+from urllib.parse import unquote, urlparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from basket_core.config import ColumnsConfig, InputConfig
 from basket_core.errors import InputError
+from basket_core.reasons import FileReason
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -26,6 +32,12 @@ SOURCE_COL = "_source"
 CORRUPT_COL = "_corrupt"
 _REMOTE = ("s3://", "s3a://", "s3n://", "hdfs://", "gs://", "abfs://", "abfss://")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
+GZIP_MAGIC = b"\x1f\x8b"
+BOM = "\ufeff"
+BOM_LATIN1 = BOM.encode("utf-8").decode("latin-1")
+SPARK_BLANK = "".join(map(chr, range(33)))
+"""What Spark's CSV reader trims to decide a line is empty and skip it (Java's
+``String.trim``: every character up to the space, control characters included)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class RawLines:
     data_columns: tuple[str, ...]
     paths: tuple[str, ...]
     header: bool
+    inspected: LongInput
 
 
 def is_remote(path: str) -> bool:
@@ -72,21 +85,40 @@ def _is_data_file(p: Path) -> bool:
     return p.suffix.lower() not in {".json", ".md", ".crc"}
 
 
+def source_path(uri: str) -> str:
+    """A local file's real path from Spark's ``_metadata.file_path`` (``file:/a%20b.csv``);
+    a remote URI as it is."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return uri
+    return os.path.realpath(unquote(parsed.path))
+
+
+def open_text(path: str, encoding: str) -> IO[str]:
+    """A local file as text, gunzipped when it starts with gzip's magic bytes, universal
+    newlines (``\\n``, ``\\r\\n`` and ``\\r`` end a line, as in Spark's line reader)."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == GZIP_MAGIC
+    binary = cast(IO[bytes], gzip.GzipFile(path, "rb") if gzipped else open(path, "rb"))  # noqa: SIM115
+    return io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline=None)
+
+
 def first_line(path: str, encoding: str = "utf-8") -> str | None:
-    """The first line of a local (optionally gzipped) file, or None if it is empty."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding=encoding, errors="replace", newline="") as fh:
+    """The first non-blank line of a local (optionally gzipped) file without a leading
+    byte-order mark, or None if it is empty."""
+    with open_text(path, encoding) as fh:
         for line in fh:
-            stripped: str = line.rstrip("\r\n")
-            if stripped.strip():
+            stripped = line.rstrip("\r\n").removeprefix(BOM)
+            if stripped.strip(SPARK_BLANK):
                 return stripped
     return None
 
 
 def split_header(line: str, delimiter: str) -> list[str]:
-    import csv
-
-    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+    """A header line's names, trimmed; an empty name becomes ``_c<position>`` (Spark's
+    name for an unnamed column)."""
+    names = [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+    return [n or f"_c{i}" for i, n in enumerate(names)]
 
 
 def mapped_columns(columns: ColumnsConfig) -> dict[str, str]:
@@ -95,78 +127,260 @@ def mapped_columns(columns: ColumnsConfig) -> dict[str, str]:
     return {f: v for f in fields if (v := getattr(columns, f)) is not None}
 
 
-def decide_header(line: str, delimiter: str, columns: ColumnsConfig, mode: str) -> bool:
-    if mode == "yes":
-        return True
-    if mode == "no":
-        return False
-    wanted = [v for v in mapped_columns(columns).values() if not v.isdigit()]
-    # substring match on the raw line, so a header split by the wrong delimiter is
-    # still recognised as a header (and then reported as a delimiter problem)
-    return bool(wanted) and any(w in line for w in wanted)
+def by_position(columns: ColumnsConfig) -> bool:
+    """Whether the mapping names 0-based positions (header-less input) rather than names."""
+    return all(v.isdigit() for v in mapped_columns(columns).values())
 
 
-def check_long_header(path: str, line: str, delimiter: str, columns: ColumnsConfig) -> list[str]:
-    """Validate the header against the mapping; return the data column names."""
-    names = split_header(line, delimiter)
+def spark_charset(encoding: str) -> str:
+    """The Java charset Spark reads with, for a Python encoding name: a leading UTF-8
+    byte-order mark is handled per file, so ``utf-8-sig`` reads as ``UTF-8``."""
+    name = codecs.lookup(encoding).name
+    if name in ("utf-8", "utf-8-sig"):
+        return "UTF-8"
+    if name == "ascii":
+        return "US-ASCII"
+    if name.startswith("iso8859-"):
+        return "ISO-8859-" + name.removeprefix("iso8859-")
+    if name.startswith("cp125"):
+        return "windows-" + name.removeprefix("cp")
+    return encoding
+
+
+class FileRejected(InputError):
+    """One input file cannot be read as the settings say; ``reason`` is a
+    ``basket_core.reasons.FileReason`` code and ``records`` the data records the line scan
+    counted (None when the file could not be read to its end)."""
+
+    def __init__(self, path: str, reason: FileReason, detail: str, records: int | None) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+        self.records = records
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """One local input file as the line scan saw it, before Spark reads it.
+
+    ``records`` is the independent count the run is reconciled against: the file's
+    physical lines less the header line and the blank lines (Spark's CSV reader skips
+    those); each of them must come out of the cleaning rules accepted or rejected."""
+
+    path: str
+    header: bool
+    columns: tuple[str, ...]
+    """Header names in file order, or positions ``0``, ``1``, ... without a header."""
+    records: int
+    blank_lines: int
+    bom: bool
+
+
+def _scan_lines(path: str, encoding: str) -> tuple[str | None, bool, int, int]:
+    """(first non-blank line without BOM, had a UTF-8 BOM, non-blank lines, blank lines) of
+    a local file, read to its end (so a truncated gzip shows here, not inside Spark)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    gz_name = path.lower().endswith(".gz")
+    if gz_name and not head.startswith(GZIP_MAGIC):
+        raise FileRejected(path, FileReason.UNREADABLE_FILE, "named .gz but is not gzip data", None)
+    if not gz_name and head.startswith(GZIP_MAGIC):
+        raise FileRejected(
+            path,
+            FileReason.UNREADABLE_FILE,
+            "is gzip-compressed but its name does not end in .gz (Spark would read the "
+            "compressed bytes as text); rename it to end in .gz",
+            None,
+        )
+    first: str | None = None
+    bom = False
+    lines = blank = 0
+    try:
+        with open_text(path, "latin-1") as fh:
+            for raw in fh:
+                text = raw.rstrip("\n")
+                if lines == 0 and blank == 0:
+                    if text.startswith(("\xff\xfe", "\xfe\xff")):
+                        raise FileRejected(
+                            path,
+                            FileReason.UNREADABLE_FILE,
+                            "starts with a UTF-16 byte-order mark; Spark reads CSV line by "
+                            "line in ASCII-compatible encodings only: convert it with "
+                            f"`iconv -f UTF-16 -t UTF-8 {path}`",
+                            None,
+                        )
+                    if text.startswith(BOM_LATIN1):
+                        bom, text = True, text.removeprefix(BOM_LATIN1)
+                if text.strip(SPARK_BLANK):
+                    lines += 1
+                    if first is None:
+                        first = text
+                else:
+                    blank += 1
+    except (EOFError, OSError, zlib.error) as exc:
+        raise FileRejected(
+            path,
+            FileReason.UNREADABLE_FILE,
+            f"truncated or corrupt gzip data after {lines + blank:,} lines ({exc})",
+            None,
+        ) from exc
+    if first is not None:
+        first = first.encode("latin-1").decode(encoding, errors="replace")
+    return first, bom, lines, blank
+
+
+def scan_long_file(path: str, inp: InputConfig, columns: ColumnsConfig) -> FileLayout:
+    """Where this file holds the mapped columns, from its own first line; raises
+    :class:`FileRejected` when it cannot be read that way (no header where the mapping
+    names columns, a mapped column missing, a name twice, bad gzip, UTF-16)."""
+    first, bom, lines, blank = _scan_lines(path, inp.encoding)
+    if first is None:
+        raise FileRejected(path, FileReason.EMPTY_FILE, "input file is empty", 0)
+    names = split_header(first, inp.delimiter)
+    mapped = mapped_columns(columns)
+    if inp.header == "no" or (inp.header == "auto" and by_position(columns)):
+        for f, v in mapped.items():
+            if not v.isdigit():
+                raise FileRejected(
+                    path,
+                    FileReason.MISSING_HEADER,
+                    f"file has no header, so --{f}-col must be a 0-based column number, got {v!r}",
+                    lines,
+                )
+            if int(v) >= len(names):
+                raise FileRejected(
+                    path,
+                    FileReason.MISSING_COLUMN,
+                    f"--{f}-col {v} but the first row has only {len(names)} fields",
+                    lines,
+                )
+        positions = tuple(str(i) for i in range(len(names)))
+        return FileLayout(path, False, positions, lines, blank, bom)
     if len(names) == 1:
         for other in _OTHER_DELIMITERS:
-            if other != delimiter and other in line:
+            if other != inp.delimiter and other in first:
                 shown = "\\t" if other == "\t" else other
                 raise InputError(
                     f"{path}: header has a single column but contains {shown!r}; "
                     f"wrong delimiter? try --delimiter {shown!r}"
                 )
-    missing = [f"{v!r} (--{f}-col)" for f, v in mapped_columns(columns).items() if v not in names]
-    if missing:
-        raise InputError(
-            f"{path}: column {', '.join(missing)} not in header; columns are: {', '.join(names)}"
+    present = [v for v in mapped.values() if v in names]
+    if not present and inp.header == "auto":
+        wanted = ", ".join(mapped.values())
+        raise FileRejected(
+            path,
+            FileReason.MISSING_HEADER,
+            f"no header: the first line names none of the mapped columns ({wanted}), so "
+            "its columns cannot be told by name (files are never read by position when "
+            "the mapping names columns)",
+            lines,
         )
-    return names
+    missing = [f"{v!r} (--{f}-col)" for f, v in mapped.items() if v not in names]
+    if missing:
+        raise FileRejected(
+            path,
+            FileReason.MISSING_COLUMN,
+            f"column {', '.join(missing)} not in header; columns are: {', '.join(names)}",
+            lines - 1,
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise FileRejected(
+            path,
+            FileReason.DUPLICATE_COLUMN,
+            f"header names column(s) {', '.join(map(repr, repeated))} more than once",
+            lines - 1,
+        )
+    odd = [n for n in names if "`" in n]
+    if odd:
+        raise FileRejected(
+            path,
+            FileReason.BAD_COLUMN_NAME,
+            f"header column name(s) {', '.join(map(repr, odd))} contain a backtick, which "
+            "Spark cannot reference; rename the column(s)",
+            lines - 1,
+        )
+    return FileLayout(path, True, tuple(names), lines - 1, blank, bom)
 
 
-def headerless_columns(line: str, delimiter: str, columns: ColumnsConfig, path: str) -> list[str]:
-    n = len(split_header(line, delimiter))
-    for f, v in mapped_columns(columns).items():
-        if not v.isdigit():
-            raise InputError(
-                f"{path}: file has no header, so --{f}-col must be a 0-based column number, got {v!r}"
-            )
-        if int(v) >= n:
-            raise InputError(f"{path}: --{f}-col {v} but the first row has only {n} fields")
-    return [str(i) for i in range(n)]
+def scan_basket_file(path: str, inp: InputConfig) -> FileLayout:
+    """A basket-format file (a transaction per line): every line is a record, blank ones
+    included (they are quarantined as empty baskets)."""
+    first, bom, lines, blank = _scan_lines(path, inp.encoding)
+    if first is None and blank == 0:
+        raise FileRejected(path, FileReason.EMPTY_FILE, "input file is empty", 0)
+    return FileLayout(path, False, ("value",), lines + blank, 0, bom)
 
 
 @dataclass(frozen=True)
 class LongInput:
-    """What :func:`inspect_long` learned about long-format input, before Spark starts."""
+    """What :func:`inspect_long` learned about long-format input, before Spark starts:
+    the layout of every local file (remote files are trusted to the settings)."""
 
     paths: tuple[str, ...]
     header: bool
     data_columns: tuple[str, ...]
+    files: tuple[FileLayout, ...] = ()
+
+    @property
+    def counted(self) -> bool:
+        """Whether every input file was counted by the line scan (all local)."""
+        return len(self.files) == len(self.paths)
+
+
+def union_columns(layouts: Sequence[FileLayout]) -> tuple[str, ...]:
+    """Every file's columns, each once, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for layout in layouts:
+        seen.update(dict.fromkeys(layout.columns))
+    return tuple(seen)
 
 
 def inspect_long(specs: Sequence[str], inp: InputConfig, columns: ColumnsConfig) -> LongInput:
-    """Find the files, detect the header and check the column mapping (no Spark needed)."""
+    """Find the files and scan every local one (header, mapping, gzip, encoding, counts);
+    the first file that cannot be read as configured raises :class:`FileRejected`."""
     paths = resolve_paths(specs)
     local = [p for p in paths if not is_remote(p)]
     if not local:  # remote only: trust the mapping and the header setting
         names = list(mapped_columns(columns).values())
         return LongInput(tuple(paths), inp.header != "no", tuple(names))
-    probe = local[0]
-    line = first_line(probe, inp.encoding)
-    if line is None:
-        raise InputError(f"input file is empty: {probe}")
-    for other in local[1:]:
-        if first_line(other, inp.encoding) is None:
-            raise InputError(f"input file is empty: {other}")
-    header = decide_header(line, inp.delimiter, columns, inp.header)
-    names = (
-        check_long_header(probe, line, inp.delimiter, columns)
-        if header
-        else headerless_columns(line, inp.delimiter, columns, probe)
+    layouts = tuple(scan_long_file(p, inp, columns) for p in local)
+    return LongInput(tuple(paths), any(f.header for f in layouts), union_columns(layouts), layouts)
+
+
+def inspect_basket(specs: Sequence[str], inp: InputConfig) -> LongInput:
+    """Find basket-format files and scan every local one (gzip, encoding, counts)."""
+    paths = resolve_paths(specs)
+    layouts = tuple(scan_basket_file(p, inp) for p in paths if not is_remote(p))
+    return LongInput(tuple(paths), False, ("value",), layouts)
+
+
+def read_csv_files(
+    spark: SparkSession, paths: Sequence[str], names: Sequence[str], header: bool, inp: InputConfig
+) -> DataFrame:
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    schema = T.StructType(
+        [T.StructField(n, T.StringType()) for n in names]
+        + [T.StructField(CORRUPT_COL, T.StringType())]
     )
-    return LongInput(tuple(paths), header, tuple(names))
+    return (
+        spark.read.option("header", header)
+        .option("sep", inp.delimiter)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("encoding", spark_charset(inp.encoding))
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_COL)
+        .option("ignoreLeadingWhiteSpace", False)
+        .option("ignoreTrailingWhiteSpace", False)
+        .option("enforceSchema", True)
+        .schema(schema)
+        .csv(list(paths))
+        .withColumn(SOURCE_COL, F.col("_metadata.file_path"))
+    )
 
 
 def read_long(
@@ -177,32 +391,31 @@ def read_long(
     inspected: LongInput | None = None,
 ) -> RawLines:
     """Read long-format CSV files, every column as string, malformed lines kept in
-    ``_corrupt`` (never dropped)."""
+    ``_corrupt`` (never dropped). Files are read in groups of the same layout, each with
+    its own header's names, and joined by column name: a file whose columns come in
+    another order, or with other extra columns, still maps each column by its name."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     info = inspected or inspect_long(specs, inp, columns)
-    paths, header, names = info.paths, info.header, info.data_columns
-    schema = T.StructType(
-        [T.StructField(n, T.StringType()) for n in names]
-        + [T.StructField(CORRUPT_COL, T.StringType())]
-    )
-    df = (
-        spark.read.option("header", header)
-        .option("sep", inp.delimiter)
-        .option("quote", '"')
-        .option("escape", '"')
-        .option("encoding", inp.encoding)
-        .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", CORRUPT_COL)
-        .option("ignoreLeadingWhiteSpace", False)
-        .option("ignoreTrailingWhiteSpace", False)
-        .option("enforceSchema", True)
-        .schema(schema)
-        .csv(list(paths))
-        .withColumn(SOURCE_COL, F.col("_metadata.file_path"))
-    )
-    return RawLines(df=df, data_columns=tuple(names), paths=tuple(paths), header=header)
+    names = info.data_columns
+    groups: dict[tuple[bool, tuple[str, ...], bool], list[str]] = {}
+    for layout in info.files:
+        groups.setdefault((layout.header, layout.columns, layout.bom), []).append(layout.path)
+    remote = [p for p in info.paths if is_remote(p)]
+    if remote:
+        groups.setdefault((info.header, names, False), []).extend(remote)
+    parts = []
+    for (header, group_names, bom), group_paths in groups.items():
+        part = read_csv_files(spark, group_paths, group_names, header, inp)
+        if bom and not header:  # the mark sits in the first field of the first record
+            first = group_names[0]
+            part = part.withColumn(first, F.regexp_replace(F.col(f"`{first}`"), f"^{BOM}", ""))
+        parts.append(part)
+    df = parts[0]
+    for part in parts[1:]:
+        df = df.unionByName(part, allowMissingColumns=True)
+    df = df.select(*[F.col(f"`{n}`") for n in names], CORRUPT_COL, SOURCE_COL)
+    return RawLines(df=df, data_columns=names, paths=info.paths, header=info.header, inspected=info)
 
 
 def read_basket_lines(

@@ -10,6 +10,7 @@ run's :class:`~spark.report.Counts`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,15 @@ from spark.baskets import (
     to_baskets,
 )
 from spark.clean import REASON, clean_lines
-from spark.load import InputError, LongInput, read_basket_lines, read_long
+from spark.load import (
+    SOURCE_COL,
+    InputError,
+    LongInput,
+    is_remote,
+    read_basket_lines,
+    read_long,
+    source_path,
+)
 from spark.report import Counts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +82,7 @@ def load_clean(
         )
         classified = classified.persist()
         cached.append(classified)
-        count_reasons(classified, counts)
+        reconcile(spark, inspected, count_reasons(classified, counts), counts, header=False)
         return Loaded(None, baskets, quarantine)
     raw_lines = read_long(spark, inputs, settings.input, settings.columns, inspected)
     classified, cleaned = clean_lines(
@@ -85,18 +94,82 @@ def load_clean(
     )
     classified = classified.persist()
     cached.append(classified)
-    count_reasons(classified, counts)
+    per_file = count_reasons(classified, counts)
+    reconcile(spark, inspected or raw_lines.inspected, per_file, counts, header=raw_lines.header)
     return Loaded(cleaned.accepted, None, cleaned.rejected)
 
 
-def count_reasons(classified: DataFrame, counts: Counts) -> None:
-    """Accepted, rejected (by reason, most frequent first) and input rows of ``classified``
-    (one row per input row, ``_reason`` null when accepted)."""
-    by_reason = {r[0]: int(r[1]) for r in classified.groupBy(REASON).count().collect()}
+class ReconcileError(InputError):
+    """The records Spark classified differ from the records counted in the files: a row
+    was lost or invented between the file and the cleaning rules. Nothing is written."""
+
+
+def count_reasons(classified: DataFrame, counts: Counts) -> dict[str, int]:
+    """Accepted and rejected rows (by reason, most frequent first) of ``classified`` (one
+    row per input record, ``_reason`` null when accepted); returns the records per file
+    (local path, or the URI of a remote file) that Spark classified."""
+    per_file: dict[str, int] = {}
+    by_reason: dict[str | None, int] = {}
+    for source, reason, n in classified.groupBy(SOURCE_COL, REASON).count().collect():
+        path = source_path(str(source))
+        per_file[path] = per_file.get(path, 0) + int(n)
+        by_reason[reason] = by_reason.get(reason, 0) + int(n)
     counts.accepted_rows = by_reason.pop(None, 0)
-    counts.rejected_by_reason = dict(sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
-    counts.rejected_rows = sum(by_reason.values())
-    counts.input_rows = counts.accepted_rows + counts.rejected_rows
+    rejected = {str(k): v for k, v in by_reason.items()}
+    counts.rejected_by_reason = dict(sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
+    counts.rejected_rows = sum(rejected.values())
+    return per_file
+
+
+def count_remote_records(spark: SparkSession, paths: list[str], header: bool) -> dict[str, int]:
+    """Records of remote files by a reader other than the CSV parser: non-empty text lines,
+    less one header line per file."""
+    from pyspark.sql import functions as F
+
+    lines = spark.read.text(paths).where(F.length("value") > 0)
+    rows = lines.groupBy(F.col("_metadata.file_path")).count().collect()
+    return {source_path(str(uri)): int(n) - int(header) for uri, n in rows}
+
+
+def reconcile(
+    spark: SparkSession,
+    inspected: LongInput | None,
+    per_file: dict[str, int],
+    counts: Counts,
+    *,
+    header: bool,
+) -> None:
+    """Set ``counts.input_rows`` from the files themselves (the line scan of each local
+    file, a text count of remote ones) and fail unless every file's records all came out
+    of the cleaning rules, accepted or rejected: ``input = accepted + rejected``, per file.
+    Blank lines and header lines are counted under ``counts.skipped_lines``."""
+    if inspected is None:
+        raise ReconcileError("no independent count of the input files")
+    counted = {os.path.realpath(f.path): f.records for f in inspected.files}
+    remote = [p for p in inspected.paths if is_remote(p)]
+    if remote:
+        counted |= count_remote_records(spark, remote, header)
+    lost = [
+        f"{path}: {n:,} data records in the file, {per_file.get(path, 0):,} classified"
+        for path, n in sorted(counted.items())
+        if per_file.get(path, 0) != n
+    ]
+    lost += [
+        f"{path}: {n:,} records classified from a file that was not counted"
+        for path, n in sorted(per_file.items())
+        if path not in counted
+    ]
+    if lost:
+        raise ReconcileError(
+            "input does not reconcile (input != accepted + rejected); nothing was written: "
+            + "; ".join(lost[:5])
+            + (f" (and {len(lost) - 5} more files)" if len(lost) > 5 else "")
+        )
+    counts.input_rows = sum(counted.values())
+    counts.skipped_lines = {
+        "blank": sum(f.blank_lines for f in inspected.files),
+        "header": sum(1 for f in inspected.files if f.header),
+    }
 
 
 def read_table(spark: SparkSession, path: str) -> DataFrame:

@@ -17,12 +17,17 @@ from typing import Any
 
 @dataclass
 class Counts:
-    """Rows read, accepted and rejected (by reason), and what the run built and found."""
+    """Rows read, accepted and rejected (by reason), and what the run built and found.
+
+    ``input_rows`` is counted from the files by a reader of its own (not as accepted +
+    rejected), and a run whose counts differ fails (:func:`spark.reads.reconcile`)."""
 
     input_rows: int = 0
     accepted_rows: int = 0
     rejected_rows: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_lines: dict[str, int] = field(default_factory=dict)
+    """Lines that hold no record: ``blank`` lines and ``header`` lines (not in input_rows)."""
     filtered_rows: int = 0
     baskets: int = 0
     distinct_items: int = 0

@@ -72,9 +72,6 @@ def _run(
 @command.command("files")
 @click.option("--input", "-i", "input_dir", required=True, type=click.Path(path_type=Path))
 @click.option("--max-files-per-trigger", type=int, help="Files per micro-batch.")
-@click.option(
-    "--wait-seconds", type=float, default=0.0, help="Wait this long for a first file to appear."
-)
 @_options
 @click.pass_obj
 def files(settings: Settings, input_dir: Path, **opts: Any) -> None:
@@ -86,7 +83,6 @@ def files(settings: Settings, input_dir: Path, **opts: Any) -> None:
         FILES_TRIGGER_SECONDS,
         input_dir=input_dir,
         max_files_per_trigger=opts["max_files_per_trigger"],
-        wait_seconds=opts["wait_seconds"],
     )
 
 
