@@ -114,6 +114,12 @@ class CleaningConfig(_Section):
     reject_non_positive_price: bool = True
     reject_bad_encoding: bool = True
     deduplicate: bool = True
+    max_item_length: int = Field(default=1000, ge=1)
+    """Characters an item may have after trimming; a longer one is ``value_too_long``
+    (a real product name is far shorter: a longer one is a broken line, e.g. a missing
+    quote that swallowed the following rows)."""
+    max_id_length: int = Field(default=200, ge=1)
+    """Characters a transaction, customer or store id may have after trimming."""
 
     @field_validator("cancellation_prefix", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ quarantine records. Nothing is dropped: ``accepted + rejected = input``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,21 @@ RAW = "_raw_"
 REASON = "_reason"
 FIELD = "_field"
 DETAIL = "_detail"
-_BAD_CHARS = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+_BAD_CHARS = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x{9F}]"
+"""U+FFFD (bytes the reader could not decode) and the C0/C1 control characters but tab,
+line feed and carriage return (a quoted CSV field may hold those)."""
+NUMBER = "^[ \\t\\r\\n]*+[+-]?+(?:[0-9]++(?:[.][0-9]*+)?+|[.][0-9]++)(?:[eE][+-]?+[0-9]++)?+[ \\t\\r\\n]*+\\z"
+"""Plain decimal text: optional sign, digits with an optional fraction, an optional
+exponent, surrounding blanks. Spark's cast to double also takes ``Infinity``, ``NaN``,
+Java's ``d``/``f`` suffixes, hex floats and control characters around the digits (it
+trims them away); none of those is a count or a price a till writes. Possessive
+quantifiers and ``\\z`` (not ``$``, which also matches before a final line terminator)
+keep the match linear in the length and exact at the end."""
+SHOWN_CHARS = 80
+"""How much of an offending value a quarantine detail shows."""
+RAW_FIELD_CHARS = 4096
+"""How much of each input field a quarantine ``raw`` record keeps: a runaway value (a
+1 MB line) must not make a 1 MB quarantine row."""
 DEDUP_KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
 
 
@@ -57,13 +71,108 @@ def parse_timestamp(col: Column, formats: Sequence[str]) -> Column:
     return F.coalesce(*[F.try_to_timestamp(trimmed, F.lit(f)) for f in formats])
 
 
+def shown(value: Column, limit: int = SHOWN_CHARS) -> Column:
+    """``value`` as a detail shows it: JSON-escaped (a NUL reads ``\\u0000``, never a raw
+    control byte in a report or a terminal) and cut to ``limit`` characters with a marker
+    giving the full length. Only rejected rows build a detail, so the escaping costs
+    nothing on the accepted path."""
+    from pyspark.sql import functions as F
+
+    escaped = F.to_json(F.array(F.substring(value, 1, limit)))  # ["..."]
+    inner = F.substr(escaped, F.lit(3), F.length(escaped) - 4)
+    size = F.length(value)
+    return F.when(
+        size > limit, F.concat(inner, F.format_string("... (%d characters)", size))
+    ).otherwise(inner)
+
+
 def _value_problem(name: str, raw: Column, problem: str) -> Column:
     """``Quantity='abc' is not a number``, or ``Quantity is missing``."""
     from pyspark.sql import functions as F
 
     return F.when(_blank(raw), F.lit(f"{name} is missing")).otherwise(
-        F.format_string(f"%s='%s' {problem}", F.lit(name), raw)
+        F.format_string(f"%s='%s' {problem}", F.lit(name), shown(raw))
     )
+
+
+def strict_number(raw: Column) -> Column:
+    """``raw`` as a double when it is plain decimal text (:data:`NUMBER`), else null.
+
+    The value may still be infinite (``1e309`` is plain text): the rules test finiteness
+    on the typed column, which is computed once."""
+    from pyspark.sql import functions as F
+
+    return F.when(raw.rlike(NUMBER), F.trim(raw).try_cast("double"))
+
+
+def _not_finite(typed: Column) -> Column:
+    """Null (not a plain number) or infinite; NaN cannot pass :data:`NUMBER`."""
+    from pyspark.sql import functions as F
+
+    return typed.isNull() | (F.abs(typed) == F.lit(float("inf")))
+
+
+def _first_of(named: Sequence[tuple[str, Column]], test: Callable[[Column], Column]) -> Column:
+    """The name of the first ``(name, value)`` whose value passes ``test`` (null if none):
+    used only inside a failed rule's field and detail, so the per-field tests run on
+    rejected rows alone."""
+    from pyspark.sql import functions as F
+
+    out: Column = F.lit(None).cast("string")
+    for name, value in reversed(named):
+        out = F.when(test(value), F.lit(name)).otherwise(out)
+    return out
+
+
+def _pick(named: Sequence[tuple[str, Column]], which: Column) -> Column:
+    """The value of the ``(name, value)`` whose name equals ``which``."""
+    from pyspark.sql import functions as F
+
+    out: Column = F.lit(None)
+    for name, value in reversed(named):
+        out = F.when(which == F.lit(name), value).otherwise(out)
+    return out
+
+
+def _too_long_rule(
+    limited: Sequence[tuple[str, Column, int]],
+) -> tuple[Column, Column, Column] | None:
+    """(condition, field, detail) of the length limits over ``(name, value, limit)``.
+
+    A length is one pass over the value's bytes, far cheaper than any later regex, and
+    this rule comes before them, so a runaway value is never scanned by one."""
+    from pyspark.sql import functions as F
+
+    if not limited:
+        return None
+    over = [
+        (name, F.coalesce(F.length(value) > limit, F.lit(False))) for name, value, limit in limited
+    ]
+    field = _first_of(over, lambda flag: flag)
+    length = _pick([(name, F.length(value)) for name, value, _ in limited], field)
+    limit_of = _pick([(name, F.lit(limit)) for name, _, limit in limited], field)
+    condition = over[0][1]
+    for _, flag in over[1:]:
+        condition = condition | flag
+    detail = F.format_string("%s is %d characters, over the limit of %d", field, length, limit_of)
+    return condition, field, detail
+
+
+def _encoding_rule(texts: Sequence[tuple[str, Column]]) -> tuple[Column, Column, Column] | None:
+    """(condition, field, detail) of the character rule over ``(name, value)`` text fields.
+
+    One regex over the fields joined by a line feed (an allowed character) decides the
+    common case with one scan; which field it was is found only for rejected rows."""
+    from pyspark.sql import functions as F
+
+    if not texts:
+        return None
+    joined = texts[0][1] if len(texts) == 1 else F.concat_ws("\n", *[v for _, v in texts])
+    field = _first_of(texts, lambda value: value.rlike(_BAD_CHARS))
+    detail = F.format_string(
+        "undecodable or control characters in %s='%s'", field, shown(_pick(texts, field))
+    )
+    return F.coalesce(joined.rlike(_BAD_CHARS), F.lit(False)), field, detail
 
 
 def _blank(col: Column) -> Column:
@@ -103,10 +212,8 @@ def classify(
     qty_raw, price_raw, ts_raw = src(columns.quantity), src(columns.price), src(columns.timestamp)
     tx = F.trim(tx_raw)
     item = normalise_item(item_raw, cleaning)
-    qty = (
-        F.expr(f"try_cast(trim(`{RAW}{columns.quantity}`) as double)") if columns.quantity else None
-    )
-    price = F.expr(f"try_cast(trim(`{RAW}{columns.price}`) as double)") if columns.price else None
+    qty = strict_number(qty_raw) if columns.quantity else None
+    price = strict_number(price_raw) if columns.price else None
     ts = parse_timestamp(ts_raw, timestamp_formats) if columns.timestamp else None
 
     def opt_id(name: str | None) -> Column:
@@ -152,20 +259,26 @@ def classify(
         (_blank(tx_raw), Reason.BLANK_TRANSACTION_ID, lit(columns.transaction), F.lit("empty")),
         (_blank(item), Reason.BLANK_ITEM, lit(columns.item), F.lit("empty")),
     ]
-    if cleaning.reject_bad_encoding:
-        bad_tx = tx.rlike(_BAD_CHARS)
-        rules.append(
-            (
-                bad_tx | item.rlike(_BAD_CHARS),
-                Reason.BAD_ENCODING,
-                F.when(bad_tx, lit(columns.transaction)).otherwise(lit(columns.item)),
-                F.format_string(
-                    "undecodable or control characters in %s=%s",
-                    F.when(bad_tx, F.lit(columns.transaction)).otherwise(F.lit(columns.item)),
-                    F.when(bad_tx, tx).otherwise(item),
-                ),
-            )
-        )
+    limited = [
+        (columns.transaction, tx, cleaning.max_id_length),
+        (columns.item, item, cleaning.max_item_length),
+    ]
+    for name, typed_id in ((columns.customer, "customer_id"), (columns.store, "store_id")):
+        if name is not None:
+            limited.append((name, F.col(typed_id), cleaning.max_id_length))
+    too_long = _too_long_rule(limited)
+    if too_long is not None:
+        rules.append((too_long[0], Reason.VALUE_TOO_LONG, too_long[1], too_long[2]))
+    texts = [
+        (name, src(name))
+        for name in (columns.transaction, columns.item, columns.customer, columns.store)
+        if name is not None
+    ]
+    if columns.timestamp is not None:
+        texts.append((columns.timestamp, ts_raw))
+    encoding = _encoding_rule(texts) if cleaning.reject_bad_encoding else None
+    if encoding is not None:
+        rules.append((encoding[0], Reason.BAD_ENCODING, encoding[1], encoding[2]))
     if cleaning.cancellation_prefix:
         rules.append(
             (
@@ -175,7 +288,7 @@ def classify(
                 F.format_string(
                     "%s=%s starts with %s",
                     F.lit(columns.transaction),
-                    tx,
+                    shown(tx),
                     F.lit(repr(cleaning.cancellation_prefix)),
                 ),
             )
@@ -190,10 +303,10 @@ def classify(
             continue
         rules.append(
             (
-                typed.isNull() | F.isnan(typed),
+                _not_finite(typed),
                 bad,
                 lit(name),
-                _value_problem(name, raw_col, "is not a number"),
+                _value_problem(name, raw_col, "is not a finite decimal number"),
             )
         )
         if reject_np:
@@ -202,7 +315,7 @@ def classify(
                     typed <= 0,
                     non_pos,
                     lit(name),
-                    F.format_string("%s=%s is not positive", F.lit(name), F.trim(raw_col)),
+                    F.format_string("%s=%s is not positive", F.lit(name), shown(F.trim(raw_col))),
                 )
             )
     if ts is not None:
@@ -282,6 +395,18 @@ def extra_columns(data_columns: Sequence[str]) -> list[str]:
     return [c for c in data_columns if c.lower() not in canonical]
 
 
+def bounded(text: Column, limit: int = RAW_FIELD_CHARS) -> Column:
+    """``text`` cut to ``limit`` characters, with a marker giving the full length, for the
+    quarantine's ``raw`` record: one runaway field (a 1 MB item, a line whose quote never
+    closed) must not make a quarantine row as large. Each field is cut on its own, so the
+    record stays the same JSON object with the same keys."""
+    from pyspark.sql import functions as F
+
+    size = F.length(text)
+    marker = F.format_string("...[truncated: %d characters in all]", size)
+    return F.when(size > limit, F.concat(F.substring(text, 1, limit), marker)).otherwise(text)
+
+
 def split(
     classified: DataFrame,
     *,
@@ -297,11 +422,17 @@ def split(
     accepted = classified.where(F.col(REASON).isNull()).select(
         *LINES.names, *[F.col(f"`{RAW}{c}`").alias(c) for c in extras]
     )
-    record = F.to_json(F.struct(*[F.col(f"`{RAW}{c}`").alias(c) for c in data_columns]))
+    texts = {f.name for f in classified.schema.fields if f.dataType.typeName() == "string"}
+
+    def kept(name: str) -> Column:
+        column = F.col(f"`{name}`")
+        return bounded(column) if name in texts else column
+
+    record = F.to_json(F.struct(*[kept(f"{RAW}{c}").alias(c) for c in data_columns]))
     if corrupt_col is not None and corrupt_col in classified.columns:
         raw = F.when(
             F.col(corrupt_col).isNotNull(),
-            F.to_json(F.struct(F.col(corrupt_col).alias("line"))),
+            F.to_json(F.struct(kept(corrupt_col).alias("line"))),
         ).otherwise(record)
     else:
         raw = record
