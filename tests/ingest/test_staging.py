@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from ingest import events, staging
 from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
@@ -146,3 +148,77 @@ def test_fast_path_takes_the_plain_events(ingest_spark: SparkSession) -> None:
     )
     flags = [r[0] for r in parsed.select(staging._fast_ok(F.col("_text"), F.col("_j"))).collect()]
     assert flags == [True] * (len(plain) - 2) + [False, False]  # '{x}': a brace; 'a"b': an escape
+
+
+VALUE_CASES = [
+    # (case, field, JSON value as written, reason, quarantined field)
+    ("json number 1e309", "quantity", "1e309", "bad_quantity", "quantity"),
+    ("json number -1e309", "quantity", "-1e309", "bad_quantity", "quantity"),
+    ("400-digit json number", "price", "9" * 400, "bad_price", "price"),
+    ("string 1e309", "quantity", '"1e309"', "bad_quantity", "quantity"),
+    ("string Infinity", "quantity", '"Infinity"', "bad_quantity", "quantity"),
+    ("string -Infinity", "price", '"-Infinity"', "bad_price", "price"),
+    ("string NaN", "quantity", '"NaN"', "bad_quantity", "quantity"),
+    ("Java suffix 2d", "quantity", '"2d"', "bad_quantity", "quantity"),
+    ("Java suffix 2f", "price", '"2f"', "bad_price", "price"),
+    ("hex float", "price", '"0x1p3"', "bad_price", "price"),
+    ("escaped NUL in a number", "quantity", '"1\\u0000"', "bad_quantity", "quantity"),
+    ("escaped NUL in the item", "item", '"tea\\u0000"', "bad_encoding", "item"),
+    (
+        "control character in the customer",
+        "customer_id",
+        '"C\\u0007"',
+        "bad_encoding",
+        "customer_id",
+    ),
+    ("U+FFFD in the store", "store_id", '"S\ufffd"', "bad_encoding", "store_id"),
+    ("escaped NUL in the time", "ts", '"2024-03-01\\u000010:00:00"', "bad_encoding", "ts"),
+    ("an item over 1000 characters", "item", '"' + "x" * 1001 + '"', "value_too_long", "item"),
+    (
+        "a 201-character id",
+        "transaction_id",
+        '"' + "7" * 201 + '"',
+        "value_too_long",
+        "transaction_id",
+    ),
+    # a raw NUL byte inside a JSON string is not JSON: the event contract refuses it
+    ("raw NUL byte in a string", "quantity", '"1\x00"', "bad_event", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason", "quarantined"),
+    [case[1:] for case in VALUE_CASES],
+    ids=[case[0] for case in VALUE_CASES],
+)
+def test_event_values_no_till_means_are_quarantined(
+    ingest_spark: SparkSession, field: str, value: str, reason: str, quarantined: str | None
+) -> None:
+    """Staging hands the text of a JSON number (``1e309`` arrives as ``Infinity``) or
+    string to the batch rules, which quarantine it under the same reason as a CSV value;
+    the good event beside it is accepted."""
+    from pyspark.sql import functions as F
+
+    from basket_core.config import CleaningConfig, InputConfig
+    from ingest.sink import CleaningSpec, classify_staged
+    from ingest.stream import EVENT_COLUMNS
+    from spark.clean import FIELD, RAW, REASON
+
+    placeholder = '"value-under-test"'
+    wire = events.encode({**GOOD, field: json.loads(placeholder)}).decode("utf-8")
+    bad = wire.replace(placeholder, value).encode("utf-8")
+    rows = [(_enc(GOOD), "t", 0, 0), (bad, "t", 0, 1)]
+    batch = ingest_spark.createDataFrame(
+        rows, "value binary, topic string, partition int, offset long"
+    ).selectExpr("*", "timestamp'2024-03-01 00:00:00' AS timestamp")
+    spec = CleaningSpec(
+        data_columns=events.DATA_FIELDS,
+        columns=EVENT_COLUMNS,
+        cleaning=CleaningConfig(),
+        timestamp_formats=tuple(InputConfig().timestamp_formats),
+    )
+    offset = F.col(f"`{RAW}{staging.OFFSET}`")
+    for fast in (True, False):
+        classified = classify_staged(staging.stage_events(batch, fast=fast), spec)
+        got = {r[0]: (r[1], r[2]) for r in classified.select(offset, REASON, FIELD).collect()}
+        assert got == {0: (None, None), 1: (reason, quarantined)}, (fast, got)
