@@ -12,6 +12,7 @@ Nothing here imports Spark, boto3 or any other heavy library.
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -100,6 +101,22 @@ class InputConfig(_Section):
     def _one_character(cls, v: str) -> str:
         if len(v) != 1:
             raise ValueError(f"must be one character (or \\t, tab), got {v!r}")
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _line_readable(cls, v: str) -> str:
+        """Spark splits CSV into lines before decoding, so only encodings in which a line
+        end and the delimiters are their ASCII bytes can be read (UTF-8, Latin-1, cp1252...)."""
+        try:
+            name = codecs.lookup(v).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r} (try UTF-8, latin-1 or cp1252)") from None
+        if name != "utf-8-sig" and "\n,;|\t".encode(name, errors="replace") != b"\n,;|\t":
+            raise ValueError(
+                f"{v!r} cannot be read line by line by Spark; convert the files to UTF-8 "
+                f"first, e.g. `iconv -f {v} -t UTF-8 in.csv > out.csv`"
+            )
         return v
 
 
