@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,8 +145,15 @@ def write_run(
         1
     ).write.mode("overwrite").parquet(layout.dataset("runs"))
     report.write(Path(layout.exports) / "run.json")
+    commit_attempt(layout, report.finished_at, retain=retain)
+
+
+def commit_attempt(layout: RunLayout, finished_at: datetime, *, retain: int = 1) -> None:
+    """Make a fully written attempt the run's current one: the pointer switch (readers
+    move to it at once), then ``_latest.json``, then the superseded attempts beyond
+    ``retain`` are deleted. Call it only once every file of the attempt is on disk."""
     pointer = switch_local(layout) if layout.attempt else None
-    write_latest(layout, report)
+    write_latest(layout, finished_at)
     if pointer is not None:
         prune_attempts(layout, pointer, retain)
 
@@ -161,13 +168,13 @@ def latest_decision(current: dict[str, Any] | None, new: dict[str, Any]) -> bool
     )
 
 
-def write_latest(layout: RunLayout, report: RunReport) -> bool:
+def write_latest(layout: RunLayout, finished_at: datetime) -> bool:
     """Name this run in ``_latest.json`` unless a newer run is named (a backfill of an old
     day never takes over); written atomically. True if written."""
     latest = {
         "run_id": layout.run_id,
         "dt": layout.dt.isoformat(),
-        "finished_at": report.finished_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
     }
     path = Path(layout.root) / LATEST
     try:

@@ -60,8 +60,7 @@ def command(settings: Settings, **opts: Any) -> None:
             multipart_chunksize=opts["multipart_chunksize_mb"] * MiB,
             prune=not opts["no_prune"],
         )
-        stages.find_run(settings, opts["run_id"])
-    except (ValueError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, KeyError) as exc:
         raise click.ClickException(str(exc)) from exc
     clients = stages.default_clients(settings)
     if opts["setup_bucket"]:
@@ -70,6 +69,10 @@ def command(settings: Settings, **opts: Any) -> None:
             f"lifecycle rules on s3://{settings.aws.bucket}: " + ", ".join(r["ID"] for r in rules),
             err=True,
         )
+    try:
+        stages.find_run(settings, opts["run_id"])
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         result = stages.publish(settings, clients, opts["run_id"], options=options)
     except PublishError as exc:

@@ -36,11 +36,14 @@ class QueryTarget:
     database: str | None = None
     poll_interval_s: float = 1.0
     timeout_s: float = 600.0
+    encryption: tuple[tuple[str, str], ...] = (("EncryptionOption", "SSE_S3"),)
+    """Athena's ``EncryptionConfiguration`` of the query results (:func:`result_encryption`)."""
 
     @classmethod
     def of(cls, settings: Settings) -> QueryTarget:
         """The configured workgroup and database; results under ``athena.output_location``,
-        by default ``_athena-results/`` beside the published results."""
+        by default ``_athena-results/`` beside the published results, encrypted as the
+        results are."""
         a = settings.athena
         return cls(
             workgroup=a.workgroup,
@@ -48,7 +51,19 @@ class QueryTarget:
             database=a.database,
             poll_interval_s=a.poll_interval_s,
             timeout_s=a.timeout_s,
+            encryption=result_encryption(settings.aws.sse, settings.aws.kms_key_id),
         )
+
+
+def result_encryption(sse: str, kms_key_id: str | None) -> tuple[tuple[str, str], ...]:
+    """How Athena encrypts query results: with the results' KMS key under SSE-KMS, else
+    SSE-S3. Query results are copies of the data, so ``aws.sse = "none"`` still gets
+    SSE-S3 (and the IAM policy denies unencrypted writes anyway)."""
+    if sse == "aws:kms":
+        if not kms_key_id:
+            raise ValueError("aws.sse = 'aws:kms' needs aws.kms_key_id")
+        return (("EncryptionOption", "SSE_KMS"), ("KmsKey", kms_key_id))
+    return (("EncryptionOption", "SSE_S3"),)
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,10 @@ def start(
     if target.database:
         kwargs["QueryExecutionContext"] = {"Database": target.database}
     if target.output_location:
-        kwargs["ResultConfiguration"] = {"OutputLocation": target.output_location}
+        kwargs["ResultConfiguration"] = {
+            "OutputLocation": target.output_location,
+            "EncryptionConfiguration": dict(target.encryption),
+        }
     if parameters:
         kwargs["ExecutionParameters"] = list(parameters)
     if token:

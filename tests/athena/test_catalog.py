@@ -120,7 +120,26 @@ def test_poll_loop_surfaces_athena_error_text() -> None:
     assert err.value.state == "FAILED"
     kw = fake.started[0]
     assert kw["WorkGroup"] == "wg" and kw["ExecutionParameters"] == ["1"]
-    assert kw["ResultConfiguration"] == {"OutputLocation": "s3://out-bucket/x/"}
+    assert kw["ResultConfiguration"] == {
+        "OutputLocation": "s3://out-bucket/x/",
+        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+    }
+
+
+def test_query_results_are_encrypted_with_the_results_key() -> None:
+    from basket_core.config import Settings
+
+    kms = Settings().model_copy(deep=True)
+    kms.aws.sse, kms.aws.kms_key_id = "aws:kms", "arn:aws:kms:us-east-1:1:key/k-1"
+    fake = FakeAthena([("SUCCEEDED", "")])
+    athena_api.execute(fake, "SELECT 1", athena_api.QueryTarget.of(kms), sleep=lambda _: None)
+    assert fake.started[0]["ResultConfiguration"]["EncryptionConfiguration"] == {
+        "EncryptionOption": "SSE_KMS",
+        "KmsKey": "arn:aws:kms:us-east-1:1:key/k-1",
+    }
+    plain = Settings().model_copy(deep=True)
+    plain.aws.sse = "none"  # results are copies of the data: never unencrypted
+    assert dict(athena_api.QueryTarget.of(plain).encryption) == {"EncryptionOption": "SSE_S3"}
 
 
 def test_poll_loop_cancels_on_interrupt_and_timeout() -> None:

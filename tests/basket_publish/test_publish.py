@@ -323,3 +323,249 @@ def test_iam_policy_is_scoped_to_the_configured_resources() -> None:
     for st in policy["Statement"]:
         resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
         assert "*" not in resources and all("*" not in a for a in st["Action"]), st["Sid"]
+
+
+# ---- completeness ---------------------------------------------------------------------
+
+
+def _break(results: Path, how: str) -> None:
+    """Make the latest sample run incomplete in one way."""
+    run = find_run(results, "latest")
+    folders = run.folders()
+    report = folders["exports"] / "run.json"
+    if how == "no report":
+        report.unlink()
+    elif how == "no finish":
+        body = json.loads(report.read_text())
+        report.write_text(json.dumps({k: v for k, v in body.items() if k != "finished_at"}))
+    elif how == "failed":
+        report.write_text(json.dumps({**json.loads(report.read_text()), "status": "failed"}))
+    elif how == "no rules":
+        for part in folders["rules"].glob("*.parquet"):
+            part.unlink()
+    elif how == "short itemsets":
+        import pyarrow.parquet as pq
+
+        (part,) = folders["itemsets"].glob("*.parquet")
+        table = pq.read_table(part)
+        pq.write_table(table.slice(0, table.num_rows - 1), part)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("no report", "no run report"),
+        ("no finish", "no finished_at"),
+        ("failed", "status is 'failed'"),
+        ("no rules", "dataset rules has no Parquet files"),
+        ("short itemsets", "dataset itemsets has 10 rows, run.json says 11"),
+    ],
+)
+def test_an_incomplete_run_is_refused_before_anything_is_written(
+    results: Path, s3: Any, moto_aws: AwsConfig, how: str, message: str
+) -> None:
+    from basket_publish.publisher import IncompleteRun
+
+    _break(results, how)
+    with pytest.raises(IncompleteRun, match=message):
+        publish_run(
+            s3, find_run(results, "latest"), _target(moto_aws), aws=moto_aws, options=SMALL_PARTS
+        )
+    assert snapshot(s3, moto_aws.bucket) == {}  # no object, no manifest
+
+
+def test_cli_refuses_an_incomplete_run_in_one_line(
+    results: Path, moto_aws: AwsConfig, s3: Any
+) -> None:
+    from click.testing import CliRunner
+
+    from basket.cli import main
+
+    _break(results, "no report")
+    args = [
+        "publish", "--output", str(results), "--endpoint-url", str(moto_aws.endpoint_url),
+        "--bucket", moto_aws.bucket, "--prefix", "cli",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: run {sample_results.RUN_B} (2026-01-02) is not complete, not published: "
+        "no run report (exports/.../run.json): the mine did not finish"
+    ]
+    assert snapshot(s3, moto_aws.bucket) == {}
+
+
+# ---- conditional manifest ----------------------------------------------------------------
+
+
+def test_conditional_put_refuses_a_stale_write(s3: Any, moto_aws: AwsConfig) -> None:
+    bucket, key = moto_aws.bucket, "m/_latest.json"
+    first = s3_api.put_if(s3, bucket, key, b"1", etag=None, extra_args={})
+    with pytest.raises(s3_api.PreconditionFailed):  # If-None-Match: * on an existing object
+        s3_api.put_if(s3, bucket, key, b"2", etag=None, extra_args={})
+    second = s3_api.put_if(s3, bucket, key, b"2", etag=first, extra_args={})
+    with pytest.raises(s3_api.PreconditionFailed):  # If-Match on an ETag no longer current
+        s3_api.put_if(s3, bucket, key, b"3", etag=first, extra_args={})
+    assert s3_api.get_with_etag(s3, bucket, key) == (b"2", second)
+
+
+def test_manifest_update_rereads_when_another_publisher_wins_the_race(
+    results: Path, s3: Any, moto_aws: AwsConfig
+) -> None:
+    """The weekly DAG writes a newer run's manifest between this publisher's read and its
+    write: the conditional put fails, the manifest is read again, and this (older) run
+    leaves the newer one in place instead of overwriting it."""
+    target = _target(moto_aws)
+    key = f"{moto_aws.prefix}/_latest.json"
+    newer = {"run_id": "weekly-2026-01-05", "dt": "2026-01-05", "finished_at": "2026-01-05T04:00"}
+    raced = {"done": False}
+
+    def other_publisher(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name == "PutObject" and params.get("Key") == key and not raced["done"]:
+            raced["done"] = True
+            other = client(moto_aws, "s3")
+            other.put_object(Bucket=moto_aws.bucket, Key=key, Body=json.dumps(newer).encode())
+
+    s3.meta.events.register("before-parameter-build.s3", other_publisher)
+    try:
+        result = publish_run(
+            s3, find_run(results, "latest"), target, aws=moto_aws, options=SMALL_PARTS
+        )
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3", other_publisher)
+    assert raced["done"]
+    assert not result.manifest_written and result.manifest_reason == "older"
+    assert _latest(s3, moto_aws) == newer  # without If-None-Match it would be RUN_B
+
+
+# ---- encryption -------------------------------------------------------------------------
+
+
+def test_a_kms_key_change_republishes_under_the_new_key(
+    results: Path, s3: Any, moto_aws: AwsConfig
+) -> None:
+    run = find_run(results, "latest")
+    key_a = moto_aws.model_copy(update={"sse": "aws:kms", "kms_key_id": "arn:aws:kms:k/key-a"})
+    key_b = moto_aws.model_copy(update={"sse": "aws:kms", "kms_key_id": "arn:aws:kms:k/key-b"})
+    first = publish_run(s3, run, _target(key_a), aws=key_a, options=SMALL_PARTS)
+    again = publish_run(s3, run, _target(key_b), aws=key_b, options=SMALL_PARTS)
+
+    assert again.attempt != first.attempt and again.skipped == []
+    assert len(again.uploaded) == len(list_files(run))
+    for key in _keys(run, moto_aws, again.attempt):
+        head = s3.head_object(Bucket=moto_aws.bucket, Key=key)
+        assert head["SSEKMSKeyId"] == "arn:aws:kms:k/key-b", key
+    latest = _latest(s3, moto_aws)
+    assert latest is not None and latest["attempt"] == again.attempt
+
+
+def test_an_object_under_another_kms_key_counts_as_changed() -> None:
+    from basket_publish.publisher import remote_matches
+
+    local = s3_api.LocalChecksums(size=3, sha256_hex="ab", full="f", composite="c-1")
+
+    def remote(key_id: str | None) -> s3_api.RemoteObject:
+        return s3_api.RemoteObject("k", 3, '"e"', {"sha256": "ab"}, "f", "aws:kms", key_id)
+
+    sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "key-b"}
+    assert remote_matches(remote("arn:aws:kms:us-east-1:1:key/key-b"), local, sse)
+    assert not remote_matches(remote("arn:aws:kms:us-east-1:1:key/key-a"), local, sse)
+    assert not remote_matches(remote(None), local, sse)
+
+
+def _denied(policy: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+    """IAM's explicit-deny check for the condition operators the policy uses: a negated
+    operator (StringNotEquals) matches when the key is absent or differs."""
+    from fnmatch import fnmatchcase
+
+    for st in policy["Statement"]:
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        if st["Effect"] != "Deny" or action not in st["Action"]:
+            continue
+        if not any(fnmatchcase(resource, r) for r in resources):
+            continue
+        matches = []
+        for operator, pairs in st.get("Condition", {}).items():
+            assert operator == "StringNotEquals", f"evaluator does not know {operator}"
+            matches += [context.get(k) != v for k, v in pairs.items()]
+        if all(matches):
+            return True
+    return False
+
+
+def test_iam_policy_denies_puts_without_the_configured_encryption() -> None:
+    from string import Template
+
+    arn = "arn:aws:kms:eu-west-1:123456789012:key/1111"
+    values = {"Bucket": "b", "Prefix": "p", "Region": "eu-west-1", "AccountId": "1"}
+    values |= {"Database": "d", "Workgroup": "w", "KmsKeyArn": arn}
+    text = (REPO_ROOT / "iam" / "basket-pipeline-policy.json").read_text()
+    policy = json.loads(Template(text).substitute(values))
+    sse, key = "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id"
+    put = ("s3:PutObject", "arn:aws:s3:::b/p/rules/x.parquet")
+    assert _denied(policy, *put, {})  # --sse none
+    assert _denied(policy, *put, {sse: "AES256"})
+    assert _denied(policy, *put, {sse: "aws:kms"})  # the account's default key
+    assert _denied(policy, *put, {sse: "aws:kms", key: "arn:aws:kms:eu-west-1:1:key/other"})
+    assert not _denied(policy, *put, {sse: "aws:kms", key: arn})
+    assert not _denied(policy, "s3:GetObject", put[1], {})
+    from basket_core.aws.s3 import sse_args
+
+    configured = AwsConfig(sse="aws:kms", kms_key_id=arn)
+    headers = {"ServerSideEncryption": sse, "SSEKMSKeyId": key}
+    context = {headers[k]: v for k, v in sse_args(configured).items()}
+    assert not _denied(policy, *put, context)  # what the publisher sends passes
+
+
+# ---- orphans -----------------------------------------------------------------------------
+
+
+def test_setup_bucket_applies_the_lifecycle_rules(moto_aws: AwsConfig, s3: Any) -> None:
+    from click.testing import CliRunner
+
+    from basket.cli import main
+
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=moto_aws.bucket,
+        LifecycleConfiguration={
+            "Rules": [{"ID": "theirs", "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+                       "Expiration": {"Days": 30}}]
+        },
+    )  # fmt: skip
+    args = [
+        "publish", "--setup-bucket", "--output", "/nonexistent", "--endpoint-url",
+        str(moto_aws.endpoint_url), "--bucket", moto_aws.bucket, "--prefix", "mb",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert "not found" in result.output  # nothing to publish, the bucket set up first
+    rules = {
+        r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=moto_aws.bucket)["Rules"]
+    }
+    assert set(rules) == {
+        "theirs",
+        "basket-abort-incomplete-multipart",
+        "basket-expire-superseded-attempts",
+    }
+    abort = rules["basket-abort-incomplete-multipart"]
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert abort["Filter"] == {"Prefix": "mb/"}
+    expire = rules["basket-expire-superseded-attempts"]
+    assert expire["Expiration"] == {"Days": 7}
+    assert expire["Filter"]["And"]["Tags"] == [{"Key": "basket-attempt", "Value": "superseded"}]
+
+
+def test_a_left_open_multipart_upload_is_aborted_by_the_next_publish(
+    results: Path, s3: Any, moto_aws: AwsConfig
+) -> None:
+    run = find_run(results, "latest")
+    key = f"{moto_aws.prefix}/exports/dt=2026-01-02/run_id={run.run_id}/attempt=p1/big.bin"
+    s3.create_multipart_upload(Bucket=moto_aws.bucket, Key=key)  # a killed uploader's
+    elsewhere = s3.create_multipart_upload(Bucket=moto_aws.bucket, Key="other/x.bin")
+    # moto reports every upload as initiated in 2010: older than publish.orphan_grace_s
+    result = publish_run(s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS)
+    assert result.aborted_uploads == [key]
+    open_keys = [u["Key"] for u in s3.list_multipart_uploads(Bucket=moto_aws.bucket)["Uploads"]]
+    assert open_keys == ["other/x.bin"]  # outside the run: not this publisher's to abort
+    s3.abort_multipart_upload(
+        Bucket=moto_aws.bucket, Key="other/x.bin", UploadId=elsewhere["UploadId"]
+    )
