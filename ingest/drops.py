@@ -152,6 +152,12 @@ class DropStager:
         self.columns = columns
         self.expected: int | None = None
 
+    def records_counted(self) -> int:
+        """The records the files of the batch last staged hold (the scan's count)."""
+        if self.expected is None:
+            raise RuntimeError("no drop batch was staged yet")
+        return self.expected
+
     def __call__(self, batch: DataFrame) -> DataFrame:
         files = [
             (r["path"], r["modificationTime"])

@@ -140,11 +140,13 @@ class DeltaSink:
         stage: Callable[[DataFrame], DataFrame] | None,
         checkpoint: str,
         partitions: int = 2,
+        expected: Callable[[str, int], int] | None = None,
     ) -> None:
         self.spark = spark
         self.paths = paths
         self.spec = spec
         self.stage = stage
+        self.expected = expected
         self.checkpoint = checkpoint
         self.partitions = partitions
         self.extras = attribute_columns(spec)
@@ -185,14 +187,16 @@ class DeltaSink:
 
     def _reconcile(self, batch_id: int, stats: BatchStats) -> None:
         """Fail the batch (nothing is committed; a restart re-runs it) unless every record
-        the stage counted in its files came out of the cleaning rules. Sources whose stage
-        counts nothing (Kafka: one row per record by construction) are not checked here."""
-        expected = getattr(self.stage, "expected", None)
+        the source counted on its own (:attr:`ingest.stream.Source.expected`) came out of
+        the cleaning rules, accepted or rejected."""
+        if self.expected is None:
+            return
+        expected = self.expected(self.checkpoint, batch_id)
         got = stats.accepted + stats.rejected
-        if expected is not None and got != expected:
+        if got != expected:
             raise ReconcileError(
                 f"ingest batch {batch_id} does not reconcile: {expected:,} records in its "
-                f"files, {got:,} classified (accepted + rejected); nothing was written"
+                f"source, {got:,} classified (accepted + rejected); nothing was written"
             )
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from basket_core.config import ColumnsConfig, KafkaConfig, Settings
-from ingest import drops, events, staging
+from ingest import drops, events, offsets, staging
 from ingest.sink import CleaningSpec, DeltaSink, classify_staged
 from ingest.tables import TablePaths, ensure_tables
 from spark.load import InputError
@@ -53,6 +53,10 @@ class Source:
     stateless: bool = False
     """``stage`` is row by row, so it (and the cleaning rules) run on the stream itself:
     planned once at start, not rebuilt in Python for every micro-batch."""
+    expected: Callable[[str, int], int] | None = None
+    """``(checkpoint, batch id) -> records`` the micro-batch holds, counted apart from the
+    batch's rows (Kafka: its offset ranges; drops: the line scan of its files); the sink
+    fails a batch whose classified rows differ."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,14 @@ def files_source(
         reader = reader.option("maxFilesPerTrigger", max_files_per_trigger)
     stream = reader.load(str(input_dir.resolve())).select("path", "modificationTime")
     digest = hashlib.sha1(str(input_dir.resolve()).encode()).hexdigest()[:10]
+    stager = drops.DropStager(spark, settings.input, settings.columns)
     return Source(
         name=f"files-{_slug(input_dir.name)}-{digest}",
         stream=stream,
-        stage=drops.DropStager(spark, settings.input, settings.columns),
+        stage=stager,
         data_columns=drops.staged_columns(settings.columns),
         columns=settings.columns,
+        expected=lambda _checkpoint, _batch_id: stager.records_counted(),
     )
 
 
@@ -137,6 +143,7 @@ def kafka_source(spark: SparkSession, kafka: KafkaConfig) -> Source:
         data_columns=events.DATA_FIELDS,
         columns=EVENT_COLUMNS,
         stateless=True,
+        expected=offsets.batch_records,
     )
 
 
@@ -163,7 +170,9 @@ def start(
         stream, stage = classify_staged(source.stage(stream), spec), None
     writer = (
         stream.writeStream.foreachBatch(
-            DeltaSink(spark, paths, spec, stage, location, partitions=partitions)
+            DeltaSink(
+                spark, paths, spec, stage, location, partitions=partitions, expected=source.expected
+            )
         )
         .option("checkpointLocation", location)
         .queryName(f"ingest-{source.name}")

@@ -1,0 +1,49 @@
+"""How many Kafka records a micro-batch holds, from the query's checkpoint rather than from
+the batch's rows: the offset log ``offsets/<batch>`` holds each batch's end offsets per
+topic partition, the one before it (or the source's initial offsets, ``sources/0/0``)
+its start. The sink checks that this many records came out of the cleaning rules.
+
+Offsets are contiguous on an ordinary topic; a transactional or compacted topic has gaps
+(commit markers, removed records), and its batches would not reconcile.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+Offsets = dict[str, dict[str, int]]
+
+
+def _last_json(path: Path) -> Offsets:
+    """The source's offsets: the last JSON line of a metadata log file (``v1`` first; the
+    initial offsets file starts with a NUL byte)."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").lstrip("\0").splitlines() if ln]
+    if len(lines) < 2 or lines[0] != "v1":
+        raise ValueError(f"{path}: not a Spark offset log entry")
+    parsed: Offsets = json.loads(lines[-1])
+    return parsed
+
+
+def batch_offsets(checkpoint: str, batch_id: int) -> tuple[Offsets, Offsets]:
+    """(start, end) offsets of ``batch_id`` per topic and partition."""
+    root = Path(checkpoint)
+    end = _last_json(root / "offsets" / str(batch_id))
+    before = root / "offsets" / str(batch_id - 1)
+    start = _last_json(before if batch_id > 0 else root / "sources" / "0" / "0")
+    return start, end
+
+
+def records_between(start: Offsets, end: Offsets) -> int:
+    """Records from ``start`` (inclusive) to ``end`` (exclusive) over every partition; a
+    partition new in ``end`` counts from offset 0."""
+    return sum(
+        offset - start.get(topic, {}).get(partition, 0)
+        for topic, partitions in end.items()
+        for partition, offset in partitions.items()
+    )
+
+
+def batch_records(checkpoint: str, batch_id: int) -> int:
+    """Records in micro-batch ``batch_id`` of the query checkpointed at ``checkpoint``."""
+    return records_between(*batch_offsets(checkpoint, batch_id))
