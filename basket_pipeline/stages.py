@@ -390,14 +390,28 @@ def setup_statements(settings: Settings) -> list[str]:
 def partition_statements(
     settings: Settings, dt: date, run_id: str, clients: ClientFactory | None = None
 ) -> list[str]:
-    """``ALTER TABLE ... ADD IF NOT EXISTS PARTITION`` per table at the run's current S3
-    attempt, each followed by ``SET LOCATION`` there (pairs in order; tables order-free)."""
+    """One statement per table, order-free, putting the run's partition at its current S3
+    attempt: ``ALTER TABLE ... PARTITION ... SET LOCATION`` when the catalog has the
+    partition already, else ``ADD IF NOT EXISTS PARTITION ... LOCATION`` (a run published
+    before attempts: ``ADD IF NOT EXISTS`` at its folder)."""
     from athena import ddl
+    from basket_core.aws import glue as glue_api
+    from basket_core.schemas import RESULT_DATASETS
 
-    attempt = published_attempt(settings, clients or default_clients(settings), dt, run_id)
-    return ddl.add_partition_statements(
-        settings.athena.database, Target.of(settings.aws).root, dt, run_id, attempt=attempt
-    )
+    clients = clients or default_clients(settings)
+    database, root = settings.athena.database, Target.of(settings.aws).root
+    attempt = published_attempt(settings, clients, dt, run_id)
+    if not attempt:
+        return ddl.add_partition_statements(database, root, dt, run_id)
+    glue = clients("glue")
+    statements = []
+    for d in RESULT_DATASETS:
+        there = glue_api.partition_location(glue, database, d.name, [dt.isoformat(), run_id])
+        if there is None:
+            statements.append(ddl.add_partition(database, d, root, dt, run_id, attempt))
+        else:
+            statements.append(ddl.set_partition_location(database, d, root, dt, run_id, attempt))
+    return statements
 
 
 # ---- dashboards ------------------------------------------------------------------------

@@ -115,3 +115,51 @@ def test_cli_and_stages_print_the_same_catalog(tmp_path: Path) -> None:
     out = CliRunner().invoke(command, ["setup", "--print"], obj=settings)
     assert out.exit_code == 0, out.output
     assert out.output.strip() == ";\n\n".join(stages.setup_statements(settings)) + ";"
+
+
+def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
+    tmp_path: Path, moto_aws: Any
+) -> None:
+    """``stages.publish`` switches the Glue partitions to the new attempt itself (before it
+    retires the old one); the Athena-SQL catalog task then emits one order-free statement
+    per table: SET LOCATION for a partition the catalog has, ADD for a new one."""
+    from athena.catalog import setup_glue
+    from basket_core.aws import glue as glue_api
+    from basket_core.aws.session import client
+    from basket_devtools import sample_results
+    from basket_pipeline import stages
+
+    out = tmp_path / "out"
+    sample_results.write_sample(out)
+    settings = Settings().with_overrides(
+        **{
+            "paths.output_dir": out,
+            "aws.endpoint_url": moto_aws.endpoint_url,
+            "aws.bucket": moto_aws.bucket,
+            "athena.database": "wiring",
+        }
+    )
+    clients = stages.default_clients(settings)
+    clients("s3").create_bucket(Bucket=moto_aws.bucket)
+    glue = client(settings.aws, "glue")
+    root = Target.of(settings.aws).root
+    setup_glue(glue, "wiring", root)
+    glue_api.create_partitions(  # registered before attempts: at the run folder
+        glue, "wiring", "rules", [{"Values": ["2026-01-02", sample_results.RUN_B],
+                                   "StorageDescriptor": {"Location": "s3://x/legacy/"}}]
+    )  # fmt: skip
+
+    result = stages.publish(settings, clients, sample_results.RUN_B)
+
+    for table in ("itemsets", "rules", "quarantine", "runs"):
+        location = glue_api.partition_location(
+            glue, "wiring", table, ["2026-01-02", sample_results.RUN_B]
+        )
+        assert location == (
+            f"{root}/{table}/dt=2026-01-02/run_id={sample_results.RUN_B}/attempt={result.attempt}/"
+        )
+    statements = stages.partition_statements(settings, sample_results.DT_B, sample_results.RUN_B)
+    assert len(statements) == 4
+    assert all("SET LOCATION" in s and f"attempt={result.attempt}/" in s for s in statements)
+    unpublished = stages.partition_statements(settings, sample_results.DT_A, sample_results.RUN_A)
+    assert all("ADD IF NOT EXISTS" in s and "attempt=" not in s for s in unpublished)

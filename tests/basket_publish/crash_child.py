@@ -8,13 +8,21 @@ does the whole job and prints ``done``.
   (:func:`write_generation`), and commits it as the miner does
   (:func:`spark.writes.commit_attempt`): the same switch, latest and retention code.
 - ``publish`` publishes the run's current local attempt with the Glue partition switch
-  wired as ``basket_pipeline.stages.publish`` wires it.
+  wired as ``basket_pipeline.stages.publish`` wires it. With ``kill_at`` it SIGKILLs
+  itself just before sending its ``kill_at``-th AWS request (S3 or Glue, any thread):
+  a kill -9 at an exact, seeded point — between two uploads, inside a multipart upload,
+  between the Glue switch of two tables, before the pointer, before the manifest, inside
+  the retirement. It prints how many requests it sent, so the test draws points from
+  the whole run.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -143,6 +151,18 @@ def publish(args: dict[str, Any]) -> None:
 
     aws = AwsConfig(**args["aws"])
     s3, glue = client(aws, "s3"), client(aws, "glue")
+    sent = [0]
+    lock = threading.Lock()
+    kill_at = args.get("kill_at")
+
+    def count(**_: Any) -> None:
+        with lock:
+            sent[0] += 1
+            if kill_at is not None and sent[0] >= int(kill_at):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    for c in (s3, glue):
+        c.meta.events.register("before-send", count)
     target = Target.of(aws)
     run = find_run(Path(args["root"]), args["run_id"])
     mib = 1024 * 1024
@@ -159,6 +179,7 @@ def publish(args: dict[str, Any]) -> None:
 
     print("ready", flush=True)
     publish_run(s3, run, target, aws=aws, options=options, switch=switch)
+    print(f"requests {sent[0]}", flush=True)
 
 
 def main(argv: list[str]) -> int:

@@ -1,16 +1,19 @@
 """kill -9 a re-mine and a re-publish of one run id at random points; readers never mix.
 
 The run exists as generation 1: mined locally and published (S3, Glue partitions on the
-moto server). Then, in child processes (``crash_child``) killed with SIGKILL after a
-seeded random delay:
+moto server). Then each round, in child processes (``crash_child``):
 
-1. generation 2 is re-mined under the same run id; after every kill the local readers
-   (the DuckDB backend, as the dashboard uses it) see all of generation 1 or all of
-   generation 2 in every dataset, and the run stays publishable;
-2. generation 2 is re-published; after every kill each dataset read through its Glue
-   partition location as Athena reads it (every object under the location, Parquet
-   rows counted) is exactly generation 1 or exactly generation 2, and every object the
-   S3 manifest names exists.
+1. generation ``g`` is re-mined under the same run id, killed with SIGKILL after a seeded
+   random delay; afterwards the local readers (the DuckDB backend, as the dashboard and
+   ``basket query --backend local`` read) see all of the previous generation or all of
+   ``g`` in every dataset, and the run stays publishable (then the mine is completed);
+2. ``g`` is re-published, the publisher SIGKILLing itself just before a seeded random
+   one of its AWS requests (drawn from the request count of a full publish, so kills
+   land anywhere: between uploads, inside a multipart upload, between the Glue switch of
+   two tables, before the pointer or manifest, inside the retirement); afterwards each
+   dataset read through its Glue partition location as Athena reads it (every object
+   under the location, Parquet rows counted) is exactly the generation that dataset had
+   before or exactly ``g``, and every object the S3 manifest names exists.
 
 Then an unkilled re-publish converges: every partition and the manifest on the pointer's
 attempt, only the current and the retained attempt left, no multipart upload open.
@@ -52,9 +55,9 @@ BIG = 11 * MiB  # three 5 MiB parts: kills land inside a multipart upload too
 ROUNDS = 7
 
 
-def _child(mode: str, args: dict[str, Any], kill_after: float | None) -> tuple[bool, float]:
+def _child(mode: str, args: dict[str, Any], kill_after: float | None) -> tuple[bool, float, str]:
     """Run the child; SIGKILL it ``kill_after`` seconds after it is ready (None: let it
-    finish). Returns (killed, seconds from ready to exit or kill)."""
+    finish or kill itself). Returns (killed, seconds from ready to exit, its output)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.basket_publish.crash_child", mode, json.dumps(args)],
         cwd=REPO_ROOT,
@@ -66,19 +69,16 @@ def _child(mode: str, args: dict[str, Any], kill_after: float | None) -> tuple[b
     line = proc.stdout.readline()
     assert line.strip() == "ready", line + proc.communicate()[1]
     start = time.monotonic()
-    if kill_after is None:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0 and "done" in out, err
-        return False, time.monotonic() - start
-    try:
-        proc.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
-        return True, kill_after
-    out, err = proc.communicate()
-    assert proc.returncode == 0, err
-    return False, time.monotonic() - start
+    if kill_after is not None:
+        try:
+            proc.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == -signal.SIGKILL:
+        return True, time.monotonic() - start, out
+    assert proc.returncode == 0 and "done" in out, err
+    return False, time.monotonic() - start, out
 
 
 def _generation(counts: dict[str, Counter[str]]) -> dict[str, int]:
@@ -142,6 +142,7 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
     tmp_path: Path, moto_aws: AwsConfig
 ) -> None:
     from basket_publish.publisher import check_complete, find_run
+    from spark.writes import begin_attempt, commit_attempt
 
     t0 = time.monotonic()
     rng = random.Random(SEED)
@@ -162,8 +163,9 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
     }
 
     # ---- generation 1, mined and published in full (their durations set the kill range)
-    _, remine_s = _child("remine", {**remine, "gen": 1}, None)
-    _, publish_s = _child("publish", publish, None)
+    _, remine_s, _ = _child("remine", {**remine, "gen": 1}, None)
+    _, _, out = _child("publish", publish, None)
+    requests = int(out.split("requests ")[1].split()[0])  # a full publish, every request
     assert _generation(_local_counts(root)) == dict.fromkeys(crash_child.MARKERS, 1)
     assert _generation(_athena_counts(s3, glue)) == dict.fromkeys(crash_child.MARKERS, 1)
 
@@ -171,21 +173,27 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
     local_gen = 1
     athena_gen = dict.fromkeys(crash_child.MARKERS, 1)
     kills = Counter[str]()
+    kill_points: list[int] = []
     seen = Counter[str]()
     gen = 1
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         gen += 1
-        killed, _ = _child("remine", {**remine, "gen": gen}, rng.uniform(0.0, remine_s))
+        killed, _, _ = _child("remine", {**remine, "gen": gen}, rng.uniform(0.0, 1.1 * remine_s))
         kills["remine"] += killed
         now = set(_generation(_local_counts(root)).values())
         assert len(now) == 1 and now <= {local_gen, gen}, (now, local_gen, gen)
         seen[f"local {'new' if now == {gen} else 'old'}"] += 1
         check_complete(find_run(root, RUN))  # the current attempt stays publishable
-        if now != {gen}:
-            _child("remine", {**remine, "gen": gen, "pause_s": 0.0}, None)
+        if now != {gen}:  # complete the mine (in this process: no start-up to wait for)
+            layout = begin_attempt(root, DT, RUN)
+            commit_attempt(layout, crash_child.write_generation(layout, gen), retain=1)
         local_gen = gen
 
-        killed, _ = _child("publish", publish, rng.uniform(0.0, publish_s))
+        # one kill point per stratum of the request range: the tail (switch, pointer,
+        # manifest, retirement) is hit as surely as the uploads
+        kill_at = rng.randint(1 + round_ * requests // ROUNDS, (round_ + 1) * requests // ROUNDS)
+        kill_points.append(kill_at)
+        killed, _, _ = _child("publish", {**publish, "kill_at": kill_at}, None)
         kills["publish"] += killed
         read = _generation(_athena_counts(s3, glue))
         for name, g in read.items():
@@ -222,6 +230,7 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
     elapsed = time.monotonic() - t0
     print(
         f"\n{ROUNDS} rounds, kills {dict(kills)}, readers saw {dict(seen)}, "
-        f"remine {remine_s:.2f}s, publish {publish_s:.2f}s, total {elapsed:.1f}s"
+        f"remine {remine_s:.2f}s, publish killed before request {kill_points} of "
+        f"{requests}, total {elapsed:.1f}s"
     )
     assert sum(kills.values()) >= 10, kills
