@@ -1,4 +1,4 @@
--- Mining runs, newest first, with their headline counts.
+-- Mining runs, latest first (newest data date, then newest finish), with their headline counts.
 -- @param top_n int = 50 : rows returned
 WITH ranked AS (
     SELECT
@@ -10,7 +10,7 @@ WITH ranked AS (
         r.itemsets,
         r.rules,
         r.rejected_rows,
-        row_number() OVER (ORDER BY r.finished_at DESC, r.dt DESC, r.run_id DESC) AS place
+        row_number() OVER (ORDER BY r.dt DESC, r.finished_at DESC, r.run_id DESC) AS place
     FROM runs AS r
 )
 SELECT place, run_id, dt, status, finished_at, baskets, itemsets, rules, rejected_rows
