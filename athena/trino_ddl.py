@@ -7,8 +7,9 @@ from the same column list, so the two catalogs cannot drift. The ``latest_*`` vi
 the very statements of :func:`athena.ddl.latest_view` (Athena views are Trino SQL).
 
 Partitions are registered per run with ``system.register_partition`` at the layout's
-location (:mod:`basket_core.layout`), like Athena's ``ADD PARTITION`` (no directory scan), or
-all at once with ``system.sync_partition_metadata``.
+location (:mod:`basket_core.layout`): the run's current attempt folder, as its pointer names
+it, like Athena's partition location (no directory scan). ``system.sync_partition_metadata``
+finds only runs written before attempts (their files sit in the ``run_id=`` folder itself).
 
 Identifiers and run ids are validated, not escaped. Query parameters are always bound
 through the Trino client's prepared statements (:func:`for_trino`), never put in SQL.
@@ -21,6 +22,8 @@ schema, tables and views in a running Trino and syncs partitions (idempotent): t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from athena import ddl
 from athena.pack import Query, for_athena, placeholders
-from basket_core.layout import validate_run_id
+from basket_core.layout import attempt_folder, validate_run_id
 from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,8 +83,13 @@ def table_location(root: str, dataset: Dataset) -> str:
     return _join(root, dataset.name)
 
 
-def partition_location(root: str, dataset: Dataset, dt: date, run_id: str) -> str:
-    return _join(root, dataset.name, f"dt={dt.isoformat()}", f"run_id={validate_run_id(run_id)}")
+def partition_location(
+    root: str, dataset: Dataset, dt: date, run_id: str, attempt: str = ""
+) -> str:
+    """The run's folder at ``attempt`` (``""``: a run written before attempts)."""
+    parts = [dataset.name, f"dt={dt.isoformat()}", f"run_id={validate_run_id(run_id)}"]
+    folder = attempt_folder(attempt)
+    return _join(root, *parts, folder) if folder else _join(root, *parts)
 
 
 def create_schema(catalog: str, database: str) -> str:
@@ -105,20 +113,43 @@ def create_table(catalog: str, database: str, dataset: Dataset, root: str) -> st
     )
 
 
-def register_partition(
-    catalog: str, database: str, dataset: Dataset, root: str, dt: date, run_id: str
-) -> str:
-    """``CALL system.register_partition`` for one run of a dataset, at its layout path
-    (Trino procedures take no parameters: every value here is validated)."""
+def _partition_args(database: str, dataset: Dataset, dt: date, run_id: str) -> str:
     values = f"ARRAY[{_literal(dt.isoformat())}, {_literal(validate_run_id(run_id))}]"
     names = ", ".join(_literal(c.name) for c in PARTITION_COLUMNS)
     return (
-        f"CALL {ddl.ident(catalog)}.system.register_partition("
         f"schema_name => {_literal(ddl.ident(database))}, "
         f"table_name => {_literal(ddl.ident(dataset.name))}, "
         f"partition_columns => ARRAY[{names}], "
-        f"partition_values => {values}, "
-        f"location => {_literal(partition_location(root, dataset, dt, run_id))})"
+        f"partition_values => {values}"
+    )
+
+
+def unregister_partition(
+    catalog: str, database: str, dataset: Dataset, dt: date, run_id: str
+) -> str:
+    """``CALL system.unregister_partition``: forget a run's partition (its files stay), the
+    first half of moving it to a newer attempt (Trino has no SET LOCATION)."""
+    return (
+        f"CALL {ddl.ident(catalog)}.system.unregister_partition("
+        f"{_partition_args(database, dataset, dt, run_id)})"
+    )
+
+
+def register_partition(
+    catalog: str,
+    database: str,
+    dataset: Dataset,
+    root: str,
+    dt: date,
+    run_id: str,
+    attempt: str = "",
+) -> str:
+    """``CALL system.register_partition`` for one run of a dataset, at its layout path
+    and ``attempt`` (Trino procedures take no parameters: every value here is validated)."""
+    return (
+        f"CALL {ddl.ident(catalog)}.system.register_partition("
+        f"{_partition_args(database, dataset, dt, run_id)}, "
+        f"location => {_literal(partition_location(root, dataset, dt, run_id, attempt))})"
     )
 
 
@@ -150,8 +181,9 @@ def register_run_statements(
     dt: date,
     run_id: str,
     datasets: tuple[Dataset, ...] = RESULT_DATASETS,
+    attempt: str = "",
 ) -> list[str]:
-    return [register_partition(catalog, database, d, root, dt, run_id) for d in datasets]
+    return [register_partition(catalog, database, d, root, dt, run_id, attempt) for d in datasets]
 
 
 # --- the query pack on Trino ------------------------------------------------------------------
@@ -190,6 +222,50 @@ def run(
     return columns, [tuple(r) for r in rows]
 
 
+def pointer_runs(keys: Sequence[str]) -> list[tuple[date, str]]:
+    """``(dt, run_id)`` of every run pointer key (``.../_attempts/dt=D/run_id=R.json``)."""
+    runs = []
+    for key in keys:
+        m = re.search(r"_attempts/dt=(\d{4}-\d{2}-\d{2})/run_id=([^/]+)\.json$", key)
+        if m:
+            runs.append((date.fromisoformat(m.group(1)), validate_run_id(m.group(2))))
+    return sorted(runs)
+
+
+def move_statements(
+    catalog: str, database: str, root: str, dt: date, run_id: str, attempt: str
+) -> list[tuple[str, str]]:
+    """Per table, ``(unregister, register)``: the run's partition moved to ``attempt``
+    (the unregister fails harmlessly when the partition is not there yet)."""
+    return [
+        (
+            unregister_partition(catalog, database, d, dt, run_id),
+            register_partition(catalog, database, d, root, dt, run_id, attempt),
+        )
+        for d in RESULT_DATASETS
+    ]
+
+
+def _published_attempts(root: str) -> list[tuple[date, str, str]]:
+    """``(dt, run_id, attempt)`` of every run published with attempts under an s3 root."""
+    if not root.startswith("s3://"):
+        return []
+    from basket_core.aws import s3 as s3_api
+    from basket_core.aws.session import client
+    from basket_core.config import load_settings
+    from basket_core.layout import Pointer, Target
+
+    bucket, _, prefix = root.removeprefix("s3://").partition("/")
+    target = Target(bucket, prefix)
+    s3 = client(load_settings().aws, "s3")
+    out = []
+    for dt, run_id in pointer_runs(s3_api.list_keys(s3, bucket, target.key("_attempts/"))):
+        raw = s3_api.get_bytes(s3, bucket, target.key(f"_attempts/dt={dt}/run_id={run_id}.json"))
+        if raw:
+            out.append((dt, run_id, Pointer.from_dict(json.loads(raw)).attempt))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Create the schema, tables and views in a running Trino and sync the partitions."""
     import trino
@@ -211,9 +287,18 @@ def main(argv: list[str] | None = None) -> int:
         args.root = args.root or Target.of(settings.aws).root
     conn = trino.dbapi.connect(host=args.host, port=args.port, user=args.user, catalog=args.catalog)
     try:
-        statements = setup_statements(args.catalog, args.database, args.root)
-        statements += [sync_partitions(args.catalog, args.database, d) for d in RESULT_DATASETS]
-        for sql in statements:
+        for sql in setup_statements(args.catalog, args.database, args.root):
+            execute(conn, sql)
+            print(sql.splitlines()[0])
+        for dt, run_id, attempt in _published_attempts(args.root):  # before the sync below
+            for forget, register in move_statements(
+                args.catalog, args.database, args.root, dt, run_id, attempt
+            ):
+                with contextlib.suppress(Exception):  # not registered yet
+                    execute(conn, forget)
+                execute(conn, register)
+            print(f"registered {run_id} ({dt}) at attempt {attempt}")
+        for sql in [sync_partitions(args.catalog, args.database, d) for d in RESULT_DATASETS]:
             execute(conn, sql)
             print(sql.splitlines()[0])
     finally:

@@ -124,3 +124,25 @@ def test_glue_definitions_match_the_ddl() -> None:
     view = catalog.view_input(DB, RULES)
     assert view["TableType"] == "VIRTUAL_VIEW"
     assert view["ViewOriginalText"].startswith("/* Presto View: ")
+
+
+def test_trino_registers_a_run_at_its_current_attempt() -> None:
+    from athena import trino_ddl
+
+    keys = [
+        "p/_attempts/dt=2026-01-02/run_id=daily-2026-01-02.json",
+        "p/_attempts/dt=2026-01-01/run_id=r-1.json",
+        "p/_attempts/dt=2026-01-01/run_id=r-1.json.tmp",
+    ]
+    assert trino_ddl.pointer_runs(keys) == [
+        (date(2026, 1, 1), "r-1"),
+        (date(2026, 1, 2), "daily-2026-01-02"),
+    ]
+    moves = trino_ddl.move_statements("hive", DB, ROOT, date(2026, 1, 2), "r-1", "a1")
+    forget, register = moves[[d.name for d in RESULT_DATASETS].index("rules")]
+    assert "system.unregister_partition(" in forget and "location" not in forget
+    assert register.endswith(f"location => '{ROOT}/rules/dt=2026-01-02/run_id=r-1/attempt=a1')")
+    # the same folder Athena's partition points at (Trino takes it without the slash)
+    assert (
+        ddl.partition_location(ROOT, RULES, date(2026, 1, 2), "r-1", "a1").rstrip("/") in register
+    )
