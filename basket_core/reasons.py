@@ -59,6 +59,7 @@ class FileReason(StrEnum):
     DUPLICATE_COLUMN = "duplicate_column"
     """The header names one column twice, so the mapping is ambiguous."""
     BAD_COLUMN_NAME = "bad_column_name"
-    """A header name Spark cannot reference (a backtick in it)."""
+    """A header name Spark cannot reference (a backtick in it) or one the reader reserves
+    for its own columns (``_source``, ``_corrupt``, ``_metadata``)."""
     UNREADABLE_FILE = "unreadable_file"
     """Not readable as configured: truncated or false gzip, a UTF-16 byte-order mark."""

@@ -374,7 +374,11 @@ def mark_duplicates(classified: DataFrame, key: Sequence[str] = DEDUP_KEY) -> Da
     marked = ordered.withColumn("_dup", F.col(REASON).isNull() & (rank > 1))
     is_dup = F.col("_dup")
     return marked.select(
-        *[c for c in marked.columns if c not in (REASON, FIELD, DETAIL, "_order", "_dup")],
+        *[
+            F.col(f"`{c}`")  # quoted: a header name may hold a dot ("a.b")
+            for c in marked.columns
+            if c not in (REASON, FIELD, DETAIL, "_order", "_dup")
+        ],
         F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON)).alias(REASON),
         F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)).alias(FIELD),
         F.when(

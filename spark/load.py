@@ -15,11 +15,11 @@ import gzip
 import io
 import os
 import zlib
-from urllib.parse import unquote, urlparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
+from urllib.parse import unquote, urlparse
 
 from basket_core.config import ColumnsConfig, InputConfig
 from basket_core.errors import InputError
@@ -30,6 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SOURCE_COL = "_source"
 CORRUPT_COL = "_corrupt"
+RESERVED_COLUMNS = frozenset({SOURCE_COL, CORRUPT_COL, "_metadata"})
+"""Names the reader adds beside a file's columns (``_metadata`` is Spark's file metadata
+column): a header naming one of them (in any case) is refused."""
 _REMOTE = ("s3://", "s3a://", "s3n://", "hdfs://", "gs://", "abfs://", "abfss://")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -284,12 +287,15 @@ def scan_long_file(path: str, inp: InputConfig, columns: ColumnsConfig) -> FileL
             f"column {', '.join(missing)} not in header; columns are: {', '.join(names)}",
             lines - 1,
         )
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    # Spark resolves column names case-insensitively: `Country` and `country` are one name
+    folded = [n.lower() for n in names]
+    repeated = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
     if repeated:
         raise FileRejected(
             path,
             FileReason.DUPLICATE_COLUMN,
-            f"header names column(s) {', '.join(map(repr, repeated))} more than once",
+            f"header names column(s) {', '.join(map(repr, repeated))} more than once "
+            "(names are compared ignoring case)",
             lines - 1,
         )
     odd = [n for n in names if "`" in n]
@@ -299,6 +305,15 @@ def scan_long_file(path: str, inp: InputConfig, columns: ColumnsConfig) -> FileL
             FileReason.BAD_COLUMN_NAME,
             f"header column name(s) {', '.join(map(repr, odd))} contain a backtick, which "
             "Spark cannot reference; rename the column(s)",
+            lines - 1,
+        )
+    reserved = [n for n in names if n.lower() in RESERVED_COLUMNS]
+    if reserved:
+        raise FileRejected(
+            path,
+            FileReason.BAD_COLUMN_NAME,
+            f"header column name(s) {', '.join(map(repr, reserved))} are reserved for the "
+            "reader's own columns; rename the column(s)",
             lines - 1,
         )
     return FileLayout(path, True, tuple(names), lines - 1, blank, bom)
@@ -330,11 +345,14 @@ class LongInput:
 
 
 def union_columns(layouts: Sequence[FileLayout]) -> tuple[str, ...]:
-    """Every file's columns, each once, in order of first appearance."""
-    seen: dict[str, None] = {}
+    """Every file's columns, each once, in order of first appearance; names that differ
+    only in case are one column (Spark resolves names case-insensitively), spelled as
+    first seen."""
+    seen: dict[str, str] = {}
     for layout in layouts:
-        seen.update(dict.fromkeys(layout.columns))
-    return tuple(seen)
+        for name in layout.columns:
+            seen.setdefault(name.lower(), name)
+    return tuple(seen.values())
 
 
 def inspect_long(specs: Sequence[str], inp: InputConfig, columns: ColumnsConfig) -> LongInput:
