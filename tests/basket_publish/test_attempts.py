@@ -107,3 +107,23 @@ def test_runs_from_before_attempts_still_read_and_publish(tmp_path: Path) -> Non
     run = find_run(root, "latest")
     assert run.attempt == "" and attempt_of("part-00000.parquet") == ""
     check_complete(run)
+
+
+def test_a_long_lived_local_connection_follows_the_switches(tmp_path: Path) -> None:
+    """The dashboard keeps one DuckDB connection: after more mines of the run (its first
+    attempt retired) its queries read the newest attempt instead of failing on deleted
+    files."""
+    from athena import pack
+
+    root = tmp_path / "out"
+    _mine(root, 1)
+    con = local.connect(root)
+    query = pack.load("run_summary")
+    for gen in (1, 2, 3, 4):
+        if gen > 1:
+            _mine(root, gen)
+        columns, rows = local.run(con, query, query.bind({"run_id": RUN}))
+        assert len(rows) == 1 and rows[0][columns.index("run_id")] == RUN
+        segments = con.execute("SELECT DISTINCT segment FROM itemsets").fetchall()
+        assert segments == [(f"g{gen}",)], gen
+    assert not local.refresh_if_switched(con)  # nothing changed since: no re-listing
