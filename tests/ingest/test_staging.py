@@ -14,7 +14,7 @@ from ingest import events, staging
 from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 GOOD = events.make_event(
     transaction_id="T1",
@@ -186,6 +186,26 @@ VALUE_CASES = [
 ]
 
 
+def _classified(ingest_spark: SparkSession, values: list[bytes], *, fast: bool) -> DataFrame:
+    """Kafka records with ``values`` (offsets 0, 1, ...) staged and classified as the
+    ingest does (:func:`ingest.sink.classify_staged`, the event column mapping)."""
+    from basket_core.config import CleaningConfig, InputConfig
+    from ingest.sink import CleaningSpec, classify_staged
+    from ingest.stream import EVENT_COLUMNS
+
+    rows = [(value, "t", 0, offset) for offset, value in enumerate(values)]
+    batch = ingest_spark.createDataFrame(
+        rows, "value binary, topic string, partition int, offset long"
+    ).selectExpr("*", "timestamp'2024-03-01 00:00:00' AS timestamp")
+    spec = CleaningSpec(
+        data_columns=events.DATA_FIELDS,
+        columns=EVENT_COLUMNS,
+        cleaning=CleaningConfig(),
+        timestamp_formats=tuple(InputConfig().timestamp_formats),
+    )
+    return classify_staged(staging.stage_events(batch, fast=fast), spec)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "reason", "quarantined"),
     [case[1:] for case in VALUE_CASES],
@@ -196,29 +216,45 @@ def test_event_values_no_till_means_are_quarantined(
 ) -> None:
     """Staging hands the text of a JSON number (``1e309`` arrives as ``Infinity``) or
     string to the batch rules, which quarantine it under the same reason as a CSV value;
-    the good event beside it is accepted."""
+    the good event beside it is accepted. Both staging paths decide the same."""
     from pyspark.sql import functions as F
 
-    from basket_core.config import CleaningConfig, InputConfig
-    from ingest.sink import CleaningSpec, classify_staged
-    from ingest.stream import EVENT_COLUMNS
     from spark.clean import FIELD, RAW, REASON
 
     placeholder = '"value-under-test"'
     wire = events.encode({**GOOD, field: json.loads(placeholder)}).decode("utf-8")
     bad = wire.replace(placeholder, value).encode("utf-8")
-    rows = [(_enc(GOOD), "t", 0, 0), (bad, "t", 0, 1)]
-    batch = ingest_spark.createDataFrame(
-        rows, "value binary, topic string, partition int, offset long"
-    ).selectExpr("*", "timestamp'2024-03-01 00:00:00' AS timestamp")
+    offset = F.col(f"`{RAW}{staging.OFFSET}`")
+    for fast in (True, False):
+        classified = _classified(ingest_spark, [_enc(GOOD), bad], fast=fast)
+        got = {r[0]: (r[1], r[2]) for r in classified.select(offset, REASON, FIELD).collect()}
+        assert got == {0: (None, None), 1: (reason, quarantined)}, (fast, got)
+
+
+def test_a_huge_event_makes_a_small_quarantine_row(ingest_spark: SparkSession) -> None:
+    """A 1 MB message (over the event size limit) is quarantined with the head of its
+    text and a marker, not the whole megabyte (:func:`spark.clean.bounded`)."""
+    from datetime import UTC, datetime
+
+    from basket_core.config import CleaningConfig, InputConfig
+    from ingest.rows import to_quarantine
+    from ingest.sink import CleaningSpec
+    from ingest.stream import EVENT_COLUMNS
+    from spark.clean import RAW_FIELD_CHARS
+
+    huge = _enc({**GOOD, "item": "x" * 1_000_000})
+    classified = _classified(ingest_spark, [_enc(GOOD), huge], fast=True)
     spec = CleaningSpec(
         data_columns=events.DATA_FIELDS,
         columns=EVENT_COLUMNS,
         cleaning=CleaningConfig(),
         timestamp_formats=tuple(InputConfig().timestamp_formats),
     )
-    offset = F.col(f"`{RAW}{staging.OFFSET}`")
-    for fast in (True, False):
-        classified = classify_staged(staging.stage_events(batch, fast=fast), spec)
-        got = {r[0]: (r[1], r[2]) for r in classified.select(offset, REASON, FIELD).collect()}
-        assert got == {0: (None, None), 1: (reason, quarantined)}, (fast, got)
+    (row,) = to_quarantine(classified, spec, datetime(2024, 3, 1, tzinfo=UTC)).collect()
+    assert row["reason"] == "bad_event" and row["source_offset"] == 1
+    assert "over the 16384-byte limit" in row["detail"]
+    line = json.loads(row["raw"])["line"]
+    assert len(line) < RAW_FIELD_CHARS + 100
+    assert line.startswith('{"schema_version":1,') and line.endswith(
+        f"...[truncated: {len(huge)} characters in all]"
+    )

@@ -24,15 +24,32 @@ BAD = {
     "malformed_row": ["1004,A1,WHITE MUG,1"],
     "blank_transaction_id": [" ,A1,WHITE MUG,1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
     "blank_item": ["1005,A1,   ,1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
-    "bad_encoding": ["1006,A1,WHITE \ufffd MUG,1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "value_too_long": ["1013,A1," + "MUG " * 251 + ",1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "bad_encoding": [
+        "1006,A1,WHITE \ufffd MUG,1,2026-11-01 09:00:00,2.50,c1,UK,S1",
+        "1014,A1,WHITE MUG,1,2026-11-01 09:00:00,2.50,c\x07,UK,S1",
+    ],
     "cancellation": ["C1007,A1,WHITE MUG,-1,2026-11-01 09:00:00,2.50,c1,UK,S1"],
-    "bad_quantity": ["1008,A1,WHITE MUG,abc,2026-11-01 09:00:00,2.50,c1,UK,S1"],
+    "bad_quantity": [
+        "1008,A1,WHITE MUG,abc,2026-11-01 09:00:00,2.50,c1,UK,S1",
+        "1015,A1,WHITE MUG,1e309,2026-11-01 09:00:00,2.50,c1,UK,S1",
+        "1016,A1,WHITE MUG,2d,2026-11-01 09:00:00,2.50,c1,UK,S1",
+    ],
     "non_positive_quantity": ["1009,A1,WHITE MUG,-2,2026-11-01 09:00:00,2.50,c1,UK,S1"],
     "bad_price": ['1010,A1,WHITE MUG,1,2026-11-01 09:00:00,"1,5",c1,UK,S1'],
     "non_positive_price": ["1011,A1,WHITE MUG,1,2026-11-01 09:00:00,0,c1,UK,S1"],
     "bad_timestamp": ["1012,A1,WHITE MUG,1,2026-13-45 09:00:00,2.50,c1,UK,S1"],
     "duplicate": ["1001,B2,TEA TOWEL,1,2026-11-01 09:00:00,3.00,c1,UK,S1"],
 }
+
+FIRST = {rows[0].split(",", 1)[0] for rows in BAD.values()}
+"""The invoice of each reason's first line."""
+
+
+def _invoice(raw: str) -> str:
+    """The invoice of a quarantine ``raw`` record (a malformed one holds the line)."""
+    record = json.loads(raw)
+    return str(record.get("InvoiceNo", record.get("line", "").split(",", 1)[0]))
 
 
 def _write(path: Path, rows: list[str]) -> Path:
@@ -61,12 +78,14 @@ def test_every_rule_rejects_with_reason_and_counts_reconcile(spark, settings, tm
     assert sorted(quarantine["reason"]) == sorted(k for k, v in BAD.items() for _ in v)
     # every quarantined record names its file and keeps the original fields
     assert quarantine["source"].str.endswith("pos.csv").all()
-    by_reason = {
-        r: row for r, row in zip(quarantine["reason"], quarantine.to_dict("records"), strict=True)
-    }
+    records = quarantine.to_dict("records")
+    by_reason = {r["reason"]: r for r in records if _invoice(r["raw"]) in FIRST}
     qty = by_reason["bad_quantity"]
     assert qty["field"] == "Quantity" and "abc" in qty["detail"]
     assert json.loads(qty["raw"])["InvoiceNo"] == "1008"
+    fields = {(r["reason"], r["field"]) for r in records}
+    assert ("bad_encoding", "CustomerID") in fields
+    assert ("value_too_long", "Description") in fields
     assert json.loads(by_reason["malformed_row"]["raw"]) == {"line": "1004,A1,WHITE MUG,1"}
     assert (
         by_reason["bad_price"]["field"] == "UnitPrice" and "1,5" in by_reason["bad_price"]["detail"]
