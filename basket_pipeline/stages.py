@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from basket_core.progress import Progress
     from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
+    from ingest.report import BatchReport, IngestReport
     from ingest.stream import RunOptions, Source
     from quicksight.refresh import Ingestion
     from spark.job import MineRequest
@@ -69,15 +70,6 @@ def jsonable(obj: Any) -> Any:
 # ---- ingest --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IngestSummary:
-    source: str
-    table: str
-    batches: int
-    rows: int
-    """Input rows of the batches this run processed (events or CSV records)."""
-
-
 def lines_table(settings: Settings) -> str:
     from ingest.tables import TablePaths
 
@@ -116,25 +108,102 @@ def ingest(
     *,
     spark: SparkSession,
     on_start: Callable[[Source], None] | None = None,
-) -> IngestSummary:
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> IngestReport:
     """Run the stream into the Delta ``lines`` table until it stops (``options.once``:
-    what has landed, then stop); the checkpoint makes a repeat a no-op."""
+    what has landed, then stop); the checkpoint makes a repeat a no-op. Returns what this
+    run's batches read and wrote; every batch is also kept in the query's report beside
+    the tables and passed to ``on_batch``."""
     from ingest import stream
 
-    query = stream.start(spark, settings, source, options)
+    recorder = stream.recorder_for(settings, source, on_batch)
+    query = stream.start(spark, settings, source, options, recorder)
     if on_start is not None:
         on_start(source)
     stream.run(query)
-    progress = [p for p in (query.recentProgress or []) if p]
-    return IngestSummary(
-        source=source.name,
-        table=lines_table(settings),
-        batches=len(progress),
-        rows=sum(int(p.get("numInputRows", 0) or 0) for p in progress),
-    )
+    return recorder.run
 
 
-def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) -> IngestSummary:
+def ingest_checkpoint(settings: Settings, source: Source, given: Path | None = None) -> Path:
+    """Where the query of ``source`` keeps its checkpoint (``given`` wins)."""
+    from ingest.stream import default_checkpoint
+
+    return Path(given) if given else default_checkpoint(settings, source.name)
+
+
+def ingest_lag(settings: Settings, source: Source, checkpoint: Path | None = None) -> int | None:
+    """Events on the topic the Kafka query has not ingested yet (None for other sources)."""
+    from ingest import offsets
+
+    if not source.name.startswith("kafka-"):
+        return None
+    kafka = settings.kafka
+    ends = offsets.end_offsets(kafka.bootstrap_servers, kafka.topic)
+    done = offsets.committed_offsets(str(ingest_checkpoint(settings, source, checkpoint)))
+    return sum(offsets.lag(done, kafka.topic, ends).values())
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    name: str
+    rows: int
+    partitions: int
+    files: int
+    version: int
+    last_commit: str
+
+
+@dataclass(frozen=True)
+class IngestStatus:
+    tables: list[TableStatus]
+    reports: list[IngestReport]
+    lag: dict[str, int]
+    """Events not yet ingested per ``topic/partition`` of ``kafka.topic`` (empty when
+    the broker cannot be reached)."""
+
+
+def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> IngestStatus:
+    """The Delta tables, the ingest reports beside them and the Kafka lag."""
+    from ingest import offsets, report
+    from ingest.tables import TablePaths
+
+    paths = TablePaths.under(settings.paths.delta_dir)
+    tables = []
+    for name, path in (("lines", paths.lines), ("quarantine", paths.quarantine)):
+        if not (Path(path) / "_delta_log").is_dir():
+            continue
+        session = spark_session(settings, spark)
+        df = session.read.format("delta").load(path)
+        detail = session.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+        history = session.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
+        partitions = detail["partitionColumns"] if detail else []
+        tables.append(
+            TableStatus(
+                name=name,
+                rows=df.count(),
+                partitions=df.select(*partitions).distinct().count() if partitions else 1,
+                files=int(detail["numFiles"]) if detail else 0,
+                version=int(history["version"]) if history else 0,
+                last_commit=str(history["timestamp"]) if history else "",
+            )
+        )
+    folder = Path(settings.paths.delta_dir) / "_reports"
+    reports = [
+        report.load(p, p.stem.removeprefix("ingest-"), paths.lines)
+        for p in sorted(folder.glob("ingest-*.json"))
+    ]
+    kafka = settings.kafka
+    try:
+        ends = offsets.end_offsets(kafka.bootstrap_servers, kafka.topic, timeout_s=5.0)
+    except Exception as exc:  # the broker being down is a status, not a failure
+        log.warning("Kafka lag unknown: %s", exc)
+        ends = {}
+    checkpoint = settings.paths.checkpoint_dir / f"ingest-kafka-{kafka.topic}"
+    done = offsets.committed_offsets(str(checkpoint)) if checkpoint.is_dir() else None
+    return IngestStatus(tables, reports, offsets.lag(done, kafka.topic, ends) if ends else {})
+
+
+def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) -> IngestReport:
     """The scheduled catch-up: ``orchestration.ingest`` (files or kafka) once."""
     from ingest.stream import RunOptions
 

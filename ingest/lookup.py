@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ class BatchStats:
     rejected: int
     id_ranges: tuple[tuple[str, str], ...] = ()
     """Sorted, disjoint ``(lo, hi)`` ranges holding every accepted transaction id."""
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
 
 def id_prefix(col: str = "transaction_id") -> Column:
@@ -60,7 +61,7 @@ def batch_stats(df: DataFrame) -> BatchStats:
 
     rows = (
         df.groupBy(
-            F.col(REASON).isNull().alias("ok"),
+            F.col(REASON).alias("reason"),
             F.col(PARTITION).alias("d"),
             F.when(F.col(REASON).isNull(), id_prefix()).alias("p"),
         )
@@ -111,14 +112,19 @@ def id_ranges(
 
 
 def _stats(rows: Sequence[Any]) -> BatchStats:
-    """From rows ``ok, d, p, n, lo, hi`` (one per accepted-or-not, event date and, for
-    accepted lines, id prefix)."""
-    good = [r for r in rows if r["ok"]]
+    """From rows ``reason, d, p, n, lo, hi`` (one per reason (null: accepted), event date
+    and, for accepted lines, id prefix)."""
+    good = [r for r in rows if r["reason"] is None]
+    by_reason: dict[str, int] = {}
+    for r in rows:
+        if r["reason"] is not None:
+            by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + r["n"]
     return BatchStats(
         dates=list(dict.fromkeys(r["d"] for r in good)),
         accepted=sum(r["n"] for r in good),
-        rejected=sum(r["n"] for r in rows if not r["ok"]),
+        rejected=sum(by_reason.values()),
         id_ranges=id_ranges([(r["lo"], r["hi"]) for r in good if r["lo"] is not None]),
+        rejected_by_reason=by_reason,
     )
 
 

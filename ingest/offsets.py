@@ -47,3 +47,33 @@ def records_between(start: Offsets, end: Offsets) -> int:
 def batch_records(checkpoint: str, batch_id: int) -> int:
     """Records in micro-batch ``batch_id`` of the query checkpointed at ``checkpoint``."""
     return records_between(*batch_offsets(checkpoint, batch_id))
+
+
+def committed_offsets(checkpoint: str) -> Offsets | None:
+    """End offsets of the newest batch the query committed (None before its first)."""
+    root = Path(checkpoint)
+    done = [int(p.name) for p in (root / "commits").glob("[0-9]*") if p.name.isdigit()]
+    if not done:
+        return None
+    return _last_json(root / "offsets" / str(max(done)))
+
+
+def end_offsets(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> dict[str, int]:
+    """The topic's end offset per partition, from the broker."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in sorted(partitions)])
+        return {str(tp.partition): int(offset) for tp, offset in ends.items()}
+    finally:
+        consumer.close()
+
+
+def lag(committed: Offsets | None, topic: str, ends: dict[str, int]) -> dict[str, int]:
+    """Events not yet ingested per ``topic/partition``."""
+    done = (committed or {}).get(topic, {})
+    return {f"{topic}/{p}": end - done.get(p, 0) for p, end in sorted(ends.items())}

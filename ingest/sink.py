@@ -54,6 +54,8 @@ from ingest import staging
 from ingest.dedup import HASH, dedup_within_batch, line_hash, repeat_suspects
 from ingest.drops import BAD_REASON
 from ingest.lookup import BatchStats, Lookup, batch_stats, drop_stored, stored_matches
+from ingest.report import BatchReport
+from ingest.report import now as report_now
 from ingest.rows import attribute_columns, to_lines, to_quarantine
 from ingest.tables import TablePaths
 from spark.clean import DETAIL, FIELD, REASON, classify
@@ -141,6 +143,7 @@ class DeltaSink:
         checkpoint: str,
         partitions: int = 2,
         expected: Callable[[str, int], int] | None = None,
+        on_batch: Callable[[BatchReport], None] | None = None,
     ) -> None:
         self.spark = spark
         self.paths = paths
@@ -150,6 +153,7 @@ class DeltaSink:
         self.checkpoint = checkpoint
         self.partitions = partitions
         self.extras = attribute_columns(spec)
+        self.on_batch = on_batch
         self._app_id: str | None = None
 
     @property
@@ -219,9 +223,11 @@ class DeltaSink:
         # the batch is computed (Kafka fetch, staging, cleaning rules) once, into the cache
         base = classified.withColumn(HASH, F.when(F.col(REASON).isNull(), line_hash())).persist()
         found: Lookup | None = None
+        started = time.perf_counter()
         try:
             stats = batch_stats(base)
             self._reconcile(batch_id, stats)
+            records = stats.accepted + stats.rejected
             laps.lap("classify")
             # the repeat check and the lookup of stored keys only read the cache: run them
             # side by side (each leaves cores idle while the driver plans its jobs)
@@ -240,10 +246,15 @@ class DeltaSink:
                 laps.lap("dedup")
             final = marked
             rejected_count, new_lines = stats.rejected, stats.accepted
+            by_reason = dict(stats.rejected_by_reason)
             if found.hits is not None and found.n_hits:
-                rejected_count += found.n_hits - found.n_present
+                stored_copies = found.n_hits - found.n_present
+                rejected_count += stored_copies
                 new_lines -= found.n_hits
                 final = drop_stored(marked, found.hits)
+                if stored_copies:
+                    duplicate = Reason.DUPLICATE.value
+                    by_reason[duplicate] = by_reason.get(duplicate, 0) + stored_copies
             if new_lines:
                 lines = to_lines(final, at, self.extras)
                 if new_lines < SINGLE_FILE_ROWS:
@@ -258,3 +269,16 @@ class DeltaSink:
             if found is not None:
                 found.release()
         log.info("batch %d written: %s", batch_id, laps.rounded(2))
+        if self.on_batch is not None:
+            self.on_batch(
+                BatchReport(
+                    batch_id=batch_id,
+                    records=records,
+                    lines=new_lines,
+                    quarantined=rejected_count,
+                    quarantined_by_reason=dict(sorted(by_reason.items(), key=lambda kv: -kv[1])),
+                    repeats_dropped=records - new_lines - rejected_count,
+                    seconds=round(time.perf_counter() - started, 3),
+                    finished_at=report_now(),
+                )
+            )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from basket_core.config import ColumnsConfig, KafkaConfig, Settings
-from ingest import drops, events, offsets, staging
+from ingest import drops, events, offsets, report, staging
 from ingest.sink import CleaningSpec, DeltaSink, classify_staged
 from ingest.tables import TablePaths, ensure_tables
 from spark.load import InputError
@@ -68,6 +68,15 @@ class RunOptions:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
+
+
+def kafka_source_name(topic: str) -> str:
+    return f"kafka-{_slug(topic)}"
+
+
+def default_checkpoint(settings: Settings, source_name: str) -> Path:
+    """Where a query keeps its checkpoint unless told otherwise."""
+    return settings.paths.checkpoint_dir / f"ingest-{source_name}"
 
 
 def files_source(
@@ -137,7 +146,7 @@ def kafka_source(spark: SparkSession, kafka: KafkaConfig) -> Source:
         return staging.stage_events(batch, kafka.max_event_bytes)
 
     return Source(
-        name=f"kafka-{_slug(kafka.topic)}",
+        name=kafka_source_name(kafka.topic),
         stream=reader.load(),
         stage=stage,
         data_columns=events.DATA_FIELDS,
@@ -148,9 +157,15 @@ def kafka_source(spark: SparkSession, kafka: KafkaConfig) -> Source:
 
 
 def start(
-    spark: SparkSession, settings: Settings, source: Source, options: RunOptions
+    spark: SparkSession,
+    settings: Settings,
+    source: Source,
+    options: RunOptions,
+    recorder: report.Recorder | None = None,
 ) -> StreamingQuery:
-    """Create the tables if needed and start the query (returns at once)."""
+    """Create the tables if needed and start the query (returns at once). Each committed
+    batch goes to ``recorder`` (default: one that keeps the query's report beside the
+    tables, :func:`ingest.report.report_path`)."""
     paths = TablePaths.under(settings.paths.delta_dir)
     ensure_tables(spark, paths)
     spec = CleaningSpec(
@@ -159,7 +174,7 @@ def start(
         cleaning=settings.cleaning,
         timestamp_formats=tuple(settings.input.timestamp_formats),
     )
-    checkpoint = options.checkpoint or settings.paths.checkpoint_dir / f"ingest-{source.name}"
+    checkpoint = options.checkpoint or default_checkpoint(settings, source.name)
     location = str(Path(checkpoint).resolve())
     partitions = max(
         1, min(settings.spark.shuffle_partitions, spark.sparkContext.defaultParallelism)
@@ -171,7 +186,14 @@ def start(
     writer = (
         stream.writeStream.foreachBatch(
             DeltaSink(
-                spark, paths, spec, stage, location, partitions=partitions, expected=source.expected
+                spark,
+                paths,
+                spec,
+                stage,
+                location,
+                partitions=partitions,
+                expected=source.expected,
+                on_batch=recorder or recorder_for(settings, source),
             )
         )
         .option("checkpointLocation", location)
@@ -182,6 +204,17 @@ def start(
     else:
         writer = writer.trigger(processingTime=f"{options.trigger_seconds} seconds")
     return writer.start()
+
+
+def recorder_for(
+    settings: Settings,
+    source: Source,
+    forward: Callable[[report.BatchReport], None] | None = None,
+) -> report.Recorder:
+    """The recorder of ``source``'s report under ``paths.delta_dir``."""
+    paths = TablePaths.under(settings.paths.delta_dir)
+    path = report.report_path(settings.paths.delta_dir, source.name)
+    return report.Recorder(path, source.name, paths.lines, forward)
 
 
 def stop_between_batches(query: StreamingQuery, timeout: float = 60.0) -> None:

@@ -45,6 +45,7 @@ def _run(
     **source_options: Any,
 ) -> None:
     from basket_pipeline import stages
+    from ingest.report import BatchReport
     from ingest.stream import RunOptions
     from spark.load import InputError
 
@@ -63,10 +64,23 @@ def _run(
     def started(source: Any) -> None:
         click.echo(f"ingest {source.name}: {'once' if options.once else 'continuous'}", err=True)
 
+    def batch_done(batch: BatchReport) -> None:
+        click.echo(batch.line(), err=True)
+
     try:
-        stages.ingest(settings, source, options, spark=spark, on_start=started)
-    except RuntimeError as exc:
+        run = stages.ingest(
+            settings, source, options, spark=spark, on_start=started, on_batch=batch_done
+        )
+    except (RuntimeError, InputError) as exc:
         raise click.ClickException(str(exc)) from exc
+    click.echo(run.summary())
+    try:
+        lag = stages.ingest_lag(settings, source, options.checkpoint)
+    except Exception as exc:  # the ingest itself succeeded; say the lag is unknown
+        click.echo(f"lag left on {settings.kafka.topic}: unknown ({exc})", err=True)
+    else:
+        if lag is not None:
+            click.echo(f"lag left on {settings.kafka.topic}: {lag:,} events")
 
 
 @command.command("files")
@@ -122,3 +136,33 @@ def kafka(settings: Settings, **opts: Any) -> None:
     )
 
     _run(settings, "kafka", opts, settings.kafka.trigger_seconds)
+
+
+@command.command("status")
+@click.option("--delta-dir", type=click.Path(path_type=Path), help="Delta tables root.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_obj
+def status(settings: Settings, delta_dir: Path | None, as_json: bool) -> None:
+    """The lines and quarantine tables (rows, partitions, files, last commit), the last
+    batch of every ingest query, and the Kafka lag per topic partition."""
+    import json
+
+    from basket_pipeline import stages
+
+    settings = settings.with_overrides(**{"paths.delta_dir": delta_dir})
+    found = stages.ingest_status(settings)
+    if as_json:
+        click.echo(json.dumps(stages.jsonable(found), indent=2))
+        return
+    for table in found.tables:
+        click.echo(
+            f"{table.name}: {table.rows:,} rows, {table.partitions:,} partitions, "
+            f"{table.files:,} files, version {table.version}, last commit {table.last_commit}"
+        )
+    for report in found.reports:
+        last = report.recent[-1] if report.recent else None
+        click.echo(report.summary())
+        if last is not None:
+            click.echo(f"  last batch {last['batch_id']} at {last['finished_at']}")
+    for topic_partition, lag in sorted(found.lag.items()):
+        click.echo(f"lag {topic_partition}: {lag:,} events")

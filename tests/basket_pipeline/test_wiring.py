@@ -82,7 +82,9 @@ def test_dag_kafka_catch_up_runs_with_the_loaded_kafka_settings(
     dag = _dag_module().build_dag(settings, "daily")
     summary = dag.get_task("ingest_catch_up").python_callable()
 
-    assert summary["rows"] == good + 1
+    assert summary["records"] == good + 1
+    assert (summary["lines"], summary["quarantined"]) == (good, 1)
+    assert summary["quarantined_by_reason"] == {"bad_event": 1}
     assert summary["batches"] >= math.ceil((good + 1) / per_batch)  # 1 with the default
     paths = TablePaths.under(settings.paths.delta_dir)
     lines = ingest_spark.read.format("delta").load(paths.lines)

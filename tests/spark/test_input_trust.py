@@ -24,7 +24,16 @@ HEADER += ["CustomerID", "Country"]
 ROWS = [
     ["536365", "85123A", "WHITE HANGING HEART", "6", "2010-12-01 08:26:00", "2.55", "17850", "UK"],
     ["536365", "71053", "WHITE METAL LANTERN", "6", "2010-12-01 08:26:00", "3.39", "17850", "UK"],
-    ["536366", "22633", "HAND WARMER UNION JACK", "6", "2010-12-01 08:28:00", "1.85", "17850", "UK"],
+    [
+        "536366",
+        "22633",
+        "HAND WARMER UNION JACK",
+        "6",
+        "2010-12-01 08:28:00",
+        "1.85",
+        "17850",
+        "UK",
+    ],
     ["536366", "22632", "HAND WARMER RED POLKA", "6", "2010-12-01 08:28:00", "1.85", "17850", "UK"],
     ["536367", "84879", "BIRD ORNAMENT", "32", "2010-12-01 08:34:00", "1.69", "13047", "UK"],
     ["536367", "22745", "POPPY'S PLAYHOUSE", "6", "2010-12-01 08:34:00", "2.10", "13047", "UK"],
@@ -86,7 +95,9 @@ def test_a_record_lost_between_file_and_rules_fails_the_run(spark, settings, tmp
             spark, s, inputs=(str(a),), table=None, inspected=off, counts=Counts(), cached=[]
         )
     counts = Counts()
-    load_clean(spark, s, inputs=(str(a),), table=None, inspected=inspected, counts=counts, cached=[])
+    load_clean(
+        spark, s, inputs=(str(a),), table=None, inspected=inspected, counts=counts, cached=[]
+    )
     assert counts.input_rows == counts.accepted_rows + counts.rejected_rows == len(ROWS)
 
 
