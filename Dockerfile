@@ -32,8 +32,11 @@ CMD ["basket", "--help"]
 
 FROM pipeline AS airflow
 
+# The Spark provider goes in without its dependencies, as `make setup` does: they would
+# bring pyspark-client, whose files overwrite pyspark's own (tests/test_compose.py checks).
 RUN .venv/bin/uv pip install -q --python .venv/bin/python -e '.[airflow]' \
-        'apache-airflow-providers-apache-spark>=5,<7' \
+    && .venv/bin/uv pip install -q --python .venv/bin/python --no-deps \
+        'apache-airflow-providers-apache-spark>=6.3,<7' \
     && rm -rf /home/basket/.cache
 ENV AIRFLOW_HOME=/opt/airflow
 CMD ["airflow", "standalone"]

@@ -312,3 +312,20 @@ def test_compose_settings_switch_endpoints_only(
     minio_init = project["services"]["minio-init"]["environment"]
     assert minio_init["BUCKET"] == stack.aws.bucket
     assert project["services"]["ingest"]["environment"]["BASKET_AWS__BUCKET"] == stack.aws.bucket
+
+
+def test_image_installs_the_spark_provider_without_its_dependencies() -> None:
+    """The provider's dependencies bring pyspark-client over pyspark's files: every line of
+    the Dockerfile and the Makefile that installs it must say --no-deps, with the same
+    version range."""
+    installs = []
+    for name in ("Dockerfile", "Makefile"):
+        text = (ROOT / name).read_text().replace("\\\n", " ")
+        for line in text.splitlines():
+            for command in line.split("&&"):
+                if "apache-airflow-providers-apache-spark" in command:
+                    installs.append((name, command.strip()))
+    assert {name for name, _ in installs} == {"Dockerfile", "Makefile"}
+    for name, command in installs:
+        assert "--no-deps" in command, (name, command)
+        assert "'apache-airflow-providers-apache-spark>=6.3,<7'" in command, (name, command)
