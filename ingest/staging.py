@@ -6,7 +6,8 @@ plus the columns below, the common input of :mod:`ingest.sink`.
 - ``_source_ts``: file modification time or Kafka record timestamp;
 - ``_line_no`` / ``_line_key``: the line's identity; the key is what makes writes
   idempotent: ``event|<transaction_id>|<line_no>`` for events (a producer retry has the
-  same key) and ``file|<path>|<row>`` for CSV rows;
+  same key; none for an event that broke the contract or has a blank transaction id) and
+  ``file|<path>|<row>`` for CSV rows;
 - ``_corrupt``: the raw record when it could not be parsed (CSV) or broke the event
   contract (Kafka), with ``_bad_field`` / ``_bad_detail`` naming why (events only).
 """
@@ -141,6 +142,23 @@ def _fast_ok(text: Column, parsed: Column) -> Column:
     return ok & (n_keys == found)
 
 
+def _one_value(text: Column) -> Column:
+    """True when ``text`` is one JSON value and nothing after it but blanks.
+
+    Spark's JSON parsers (``parse_json``, ``from_json``) read the first value and ignore
+    the rest, so ``{...}{...}`` (two events run together: the second would be lost) or
+    ``{...}x`` parse as the first object. Wrapped as ``[text]`` the array has one element
+    only if what follows the value is nothing or starts with ``]`` (then ignored); wrapped
+    as ``[text,0]`` it has two only if what follows is nothing or starts with ``,``; both
+    hold only when nothing follows. The fast path needs no such test (its one ``}`` is the
+    last byte)."""
+    from pyspark.sql import functions as F
+
+    alone = F.json_array_length(F.concat(F.lit("["), text, F.lit("]")))
+    paired = F.json_array_length(F.concat(F.lit("["), text, F.lit(",0]")))
+    return F.coalesce((alone == 1) & (paired == 2), F.lit(False))
+
+
 def stage_events(
     batch: DataFrame, max_bytes: int = events.MAX_EVENT_BYTES, *, fast: bool = True
 ) -> DataFrame:
@@ -196,6 +214,11 @@ def stage_events(
         ),
         (~F.col("_utf8"), None, F.lit("message is not valid UTF-8 (raw holds it base64-encoded)")),
         (v.isNull(), None, F.lit("message is not valid JSON")),
+        (
+            ~_one_value(F.col("_text")),
+            None,
+            F.lit("message is not valid JSON: content after the first JSON value"),
+        ),
         (~F.col("_k_").startswith("OBJECT"), None, F.lit("message is not a JSON object")),
         (v_missing, "schema_version", F.lit("missing required field schema_version")),
         (
@@ -249,5 +272,9 @@ def stage_events(
         F.col(BAD_FIELD),
         F.col(BAD_DETAIL),
     )
-    key = F.concat_ws("|", F.lit("event"), F.trim("transaction_id"), F.col(LINE_NO))
-    return staged.withColumn(LINE_KEY, F.when(F.col(BAD_DETAIL).isNull(), key))
+    tx = F.trim("transaction_id")
+    key = F.concat_ws("|", F.lit("event"), tx, F.col(LINE_NO))
+    # a blank transaction id identifies no line: such events (quarantined by the cleaning
+    # rules) have no key, so the sink never takes two of them for one producer retry
+    identified = F.col(BAD_DETAIL).isNull() & (F.length(tx) > 0)
+    return staged.withColumn(LINE_KEY, F.when(identified, key))
