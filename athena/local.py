@@ -12,11 +12,16 @@ follows new attempts instead of reading files a later mine retired.
 The ``latest_<dataset>`` views' SQL is :func:`athena.ddl.latest_view_select` transpiled,
 so both backends agree on which run is the latest. A dataset with no files yet is an
 empty view of the right types.
+
+:func:`connect_s3` makes the same tables and views over the published copy in S3 instead
+of the folder (:mod:`athena.s3_source`: each run's current attempt as its S3 pointer
+names it, read through pyarrow's S3 filesystem). DuckDB never downloads an extension.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +32,10 @@ from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Dataset, duc
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
+    import pyarrow.fs as pafs
+
+    from athena.s3_source import S3Results
+    from basket_core.config import AwsConfig
 
 
 def _literal(text: str) -> str:
@@ -61,14 +70,19 @@ def current_files(root: Path, dataset: str) -> list[Path]:
     return files
 
 
+def empty_view(dataset: Dataset) -> str:
+    """``CREATE VIEW <dataset>`` with no rows, of the dataset's types."""
+    cols = [*dataset.columns, *PARTITION_COLUMNS]
+    select = ", ".join(f'CAST(NULL AS {duckdb_type(c.type)}) AS "{c.name}"' for c in cols)
+    return f"CREATE OR REPLACE VIEW {ddl.ident(dataset.name)} AS SELECT {select} WHERE false"
+
+
 def dataset_view(root: Path, dataset: Dataset) -> str:
     """``CREATE VIEW <dataset>`` over the runs' current Parquet files (or empty, typed)."""
-    cols = [*dataset.columns, *PARTITION_COLUMNS]
     name = ddl.ident(dataset.name)
     files = current_files(root, dataset.name)
     if not files:
-        select = ", ".join(f'CAST(NULL AS {duckdb_type(c.type)}) AS "{c.name}"' for c in cols)
-        return f"CREATE OR REPLACE VIEW {name} AS SELECT {select} WHERE false"
+        return empty_view(dataset)
     data = ", ".join(f'"{c.name}"' for c in dataset.columns)
     parts = ", ".join(
         f"CAST(regexp_extract(filename, '/{c.name}=([^/]+)/', 1) AS {duckdb_type(c.type)}) "
@@ -94,7 +108,13 @@ def view_statements(root: Path, datasets: tuple[Dataset, ...] = RESULT_DATASETS)
 
 
 _STATE = "basket_local_state"
-"""A one-row table in each connection: the results root and the stamp its views are of."""
+"""A one-row table in each connection: the results root, the stamp its views are of, and
+for S3 the key of its :class:`athena.s3_source.S3Results` in :data:`_S3_SOURCES`."""
+_S3_SOURCES: dict[str, S3Results] = {}
+"""The S3 sources of the connections made by :func:`connect_s3`, so a refresh can list
+them again."""
+_NO_DOWNLOADS = {"autoinstall_known_extensions": False}
+"""DuckDB never downloads an extension here (no httpfs: pyarrow reads S3)."""
 
 
 def results_stamp(root: Path) -> str:
@@ -112,15 +132,31 @@ def results_stamp(root: Path) -> str:
     return h.hexdigest()
 
 
+def _save_state(con: duckdb.DuckDBPyConnection, root: str, stamp: str, source: str = "") -> None:
+    con.execute(
+        f"CREATE OR REPLACE TABLE {_STATE} AS SELECT ? AS root, ? AS stamp, ? AS source",
+        [root, stamp, source],
+    )
+
+
 def _create_views(
     con: duckdb.DuckDBPyConnection, root: Path, datasets: tuple[Dataset, ...]
 ) -> None:
     stamp = results_stamp(root)
     for sql in view_statements(root, datasets):
         con.execute(sql)
-    con.execute(
-        f"CREATE OR REPLACE TABLE {_STATE} AS SELECT ? AS root, ? AS stamp", [str(root), stamp]
-    )
+    _save_state(con, str(root), stamp)
+
+
+def _create_s3_views(
+    con: duckdb.DuckDBPyConnection, key: str, datasets: tuple[Dataset, ...]
+) -> None:
+    from athena import s3_source
+
+    results = _S3_SOURCES[key]
+    stamp = results.stamp()  # before the listing: a switch in between lists again later
+    s3_source.create_views(con, results, datasets)
+    _save_state(con, results.label, stamp, key)
 
 
 def connect(
@@ -129,8 +165,36 @@ def connect(
     """An in-memory DuckDB with the tables and latest_* views over ``root``."""
     import duckdb
 
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=dict(_NO_DOWNLOADS))
     _create_views(con, Path(root), datasets)
+    return con
+
+
+def connect_s3(
+    aws: AwsConfig,
+    datasets: tuple[Dataset, ...] = RESULT_DATASETS,
+    *,
+    fs: pafs.FileSystem | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the same tables and latest_* views over the published copy
+    in ``s3://<aws.bucket>/<aws.prefix>/``: each run's current attempt as its S3 pointer
+    names it (:mod:`athena.s3_source`)."""
+    import secrets
+
+    import duckdb
+
+    from athena import s3_source
+
+    results = s3_source.S3Results.of(aws, fs)
+    key = f"{results.label}#{secrets.token_hex(8)}"
+    _S3_SOURCES[key] = results
+    con = duckdb.connect(":memory:", config=dict(_NO_DOWNLOADS))
+    try:
+        _create_s3_views(con, key, datasets)
+    except BaseException:
+        con.close()
+        _S3_SOURCES.pop(key, None)
+        raise
     return con
 
 
@@ -140,16 +204,25 @@ def refresh_if_switched(con: duckdb.DuckDBPyConnection) -> bool:
     import duckdb
 
     try:
-        row = con.execute(f"SELECT root, stamp FROM {_STATE}").fetchone()
+        rows = con.execute(f"SELECT root, stamp, source FROM {_STATE}").fetchall()
     except duckdb.CatalogException:
         return False  # not made by connect()
-    if row is None:
+    if not rows:
         return False
-    root = Path(str(row[0]))
-    if results_stamp(root) == row[1]:
-        return False
+    row = rows[0]
+    key = str(row[2] or "")
+    if key:
+        results = _S3_SOURCES.get(key)
+        if results is None or results.stamp() == row[1]:
+            return False
+        refresh = partial(_create_s3_views, con, key, RESULT_DATASETS)
+    else:
+        root = Path(str(row[0]))
+        if results_stamp(root) == row[1]:
+            return False
+        refresh = partial(_create_views, con, root, RESULT_DATASETS)
     try:
-        _create_views(con, root, RESULT_DATASETS)
+        refresh()
     except duckdb.TransactionException:  # another cursor is refreshing them right now
         return False
     return True

@@ -27,6 +27,7 @@ from basket_pipeline.planning import RunPlan, input_uri, slug, spark_input
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
+    from basket_core.aws.athena import Athena
     from basket_core.progress import Progress
     from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
     from ingest.report import BatchReport, IngestReport
@@ -439,13 +440,14 @@ def athena_output(settings: Settings) -> str:
 
 
 def run_athena_sql(
-    settings: Settings, statements: Sequence[str], clients: ClientFactory, *, salt: str = ""
+    settings: Settings, statements: Sequence[str], athena: Athena | None = None
 ) -> CatalogResult:
-    """Run statements on Athena in order, each waited for."""
+    """Run statements on Athena in order, each waited for (through PyAthena, the
+    configured target unless ``athena`` is given)."""
     from athena.catalog import run_statements
-    from basket_core.aws.athena import QueryTarget
+    from basket_core.aws.athena import for_settings
 
-    ids = run_statements(clients("athena"), list(statements), QueryTarget.of(settings), salt=salt)
+    ids = run_statements(athena or for_settings(settings), list(statements))
     return CatalogResult(via="athena_sql", query_ids=list(ids))
 
 
@@ -530,6 +532,25 @@ def refresh_quicksight(
         interval_s=dashboards.quicksight_poll_interval_s,
         timeout_s=timeout_s or dashboards.quicksight_timeout_s,
     )
+
+
+QuerySource = Literal["local", "s3"]
+"""Where the local (DuckDB) backend reads: the results folder, or the published copy."""
+
+
+def query_connection(settings: Settings, source: QuerySource = "local") -> Any:
+    """A DuckDB connection with the pack's tables and ``latest_*`` views over the current
+    attempts of the local results folder (``paths.output_dir``), or of the published copy
+    in ``Target.of(settings.aws)`` (``"s3"``: each run's attempt as its S3 pointer names
+    it, read through pyarrow's S3 filesystem with the configured region, endpoint and
+    credentials)."""
+    from athena import local
+
+    if source == "s3":
+        return local.connect_s3(settings.aws)
+    if source == "local":
+        return local.connect(Path(settings.paths.output_dir))
+    raise ValueError(f"unknown query source {source!r}; known: local, s3")
 
 
 def day_snapshot_path(settings: Settings, dt: date) -> Path:

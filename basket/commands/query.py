@@ -12,7 +12,6 @@ import click
 
 from basket.commands.athena import apply_athena_options
 from basket.commands.options import aws_options
-from basket_core.aws.athena import QueryTarget
 from basket_core.config import Settings
 
 
@@ -59,6 +58,13 @@ def print_table(title: str, columns: list[str], rows: list[tuple[Any, ...]]) -> 
     "--backend", type=click.Choice(["local", "athena"]), default="local", show_default=True
 )
 @click.option(
+    "--source",
+    type=click.Choice(["local", "s3"]),
+    default=None,
+    help="What --backend local reads: the local results folder (default) or the published "
+    "copy in s3://<bucket>/<prefix>/ (current attempts only).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "csv", "json"]),
@@ -86,6 +92,8 @@ def command(settings: Settings, name: str | None, **opts: Any) -> None:
                 click.echo(f"    {p.name} ({p.type}, {default}) {p.doc}")
         return
     settings = apply_athena_options(settings, opts)
+    if opts["source"] is not None and opts["backend"] != "local":
+        raise click.UsageError("--source applies to --backend local (Athena reads S3)")
     try:
         query = pack.load(name)
         values = query.bind(parse_params(opts["params"]))
@@ -98,7 +106,7 @@ def command(settings: Settings, name: str | None, **opts: Any) -> None:
             sql, parameters = pack.for_athena(query, values)
             click.echo(f"{sql}\n-- ExecutionParameters: {json.dumps(parameters)}")
         return
-    columns, rows = _run(settings, opts["backend"], query, values)
+    columns, rows = _run(settings, opts["backend"], query, values, opts["source"] or "local")
     if opts["fmt"] == "table":
         print_table(f"{name} ({len(rows)} rows)", columns, rows)
     else:
@@ -106,21 +114,24 @@ def command(settings: Settings, name: str | None, **opts: Any) -> None:
 
 
 def _run(
-    settings: Settings, backend: str, query: Any, values: dict[str, Any]
+    settings: Settings, backend: str, query: Any, values: dict[str, Any], source: str = "local"
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     if backend == "local":
         from athena import local
+        from basket_pipeline import stages
 
-        con = local.connect(Path(settings.paths.output_dir))
+        try:
+            con = stages.query_connection(settings, "s3" if source == "s3" else "local")
+        except OSError as exc:  # S3 unreachable, access denied, no such bucket
+            raise click.ClickException(f"reading {source} results: {exc}") from exc
         try:
             return local.run(con, query, values)
         finally:
             con.close()
     from athena import remote
-    from basket_core.aws.athena import AthenaQueryError
-    from basket_core.aws.session import client
+    from basket_core.aws.athena import AthenaQueryError, for_settings
 
     try:
-        return remote.run(client(settings.aws, "athena"), query, values, QueryTarget.of(settings))
+        return remote.run(for_settings(settings), query, values)
     except AthenaQueryError as exc:
         raise click.ClickException(str(exc)) from exc
