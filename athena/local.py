@@ -154,8 +154,7 @@ def _create_s3_views(
     from athena import s3_source
 
     results = _S3_SOURCES[key]
-    stamp = results.stamp()  # before the listing: a switch in between lists again later
-    s3_source.create_views(con, results, datasets)
+    stamp = s3_source.create_views(con, results, datasets)
     _save_state(con, results.label, stamp, key)
 
 

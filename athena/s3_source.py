@@ -110,10 +110,12 @@ class S3Results:
                 out.append((info.path.removeprefix(base + "/"), info))
         return sorted(out, key=lambda pair: pair[0])
 
-    def pointers(self) -> dict[tuple[str, str], Pointer]:
-        """Every run's S3 pointer, by ``(dt, run_id)``."""
+    def pointers(self) -> tuple[str, dict[tuple[str, str], Pointer]]:
+        """The stamp (:meth:`stamp`) and every run's S3 pointer by ``(dt, run_id)``, from
+        one listing of ``_attempts/``."""
+        listing = self._listing(ATTEMPTS)
         names = []
-        for inner, _info in self._listing(ATTEMPTS):
+        for inner, _info in listing:
             run = _pointer_run(inner)
             if run is not None:
                 names.append((run, inner))
@@ -128,7 +130,8 @@ class S3Results:
             return run, Pointer.from_dict(body)
 
         with ThreadPoolExecutor(max_workers=_READERS) as pool:
-            return dict(p for p in pool.map(read, names) if p is not None)
+            pointers = dict(p for p in pool.map(read, names) if p is not None)
+        return self._stamp(listing), pointers
 
     def current_files(
         self, dataset: str, pointers: dict[tuple[str, str], Pointer]
@@ -158,8 +161,11 @@ class S3Results:
     def stamp(self) -> str:
         """Changes whenever a run's pointer or the manifest is written (a switch, a new
         run): a digest of their names, sizes and modification times."""
+        return self._stamp(self._listing(ATTEMPTS))
+
+    def _stamp(self, pointers: list[tuple[str, pafs.FileInfo]]) -> str:
         h = hashlib.sha256()
-        entries = [(f"{ATTEMPTS}/{inner}", info) for inner, info in self._listing(ATTEMPTS)]
+        entries = [(f"{ATTEMPTS}/{inner}", info) for inner, info in pointers]
         latest = self.fs.get_file_info(self.path(LATEST))
         entries.append((LATEST, latest))
         for rel, info in entries:
@@ -245,16 +251,17 @@ def create_views(
     con: duckdb.DuckDBPyConnection,
     results: S3Results,
     datasets: tuple[Dataset, ...] = RESULT_DATASETS,
-) -> None:
+) -> str:
     """(Re)create the tables and ``latest_*`` views of ``con`` over the current attempts
-    in S3 (an empty view of the right types for a dataset with no objects)."""
+    in S3 (an empty view of the right types for a dataset with no objects); the stamp of
+    the pointers they were made from."""
     import pyarrow.fs as pafs
 
     from athena import local
 
     if results.fs.get_file_info(results.target.bucket).type == pafs.FileType.NotFound:
         raise FileNotFoundError(f"bucket {results.target.bucket!r} not found")
-    pointers = results.pointers()
+    stamp, pointers = results.pointers()
     for dataset in datasets:
         name = ddl.ident(dataset.name)
         files = results.current_files(dataset.name, pointers)
@@ -270,3 +277,4 @@ def create_views(
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {data}, {parts} FROM {source}")
     for dataset in datasets:
         con.execute(local.latest_view(dataset))
+    return stamp

@@ -239,3 +239,28 @@ def test_cli_source_s3_is_for_the_local_backend_and_reports_a_missing_bucket(
     assert wrong.exit_code != 0 and "--source applies to --backend local" in wrong.output
     missing = CliRunner().invoke(main, ["query", "run_list", "--source", "s3", *aws_flags])
     assert missing.exit_code == 1 and "reading s3 results" in missing.output, missing.output
+
+
+def test_a_run_from_before_attempts_reads_as_from_the_folder(
+    published: tuple[Path, AwsConfig, Any],
+) -> None:
+    """A run without a pointer (published before attempts existed) reads from the files
+    directly in its ``run_id=`` folder, never from an ``attempt=`` below it, in S3 as in
+    the folder."""
+    root, aws, s3 = published
+    run_file = next(root.glob("runs/dt=*/run_id=*/*.parquet"))
+    legacy = "runs/dt=2026-01-04/run_id=20260104T010000Z-dddddd"
+    for rel in (f"{legacy}/part-00000.parquet", f"{legacy}/attempt=punswitched/part-00000.parquet"):
+        (root / rel).parent.mkdir(parents=True)
+        (root / rel).write_bytes(run_file.read_bytes())
+        s3.put_object(Bucket=aws.bucket, Key=f"{aws.prefix}/{rel}", Body=run_file.read_bytes())
+    folder, bucket = local.connect(root), local.connect_s3(aws)
+    try:
+        sql = "SELECT * FROM runs ORDER BY ALL"
+        assert bucket.execute(sql).fetchall() == folder.execute(sql).fetchall()
+        assert bucket.execute(
+            "SELECT count(*) FROM runs WHERE run_id = '20260104T010000Z-dddddd'"
+        ).fetchall() == [(1,)]
+    finally:
+        folder.close()
+        bucket.close()
