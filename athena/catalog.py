@@ -9,11 +9,14 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from athena import ddl
 from basket_core.aws import glue as glue_api
 from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Column, Dataset, athena_type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from basket_core.aws.athena import Athena
 
 PARQUET_SERDE = {
     "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
@@ -160,16 +163,11 @@ def switch_partitions_glue(
     }
 
 
-def run_statements(athena: Any, statements: list[str], target: Any, *, salt: str = "") -> list[str]:
-    """Run DDL through Athena one statement at a time, in order; the query ids.
+def run_statements(athena: Athena, statements: list[str]) -> list[str]:
+    """Run DDL through Athena (a :class:`basket_core.aws.athena.Athena`) one statement at
+    a time, in order; the query ids.
 
-    Each start carries a ClientRequestToken derived from the statement (and ``salt``),
-    so a retried call never runs a statement twice.
+    A start retried by botocore keeps the ClientRequestToken botocore generated for the
+    call, so a retry never runs a statement twice.
     """
-    from basket_core.aws import athena as athena_api
-
-    ids = []
-    for sql in statements:
-        ex = athena_api.execute(athena, sql, target, token=athena_api.request_token(sql, salt=salt))
-        ids.append(ex.query_id)
-    return ids
+    return [athena.execute(sql).query_id for sql in statements]

@@ -210,6 +210,11 @@ class AwsConfig(_Section):
     sse: Literal["AES256", "aws:kms", "none"] = "AES256"
     kms_key_id: str | None = None
     profile: str | None = None
+    retry_mode: Literal["standard", "adaptive"] = "standard"
+    """botocore's retry mode on every client (the only retry layer of AWS calls made
+    through :mod:`basket_core.aws.session`; Athena's PyAthena connection has no other)."""
+    max_attempts: int = Field(default=5, ge=1)
+    """Attempts per AWS call, the first included (botocore's ``total_max_attempts``)."""
 
     @field_validator("endpoint_url", "kms_key_id", "profile", mode="before")
     @classmethod

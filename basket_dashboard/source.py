@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-    from basket_core.aws.athena import QueryTarget
+    from basket_core.aws.athena import Athena
     from basket_core.config import Settings
 
 Row = dict[str, Any]
@@ -70,10 +70,10 @@ class LocalSource:
 
 
 class AthenaSource:
-    """The pack on Athena (``?`` placeholders plus ExecutionParameters)."""
+    """The pack on Athena (``?`` placeholders plus ExecutionParameters), through PyAthena."""
 
-    def __init__(self, athena: Any, target: QueryTarget) -> None:
-        self.athena, self.target = athena, target
+    def __init__(self, athena: Athena) -> None:
+        self.athena = athena
 
     def refresh(self) -> None:
         pass
@@ -82,7 +82,7 @@ class AthenaSource:
         from athena import pack, remote
 
         query = pack.load(name)
-        return _rows(*remote.run(self.athena, query, query.bind(params), self.target))
+        return _rows(*remote.run(self.athena, query, query.bind(params)))
 
 
 class CachedSource:
@@ -120,9 +120,8 @@ def source_for(settings: Settings, backend: str | None = None) -> QuerySource:
     if backend == "local":
         return LocalSource(Path(settings.paths.output_dir))
     if backend == "athena":
-        from basket_core.aws.athena import QueryTarget
-        from basket_core.aws.session import client
+        from basket_core.aws.athena import for_settings
 
-        athena = AthenaSource(client(settings.aws, "athena"), QueryTarget.of(settings))
+        athena = AthenaSource(for_settings(settings))
         return CachedSource(athena, ttl_s=300.0)
     raise ValueError(f"unknown dashboard backend {backend!r}; use 'local' or 'athena'")

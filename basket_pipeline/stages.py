@@ -27,6 +27,7 @@ from basket_pipeline.planning import RunPlan, input_uri, slug, spark_input
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
+    from basket_core.aws.athena import Athena
     from basket_core.progress import Progress
     from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
     from ingest.report import BatchReport, IngestReport
@@ -439,13 +440,14 @@ def athena_output(settings: Settings) -> str:
 
 
 def run_athena_sql(
-    settings: Settings, statements: Sequence[str], clients: ClientFactory, *, salt: str = ""
+    settings: Settings, statements: Sequence[str], athena: Athena | None = None
 ) -> CatalogResult:
-    """Run statements on Athena in order, each waited for."""
+    """Run statements on Athena in order, each waited for (through PyAthena, the
+    configured target unless ``athena`` is given)."""
     from athena.catalog import run_statements
-    from basket_core.aws.athena import QueryTarget
+    from basket_core.aws.athena import for_settings
 
-    ids = run_statements(clients("athena"), list(statements), QueryTarget.of(settings), salt=salt)
+    ids = run_statements(athena or for_settings(settings), list(statements))
     return CatalogResult(via="athena_sql", query_ids=list(ids))
 
 

@@ -227,7 +227,7 @@ def catalog_tasks(w: Wiring, plan: Any, published: Any) -> tuple[Any, Any]:
         @task
         def catalog_setup() -> dict[str, Any]:
             """CREATE ... IF NOT EXISTS database, tables and views (in order)."""
-            result = stages.run_athena_sql(settings, stages.setup_statements(settings), w.clients)
+            result = stages.run_athena_sql(settings, stages.setup_statements(settings))
             return dict(stages.jsonable(result))
 
         @task

@@ -4,7 +4,6 @@ run's partitions, through Athena DDL (``--via sql``) or the Glue API (``--via gl
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -59,9 +58,8 @@ def _run_sql(settings: Settings, statements: list[str]) -> None:
     from basket_core.aws.athena import AthenaQueryError
     from basket_pipeline import stages
 
-    clients = stages.default_clients(settings)
     try:
-        result = stages.run_athena_sql(settings, statements, clients, salt=uuid.uuid4().hex)
+        result = stages.run_athena_sql(settings, statements)
     except AthenaQueryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

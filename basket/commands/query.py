@@ -12,7 +12,6 @@ import click
 
 from basket.commands.athena import apply_athena_options
 from basket.commands.options import aws_options
-from basket_core.aws.athena import QueryTarget
 from basket_core.config import Settings
 
 
@@ -130,10 +129,9 @@ def _run(
         finally:
             con.close()
     from athena import remote
-    from basket_core.aws.athena import AthenaQueryError
-    from basket_core.aws.session import client
+    from basket_core.aws.athena import AthenaQueryError, for_settings
 
     try:
-        return remote.run(client(settings.aws, "athena"), query, values, QueryTarget.of(settings))
+        return remote.run(for_settings(settings), query, values)
     except AthenaQueryError as exc:
         raise click.ClickException(str(exc)) from exc

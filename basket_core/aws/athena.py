@@ -1,20 +1,31 @@
-"""Athena query execution: start, one poll loop with a timeout, cancel on interrupt,
-and Athena's own error text (``StateChangeReason``) on failure."""
+"""Athena through PyAthena: one connection per :class:`QueryTarget`, queries run with
+PyAthena's cursor (start, poll, cancel on Ctrl-C, results paged with ``NextToken`` and
+typed by its default converter: ``timestamp`` -> ``datetime``, ``decimal`` -> ``Decimal``,
+``array``/``map``/``row`` -> ``list``/``dict``, numbers and booleans), a timeout that
+cancels the query, and Athena's own error text (``StateChangeReason``) on failure.
+
+One retry policy: botocore's (``aws.retry_mode``, ``aws.max_attempts``,
+:func:`basket_core.aws.session.client_config`) on the client PyAthena uses; PyAthena's own
+retry layer is switched off (:data:`NO_RETRIES`). A retried ``StartQueryExecution`` keeps
+the ``ClientRequestToken`` botocore generated for the call, so it never runs a query twice.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from basket_core.aws.session import retry_throttled
 from basket_core.layout import Target
 
 if TYPE_CHECKING:  # pragma: no cover
-    from basket_core.config import Settings
+    from pyathena.connection import Connection
+    from pyathena.cursor import Cursor
+    from pyathena.model import AthenaQueryExecution
+
+    from basket_core.config import AwsConfig, Settings
 
 log = logging.getLogger(__name__)
 
@@ -67,129 +78,117 @@ def result_encryption(sse: str, kms_key_id: str | None) -> tuple[tuple[str, str]
 
 
 @dataclass(frozen=True)
-class Execution:
+class Result:
+    """A finished query: its id, column names and typed rows (empty for DDL)."""
+
     query_id: str
-    state: str
-    reason: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
 
 
-def request_token(sql: str, parameters: Sequence[str] = (), salt: str = "") -> str:
-    """A deterministic ClientRequestToken: a retried start never runs a query twice."""
-    h = hashlib.sha256("\x1f".join([salt, sql, *parameters]).encode()).hexdigest()
-    return h[:64]
+class _TimedOut(Exception):
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
 
 
-def start(
-    athena: Any,
-    sql: str,
-    target: QueryTarget,
-    parameters: Sequence[str] = (),
-    token: str | None = None,
-) -> str:
-    kwargs: dict[str, Any] = {"QueryString": sql, "WorkGroup": target.workgroup}
-    if target.database:
-        kwargs["QueryExecutionContext"] = {"Database": target.database}
-    if target.output_location:
-        kwargs["ResultConfiguration"] = {
-            "OutputLocation": target.output_location,
-            "EncryptionConfiguration": dict(target.encryption),
-        }
-    if parameters:
-        kwargs["ExecutionParameters"] = list(parameters)
-    if token:
-        kwargs["ClientRequestToken"] = token
-    r = retry_throttled(athena.start_query_execution, **kwargs)
-    return str(r["QueryExecutionId"])
+def no_retries() -> Any:
+    """PyAthena's retry layer switched off (one attempt): botocore's retries are the only
+    ones."""
+    from pyathena.util import RetryConfig
+
+    return RetryConfig(attempt=1)
 
 
-def status(athena: Any, query_id: str) -> Execution:
-    q = retry_throttled(athena.get_query_execution, QueryExecutionId=query_id)["QueryExecution"]
-    st = q["Status"]
-    return Execution(query_id, str(st["State"]), str(st.get("StateChangeReason", "")))
+class Athena:
+    """Queries on one :class:`QueryTarget` through a PyAthena connection
+    (:func:`connect` builds both)."""
+
+    def __init__(
+        self,
+        connection: Connection[Any],
+        target: QueryTarget,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.connection, self.target, self.clock = connection, target, clock
+
+    @property
+    def client(self) -> Any:
+        """The boto3 Athena client every call goes through."""
+        return self.connection.client
+
+    def execute(self, sql: str, parameters: Sequence[str] = ()) -> Result:
+        """Run ``sql`` (``?`` placeholders bound server-side to ``parameters``, Athena's
+        ExecutionParameters) and wait for it; its typed rows. Cancels the query after
+        ``timeout_s`` or on Ctrl-C; raises :class:`AthenaQueryError` unless it succeeded."""
+        from pyathena.error import OperationalError
+
+        deadline = self.clock() + self.target.timeout_s
+        last: dict[str, AthenaQueryExecution] = {}
+
+        def on_poll(execution: Any) -> None:
+            last["ex"] = execution
+            if execution.state not in TERMINAL and self.clock() >= deadline:
+                raise _TimedOut(str(execution.state))
+
+        cursor: Cursor = self.connection.cursor(on_poll=on_poll)
+        try:
+            cursor.execute(sql, list(parameters) or None, paramstyle="qmark")
+        except _TimedOut as t:
+            query_id = str(cursor.query_id)
+            self._cancel(query_id)
+            raise AthenaQueryError(
+                query_id, "TIMED_OUT", f"still {t.state} after {self.target.timeout_s:.0f}s"
+            ) from None
+        except OperationalError as exc:
+            ex = last.get("ex")
+            if ex is None or cursor.query_id is None:
+                raise
+            raise AthenaQueryError(
+                str(cursor.query_id), str(ex.state), str(ex.state_change_reason or "")
+            ) from exc
+        try:
+            columns = [str(d[0]) for d in cursor.description or []]
+            rows = [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+        return Result(str(cursor.query_id), columns, rows)
+
+    def _cancel(self, query_id: str) -> None:
+        log.warning("cancelling Athena query %s", query_id)
+        try:
+            self.client.stop_query_execution(QueryExecutionId=query_id)
+        except Exception as exc:  # best effort: the original error matters more
+            log.error("could not cancel %s: %s", query_id, exc)
 
 
-def wait(
-    athena: Any,
-    query_id: str,
-    target: QueryTarget,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> Execution:
-    """Poll until the query ends; cancel it on timeout or Ctrl-C; raise unless it succeeded."""
-    deadline = clock() + target.timeout_s
-    try:
-        while True:
-            ex = status(athena, query_id)
-            if ex.state in TERMINAL:
-                break
-            if clock() >= deadline:
-                cancel(athena, query_id)
-                raise AthenaQueryError(
-                    query_id, "TIMED_OUT", f"still {ex.state} after {target.timeout_s:.0f}s"
-                )
-            sleep(target.poll_interval_s)
-    except KeyboardInterrupt:
-        cancel(athena, query_id)
-        raise
-    if ex.state != "SUCCEEDED":
-        raise AthenaQueryError(query_id, ex.state, ex.reason)
-    return ex
+def connect(aws: AwsConfig, target: QueryTarget) -> Athena:
+    """A PyAthena connection to ``target`` with the configured region, profile and
+    endpoint (a moto server in tests), the results written under
+    ``target.output_location`` with ``target.encryption``, botocore's retries only."""
+    import pyathena
+
+    from basket_core.aws.session import client_config, session
+
+    encryption = dict(target.encryption)
+    connection = pyathena.connect(
+        s3_staging_dir=target.output_location or "",
+        region_name=aws.region,
+        work_group=target.workgroup or "",
+        schema_name=target.database,
+        poll_interval=target.poll_interval_s,
+        encryption_option=encryption.get("EncryptionOption"),
+        kms_key=encryption.get("KmsKey"),
+        session=session(aws),
+        config=client_config(aws),
+        endpoint_url=aws.endpoint_url,
+        retry_config=no_retries(),
+        kill_on_interrupt=True,
+    )
+    return Athena(connection, target)
 
 
-def cancel(athena: Any, query_id: str) -> None:
-    log.warning("cancelling Athena query %s", query_id)
-    try:
-        retry_throttled(athena.stop_query_execution, QueryExecutionId=query_id)
-    except Exception as exc:  # best effort: the original error matters more
-        log.error("could not cancel %s: %s", query_id, exc)
-
-
-def execute(
-    athena: Any,
-    sql: str,
-    target: QueryTarget,
-    parameters: Sequence[str] = (),
-    *,
-    token: str | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Execution:
-    """Start a query and wait for it (see :func:`wait`)."""
-    query_id = start(athena, sql, target, parameters, token)
-    return wait(athena, query_id, target, sleep=sleep)
-
-
-_CASTS: dict[str, Callable[[str], Any]] = {
-    "tinyint": int,
-    "smallint": int,
-    "integer": int,
-    "bigint": int,
-    "double": float,
-    "float": float,
-    "real": float,
-    "boolean": lambda v: v.lower() == "true",
-}
-
-
-def results(athena: Any, query_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows of a finished query (numbers and booleans converted)."""
-    columns: list[str] = []
-    casts: list[Callable[[str], Any]] = []
-    rows: list[tuple[Any, ...]] = []
-    first = True
-    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
-        rs = page["ResultSet"]
-        if not columns:
-            info = rs["ResultSetMetadata"]["ColumnInfo"]
-            columns = [str(c["Name"]) for c in info]
-            casts = [_CASTS.get(str(c["Type"]).lower(), str) for c in info]
-        for row in rs.get("Rows", []):
-            values = [d.get("VarCharValue") for d in row["Data"]]
-            if first:  # the header row
-                first = False
-                if values == columns:
-                    continue
-            rows.append(
-                tuple(None if v is None else f(v) for f, v in zip(casts, values, strict=False))
-            )
-    return columns, rows
+def for_settings(settings: Settings) -> Athena:
+    """:func:`connect` to the configured target (:meth:`QueryTarget.of`)."""
+    return connect(settings.aws, QueryTarget.of(settings))

@@ -1,5 +1,10 @@
 """boto3 sessions and clients built from settings, and a throttling-only retry helper.
 
+Every client retries with botocore's own policy (:func:`client_config`: ``aws.retry_mode``,
+``aws.max_attempts``). Athena calls (:mod:`basket_core.aws.athena`) rely on it alone;
+:func:`retry_throttled` is a slower whole-operation layer still used by the Glue,
+QuickSight and publish calls.
+
 Credentials come only from the standard chain (environment, profile, instance role);
 nothing here reads or stores a key. ``endpoint_url`` points every client at an
 S3-compatible or moto endpoint.
@@ -15,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     import boto3
+    from botocore.config import Config
 
     from basket_core.config import AwsConfig
 
@@ -48,20 +54,26 @@ def session(aws: AwsConfig) -> boto3.Session:
     return boto3.Session(profile_name=aws.profile, region_name=aws.region)
 
 
-def client(aws: AwsConfig, service: str, *, max_attempts: int = 5) -> Any:
-    """A client for ``service`` honouring ``endpoint_url``, region and profile.
-
-    botocore's own retries (``standard`` mode: exponential backoff with jitter) cover
-    throttling and dropped connections inside one call; :func:`retry_throttled` adds
-    a second, slower layer for whole operations.
-    """
+def client_config(aws: AwsConfig, *, max_attempts: int | None = None) -> Config:
+    """The botocore config of every client: region, and the one retry policy of AWS
+    calls — botocore's ``aws.retry_mode`` (``standard``: exponential backoff with jitter
+    on throttling, transient errors and dropped connections; ``adaptive`` adds client-side
+    rate limiting) with ``aws.max_attempts`` attempts per call, the first included.
+    ``max_attempts`` overrides the setting (``1``: no retry, for calls a caller polls)."""
     from botocore.config import Config
 
-    config = Config(
+    attempts = aws.max_attempts if max_attempts is None else max_attempts
+    return Config(
         region_name=aws.region,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": aws.retry_mode, "total_max_attempts": attempts},
         user_agent_extra="basket-pipeline",
     )
+
+
+def client(aws: AwsConfig, service: str, *, max_attempts: int | None = None) -> Any:
+    """A client for ``service`` honouring ``endpoint_url``, region and profile, retrying
+    as :func:`client_config` says."""
+    config = client_config(aws, max_attempts=max_attempts)
     sess: Any = session(aws)  # Any: the stubs overload client() per literal service name
     return sess.client(service, endpoint_url=aws.endpoint_url, config=config)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -86,80 +85,27 @@ def test_cli_sql_path_sends_the_ddl_through_athena(moto_aws: AwsConfig) -> None:
     )
 
 
-class FakeAthena:
-    """Scripted query states, to test the poll loop without waiting."""
+def test_sql_path_runs_each_statement_once_through_pyathena(moto_aws: AwsConfig) -> None:
+    """``run_statements`` goes through the PyAthena connection (botocore's retries only:
+    no whole-operation retry wraps an Athena call) and returns the query ids in order."""
+    import inspect
 
-    def __init__(self, states: list[tuple[str, str]]) -> None:
-        self.states = states
-        self.stopped: list[str] = []
-        self.started: list[dict[str, Any]] = []
+    from athena import remote
 
-    def start_query_execution(self, **kw: Any) -> dict[str, Any]:
-        self.started.append(kw)
-        return {"QueryExecutionId": "q-1"}
-
-    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
-        state, reason = self.states.pop(0) if len(self.states) > 1 else self.states[0]
-        return {"QueryExecution": {"Status": {"State": state, "StateChangeReason": reason}}}
-
-    def stop_query_execution(self, QueryExecutionId: str) -> None:
-        self.stopped.append(QueryExecutionId)
-
-
-TARGET = athena_api.QueryTarget(
-    workgroup="wg", output_location="s3://out-bucket/x/", database="db", timeout_s=5
-)
-
-
-def test_poll_loop_surfaces_athena_error_text() -> None:
-    fake = FakeAthena(
-        [("QUEUED", ""), ("RUNNING", ""), ("FAILED", "line 1:8: Column 'x' cannot be resolved")]
-    )
-    with pytest.raises(athena_api.AthenaQueryError, match="cannot be resolved") as err:
-        athena_api.execute(fake, "SELECT ?", TARGET, ["1"], sleep=lambda _: None)
-    assert err.value.state == "FAILED"
-    kw = fake.started[0]
-    assert kw["WorkGroup"] == "wg" and kw["ExecutionParameters"] == ["1"]
-    assert kw["ResultConfiguration"] == {
-        "OutputLocation": "s3://out-bucket/x/",
-        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
-    }
-
-
-def test_query_results_are_encrypted_with_the_results_key() -> None:
-    from basket_core.config import Settings
-
-    kms = Settings().model_copy(deep=True)
-    kms.aws.sse, kms.aws.kms_key_id = "aws:kms", "arn:aws:kms:us-east-1:1:key/k-1"
-    fake = FakeAthena([("SUCCEEDED", "")])
-    athena_api.execute(fake, "SELECT 1", athena_api.QueryTarget.of(kms), sleep=lambda _: None)
-    assert fake.started[0]["ResultConfiguration"]["EncryptionConfiguration"] == {
-        "EncryptionOption": "SSE_KMS",
-        "KmsKey": "arn:aws:kms:us-east-1:1:key/k-1",
-    }
-    plain = Settings().model_copy(deep=True)
-    plain.aws.sse = "none"  # results are copies of the data: never unencrypted
-    assert dict(athena_api.QueryTarget.of(plain).encryption) == {"EncryptionOption": "SSE_S3"}
-
-
-def test_poll_loop_cancels_on_interrupt_and_timeout() -> None:
-    fake = FakeAthena([("RUNNING", "")])
-
-    def interrupt(_: float) -> None:
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        athena_api.execute(fake, "SELECT 1", TARGET, sleep=interrupt)
-    assert fake.stopped == ["q-1"]
-
-    fake = FakeAthena([("RUNNING", "")])
-    clock = iter(range(0, 100, 3))
-    with pytest.raises(athena_api.AthenaQueryError, match="TIMED_OUT"):
-        athena_api.wait(fake, "q-1", TARGET, sleep=lambda _: None, clock=lambda: float(next(clock)))
-    assert fake.stopped == ["q-1"]
+    target = athena_api.QueryTarget("primary", f"{_root(moto_aws)}/_athena-results/", DB)
+    athena = athena_api.connect(moto_aws, target)
+    statements = ddl.setup_statements(DB, _root(moto_aws))[:3]
+    ids = catalog.run_statements(athena, statements)
+    plain = client(moto_aws, "athena")
+    sent = [plain.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
+    assert [q["Query"] for q in sent] == statements
+    assert {q["Status"]["State"] for q in sent} == {"SUCCEEDED"}
+    for module in (athena_api, catalog, remote):
+        assert "retry_throttled" not in inspect.getsource(module)
 
 
 def test_retries_on_throttling_only() -> None:
+    """The whole-operation layer kept for Glue, QuickSight and publish calls (not Athena)."""
     from botocore.exceptions import ClientError
 
     from basket_core.aws.session import retry_throttled

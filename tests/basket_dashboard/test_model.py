@@ -177,17 +177,16 @@ def test_page_over_empty_results_says_so(tmp_path: Path) -> None:
 
 def test_athena_source_runs_the_pack_remotely(monkeypatch: pytest.MonkeyPatch) -> None:
     from athena import pack
-    from basket_core.aws.athena import QueryTarget
     from basket_dashboard.source import AthenaSource
 
-    seen: list[tuple[str, dict[str, Any], QueryTarget]] = []
+    seen: list[tuple[str, dict[str, Any], Any]] = []
 
-    def fake_run(athena: Any, query: pack.Query, values: dict[str, Any], target: QueryTarget):  # type: ignore[no-untyped-def]
-        seen.append((query.name, values, target))
+    def fake_run(athena: Any, query: pack.Query, values: dict[str, Any]):  # type: ignore[no-untyped-def]
+        seen.append((query.name, values, athena))
         return ["run_id", "rules"], [("r1", 3)]
 
     monkeypatch.setattr("athena.remote.run", fake_run)
-    target = QueryTarget("primary", "s3://b/p/_athena-results/", "market_basket")
-    src = CachedSource(AthenaSource(object(), target), ttl_s=60)
+    athena: Any = object()
+    src = CachedSource(AthenaSource(athena), ttl_s=60)
     assert src.run("run_summary") == src.run("run_summary") == [{"run_id": "r1", "rules": 3}]
-    assert seen == [("run_summary", {"run_id": ""}, target)]
+    assert seen == [("run_summary", {"run_id": ""}, athena)]
