@@ -177,7 +177,8 @@ def connect_s3(
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the same tables and latest_* views over the published copy
     in ``s3://<aws.bucket>/<aws.prefix>/``: each run's current attempt as its S3 pointer
-    names it (:mod:`athena.s3_source`)."""
+    names it (:mod:`athena.s3_source`). The objects are Arrow datasets registered on this
+    connection, which its ``cursor()`` copies do not see: query the connection itself."""
     import secrets
 
     import duckdb

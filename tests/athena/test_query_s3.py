@@ -264,3 +264,18 @@ def test_a_run_from_before_attempts_reads_as_from_the_folder(
     finally:
         folder.close()
         bucket.close()
+
+
+def test_a_bucket_with_nothing_published_reads_as_an_empty_folder(
+    moto_aws: AwsConfig, tmp_path: Path
+) -> None:
+    client(moto_aws, "s3").create_bucket(Bucket=moto_aws.bucket)
+    folder, bucket = local.connect(tmp_path / "empty"), local.connect_s3(moto_aws)
+    try:
+        assert column_types(bucket) == column_types(folder)
+        q = pack.load("run_list")
+        assert local.run(bucket, q, q.bind({})) == local.run(folder, q, q.bind({}))
+        assert local.run(bucket, q, q.bind({}))[1] == []
+    finally:
+        folder.close()
+        bucket.close()
