@@ -55,7 +55,8 @@ class FileReason(StrEnum):
     MISSING_HEADER = "missing_header"
     """The mapping names columns but the file's first line is not a header naming them."""
     MISSING_COLUMN = "missing_column"
-    """The header lacks a mapped column (or a position is past the first row's fields)."""
+    """The header lacks a mapped column (or a position is past the first row's fields, or
+    the header is one column holding another delimiter: a wrong ``--delimiter``)."""
     DUPLICATE_COLUMN = "duplicate_column"
     """The header names one column twice, so the mapping is ambiguous."""
     BAD_COLUMN_NAME = "bad_column_name"

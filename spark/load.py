@@ -264,9 +264,12 @@ def scan_long_file(path: str, inp: InputConfig, columns: ColumnsConfig) -> FileL
         for other in _OTHER_DELIMITERS:
             if other != inp.delimiter and other in first:
                 shown = "\\t" if other == "\t" else other
-                raise InputError(
-                    f"{path}: header has a single column but contains {shown!r}; "
-                    f"wrong delimiter? try --delimiter {shown!r}"
+                raise FileRejected(
+                    path,
+                    FileReason.MISSING_COLUMN,
+                    f"header has a single column but contains {shown!r}; "
+                    f"wrong delimiter? try --delimiter {shown!r}",
+                    lines - 1,
                 )
     present = [v for v in mapped.values() if v in names]
     if not present and inp.header == "auto":
