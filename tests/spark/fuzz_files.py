@@ -22,6 +22,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SEED = 16
+COUNT = 1000
+
+
+def benign(mutations: tuple[str, ...]) -> bool:
+    """Whether ``mutations`` change the form of a file but none of its values (column
+    order, blank lines, line ends, a BOM, gzip in one or several members): every record
+    of such a file is accepted."""
+    whole = ("container:gzip", "container:gzip-members")
+    return all(
+        m.startswith(("reorder", "blank-lines", "newline:", "bom")) or m in whole for m in mutations
+    )
+
+
 HEADER = [
     "InvoiceNo",
     "StockCode",
