@@ -102,7 +102,10 @@ def _mapped_part(
     extras = [n for n in layout.columns if n not in mapped]
     pairs = [x for n in extras for x in (F.lit(n), F.col(f"`{n}`"))]
     return part.select(
-        *[F.col(f"`{n}`") for n in mapped],
+        *[
+            F.col(f"`{n}`") if n in layout.columns else F.lit(None).cast("string").alias(n)
+            for n in mapped
+        ],
         F.create_map(*pairs).cast("map<string,string>").alias(ATTRIBUTE_MAP),
         F.col(CORRUPT_COL),
         F.col("_metadata.file_path").alias(staging.SOURCE),

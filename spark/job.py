@@ -28,7 +28,14 @@ from spark.explosion import guard, itemset_bounds, subsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
 from spark.items import ItemCounts, count_items
-from spark.load import InputError, LongInput, inspect_basket, inspect_long, is_remote
+from spark.load import (
+    OPTIONAL_FIELDS,
+    InputError,
+    LongInput,
+    inspect_basket,
+    inspect_long,
+    is_remote,
+)
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
 from spark.rules import derive_rules
@@ -281,7 +288,13 @@ def preflight(settings: Settings, request: MineRequest) -> LongInput | None:
             raise InputError(f"not a Delta table (no _delta_log): {request.table}")
         return None
     if settings.input.format == "long":
-        return inspect_long(request.inputs, settings.input, settings.columns)
+        # customer-day baskets need the customer column even when it is mapped by default
+        optional = tuple(
+            f
+            for f in OPTIONAL_FIELDS
+            if f != "customer" or settings.mining.basket_by != "customer-day"
+        )
+        return inspect_long(request.inputs, settings.input, settings.columns, optional)
     return inspect_basket(request.inputs, settings.input)
 
 

@@ -13,6 +13,7 @@ import csv
 import glob
 import gzip
 import io
+import logging
 import os
 import zlib
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from basket_core.reasons import FileReason
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
 
 SOURCE_COL = "_source"
 CORRUPT_COL = "_corrupt"
@@ -233,10 +236,34 @@ def _scan_lines(path: str, encoding: str) -> tuple[str | None, bool, int, int]:
     return first, bom, lines, blank
 
 
-def scan_long_file(path: str, inp: InputConfig, columns: ColumnsConfig) -> FileLayout:
+OPTIONAL_FIELDS = ("customer", "store")
+"""Fields a file may lack when their column is mapped by default, not asked for."""
+
+
+def defaulted_absent(
+    names: Sequence[str], columns: ColumnsConfig, optional: Sequence[str] = OPTIONAL_FIELDS
+) -> dict[str, str]:
+    """Optional fields still mapped to their default column name that ``names`` lacks:
+    left empty (with a note), not an error; a column the user named stays required."""
+    return {
+        f: v
+        for f in optional
+        if (v := getattr(columns, f)) is not None
+        and v == ColumnsConfig.model_fields[f].default
+        and v not in names
+    }
+
+
+def scan_long_file(
+    path: str,
+    inp: InputConfig,
+    columns: ColumnsConfig,
+    optional: Sequence[str] = OPTIONAL_FIELDS,
+) -> FileLayout:
     """Where this file holds the mapped columns, from its own first line; raises
     :class:`FileRejected` when it cannot be read that way (no header where the mapping
-    names columns, a mapped column missing, a name twice, bad gzip, UTF-16)."""
+    names columns, a mapped column missing, a name twice, bad gzip, UTF-16). A default
+    mapping of an ``optional`` field whose column the header lacks is left empty."""
     first, bom, lines, blank = _scan_lines(path, inp.encoding)
     if first is None:
         raise FileRejected(path, FileReason.EMPTY_FILE, "input file is empty", 0)
@@ -271,6 +298,9 @@ def scan_long_file(path: str, inp: InputConfig, columns: ColumnsConfig) -> FileL
                     f"wrong delimiter? try --delimiter {shown!r}",
                     lines - 1,
                 )
+    for f, v in defaulted_absent(names, columns, optional).items():
+        log.warning("%s: no %r column (the default --%s-col): %s left empty", path, v, f, f)
+        del mapped[f]
     present = [v for v in mapped.values() if v in names]
     if not present and inp.header == "auto":
         wanted = ", ".join(mapped.values())
@@ -358,16 +388,25 @@ def union_columns(layouts: Sequence[FileLayout]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def inspect_long(specs: Sequence[str], inp: InputConfig, columns: ColumnsConfig) -> LongInput:
+def inspect_long(
+    specs: Sequence[str],
+    inp: InputConfig,
+    columns: ColumnsConfig,
+    optional: Sequence[str] = OPTIONAL_FIELDS,
+) -> LongInput:
     """Find the files and scan every local one (header, mapping, gzip, encoding, counts);
-    the first file that cannot be read as configured raises :class:`FileRejected`."""
+    the first file that cannot be read as configured raises :class:`FileRejected`. The
+    data columns are every file's columns, then any mapped column no file has (empty)."""
     paths = resolve_paths(specs)
     local = [p for p in paths if not is_remote(p)]
     if not local:  # remote only: trust the mapping and the header setting
-        names = list(mapped_columns(columns).values())
-        return LongInput(tuple(paths), inp.header != "no", tuple(names))
-    layouts = tuple(scan_long_file(p, inp, columns) for p in local)
-    return LongInput(tuple(paths), any(f.header for f in layouts), union_columns(layouts), layouts)
+        mapped = tuple(mapped_columns(columns).values())
+        return LongInput(tuple(paths), inp.header != "no", mapped)
+    layouts = tuple(scan_long_file(p, inp, columns, optional) for p in local)
+    names = union_columns(layouts)
+    if any(f.header for f in layouts):
+        names += tuple(v for v in mapped_columns(columns).values() if v not in names)
+    return LongInput(tuple(paths), any(f.header for f in layouts), names, layouts)
 
 
 def inspect_basket(specs: Sequence[str], inp: InputConfig) -> LongInput:
@@ -435,7 +474,14 @@ def read_long(
     df = parts[0]
     for part in parts[1:]:
         df = df.unionByName(part, allowMissingColumns=True)
-    df = df.select(*[F.col(f"`{n}`") for n in names], CORRUPT_COL, SOURCE_COL)
+    df = df.select(
+        *[
+            F.col(f"`{n}`") if n in df.columns else F.lit(None).cast("string").alias(n)
+            for n in names
+        ],
+        CORRUPT_COL,
+        SOURCE_COL,
+    )
     return RawLines(df=df, data_columns=names, paths=info.paths, header=info.header, inspected=info)
 
 

@@ -155,3 +155,31 @@ def test_mistakes_end_in_one_line_before_spark(
     assert message in lines[0]
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_a_default_optional_column_may_be_absent_but_a_named_one_may_not(
+    settings, tmp_path, caplog
+) -> None:
+    """UCI-shaped files have no StoreID: the default store mapping is left empty with a
+    note; a store column the user names is required; customer-day baskets need the
+    customer column even when it is mapped by default."""
+    a = write(tmp_path / "a.csv", HEADER, ROWS)
+    s = settings.with_overrides(**{"mining.min_support": 0.3})
+    assert s.columns.store == "StoreID"
+    inspected = inspect_long([str(a)], s.input, s.columns)
+    assert "StoreID" in inspected.data_columns and "StoreID" not in inspected.files[0].columns
+    assert "no 'StoreID' column (the default --store-col): store left empty" in caplog.text
+    named = s.with_overrides(**{"columns.store": "Shop"})
+    with pytest.raises(FileRejected, match=r"'Shop' \(--store-col\) not in header"):
+        inspect_long([str(a)], named.input, named.columns)
+    no_customer = write(tmp_path / "b.csv", [n for n in HEADER if n != "CustomerID"], ROWS)
+    by_day = s.with_overrides(**{"mining.basket_by": "customer-day"})
+    with pytest.raises(FileRejected, match="CustomerID"):
+        run_mine(by_day, MineRequest(inputs=(str(no_customer),)), spark=None)
+
+
+def test_mine_without_the_default_store_column(spark, settings, tmp_path) -> None:
+    a = write(tmp_path / "a.csv", HEADER, ROWS)
+    s = settings.with_overrides(**{"mining.min_support": 0.3, "mining.min_confidence": 0.1})
+    report = run_mine(s, MineRequest(inputs=(str(a),), run_id="nostore"), spark=spark)
+    assert report.counts.accepted_rows == len(ROWS) and report.counts.rules > 0
