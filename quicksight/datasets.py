@@ -93,6 +93,15 @@ def select_sql(s: DataSetSpec, database: str) -> str:
     return f'SELECT\n    {cols}\nFROM "{ddl.ident(database)}"."{ddl.ident(s.table)}"'
 
 
+def input_column(c: Column) -> dict[str, str]:
+    """A data set column; a double is a DECIMAL of sub-type FLOAT (QuickSight's default
+    sub-type, FIXED, would round supports and lifts to four decimal places)."""
+    column = {"Name": c.name, "Type": QS_TYPES[c.type]}
+    if c.type == "double":
+        column["SubType"] = "FLOAT"
+    return column
+
+
 def data_source_request(deployment: Deployment) -> dict[str, Any]:
     return {
         "AwsAccountId": deployment.account_id,
@@ -115,7 +124,7 @@ def data_set_request(deployment: Deployment, s: DataSetSpec) -> dict[str, Any]:
                     "DataSourceArn": deployment.data_source_arn,
                     "Name": s.table,
                     "SqlQuery": select_sql(s, deployment.database),
-                    "Columns": [{"Name": c.name, "Type": QS_TYPES[c.type]} for c in s.columns],
+                    "Columns": [input_column(c) for c in s.columns],
                 }
             }
         },

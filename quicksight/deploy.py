@@ -9,6 +9,7 @@ from typing import Any
 
 from quicksight import api, datasets, definition
 from quicksight.deployment import Deployment
+from quicksight.ranges import DEFAULT_RANGES, DataRanges
 
 
 def deploy(
@@ -18,8 +19,11 @@ def deploy(
     interval_s: float = 5.0,
     timeout_s: float = 600.0,
     sleep: Callable[[float], None] = time.sleep,
+    ranges: DataRanges = DEFAULT_RANGES,
 ) -> list[api.Upserted]:
-    """Deploy everything in dependency order; the dashboard's new version is published."""
+    """Deploy everything in dependency order; the dashboard's new version is published.
+    The sliders span ``ranges``: the run being deployed
+    (:func:`quicksight.ranges.ranges_from_local` or :func:`quicksight.ranges.data_ranges`)."""
     owner = deployment.principal_arn
     done = [
         api.upsert(
@@ -42,14 +46,14 @@ def deploy(
         api.upsert(
             qs,
             api.ANALYSIS,
-            definition.analysis_request(deployment),
+            definition.analysis_request(deployment, ranges),
             datasets.permissions(owner, definition.ANALYSIS_ACTIONS),
         )
     )
     board = api.upsert(
         qs,
         api.DASHBOARD,
-        definition.dashboard_request(deployment),
+        definition.dashboard_request(deployment, ranges=ranges),
         datasets.permissions(owner, definition.DASHBOARD_ACTIONS),
     )
     done.append(board)

@@ -70,6 +70,8 @@ def test_data_sets_take_their_columns_from_the_schemas(deployment: Deployment) -
     types = {c["Name"]: c["Type"] for c in table["Columns"]}
     assert types["antecedent"] == "STRING" and types["count"] == "INTEGER"
     assert types["lift"] == "DECIMAL" and types["dt"] == "STRING"
+    sub_types = {c["Name"]: c.get("SubType") for c in table["Columns"]}
+    assert sub_types["lift"] == "FLOAT" and sub_types["count"] is None
     assert req["ImportMode"] == "SPICE" and table["DataSourceArn"] == deployment.data_source_arn
     sql = table["SqlQuery"]
     assert 'FROM "mb_test"."latest_rules"' in sql
@@ -92,32 +94,29 @@ def test_every_request_is_valid_for_its_operation(deployment: Deployment) -> Non
 
 def test_definition_has_the_visuals_filters_and_controls(deployment: Deployment) -> None:
     d = definition.definition(deployment)
-    assert [x["Identifier"] for x in d["DataSetIdentifierDeclarations"]] == ["itemsets", "rules"]
+    assert [x["Identifier"] for x in d["DataSetIdentifierDeclarations"]] == [
+        "itemsets",
+        "rules",
+        "runs",
+    ]
     visuals = d["Sheets"][0]["Visuals"]
     assert [next(iter(v)) for v in visuals] == [
+        *["KPIVisual"] * 5,
         "BarChartVisual",
-        "TableVisual",
         "ScatterPlotVisual",
+        "TableVisual",
+        "LineChartVisual",
     ]
-    table = visuals[1]["TableVisual"]
+    table = next(v["TableVisual"] for v in visuals if "TableVisual" in v)
     fmt = table["ConditionalFormatting"]["ConditionalFormattingOptions"][0]["Cell"]
     assert fmt["FieldId"] == "t-lift"
     assert "{lift}" in fmt["TextFormat"]["BackgroundColor"]["Gradient"]["Expression"]
     params = {next(iter(p.values()))["Name"] for p in d["ParameterDeclarations"]}
-    assert params == {"minSupport", "minConfidence", "minLift", "item"}
+    assert params == {"minSupport", "minConfidence", "minLift", "item", "segment", "run"}
     controls = {
         next(iter(c.values()))["SourceParameterName"] for c in d["Sheets"][0]["ParameterControls"]
     }
     assert controls == params
-    filters = [f for g in d["FilterGroups"] for f in g["Filters"]]
-    bound = {
-        f["NumericRangeFilter"]["RangeMinimum"]["Parameter"]
-        for f in filters
-        if "NumericRangeFilter" in f
-    }
-    assert bound == {"minSupport", "minConfidence", "minLift"}
-    item = next(f["CategoryFilter"] for f in filters if "CategoryFilter" in f)
-    assert item["Configuration"]["CustomFilterConfiguration"]["ParameterName"] == "item"
     with pytest.raises(KeyError):
         definition.col("rules", "no_such_column")
 
