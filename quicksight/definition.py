@@ -199,7 +199,10 @@ def kpi(visual_id: str, column: str, title: str) -> dict[str, Any]:
                     "Values": [_measure(f"{visual_id}-value", col(RUNS_ID, column))],
                     "TrendGroups": [_run_time(f"{visual_id}-when")],
                 },
-                "KPIOptions": {"Sparkline": {"Type": "LINE", "Visibility": "VISIBLE"}},
+                "KPIOptions": {
+                    "PrimaryValueDisplayType": "ACTUAL",
+                    "Sparkline": {"Type": "LINE", "Visibility": "VISIBLE"},
+                },
             },
         }
     }

@@ -3,7 +3,9 @@
 A slider over 0-1 in steps of 0.01 is useless when every mined support is below 0.01: the
 first step already passes every rule. :func:`slider` turns the data's own (min, max) into a
 slider whose bounds are the data's, rounded outwards to a 1-2-5 step of about a fiftieth of
-the span. :func:`ranges_from_local` reads them from a run's local Parquet files.
+the span. :func:`ranges_from_local` reads them from a run's local Parquet files, and
+:func:`ranges_for_run` from a local run's layout (``basket_pipeline.stages.find_run(...)
+.layout()``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from basket_core.layout import RunLayout
 
 STEPS = 50
 """About how many steps a slider has between the data's minimum and maximum."""
@@ -98,3 +103,8 @@ def ranges_from_local(itemsets_dir: str | Path, rules_dir: str | Path) -> DataRa
     itemsets = pq.read_table(itemsets_dir, columns=["support"]).to_pylist()
     rules = pq.read_table(rules_dir, columns=["support", "confidence", "lift"]).to_pylist()
     return data_ranges(itemsets, rules)
+
+
+def ranges_for_run(layout: RunLayout) -> DataRanges:
+    """:func:`ranges_from_local` of a local run, at the attempt its layout names."""
+    return ranges_from_local(layout.dataset("itemsets"), layout.dataset("rules"))

@@ -6,6 +6,8 @@ the whole Definition still valid for botocore's service model."""
 from __future__ import annotations
 
 import re
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,11 +16,18 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.validate import validate_parameters
 
+from basket_core.layout import RunLayout
 from basket_core.schemas import RUNS
 from quicksight import datasets, definition
 from quicksight.deploy import deploy
 from quicksight.deployment import Deployment
-from quicksight.ranges import DataRanges, data_ranges, ranges_from_local, slider
+from quicksight.ranges import (
+    DataRanges,
+    data_ranges,
+    ranges_for_run,
+    ranges_from_local,
+    slider,
+)
 
 DEPLOYMENT = Deployment(
     "123456789012",
@@ -198,6 +207,15 @@ def test_ranges_from_a_runs_local_parquet(tmp_path: Any) -> None:
     got = ranges_from_local(tmp_path / "itemsets", tmp_path / "rules")
     assert got == data_ranges(ITEMSETS, RULES)
     assert got.support == (0.0021, 0.0187) and got.lift == (1.4, 23.5)
+
+
+def test_ranges_of_a_local_run_at_its_attempt(tmp_path: Any) -> None:
+    layout = RunLayout(str(tmp_path), date(2026, 1, 2), "20260102T010000Z-bbbbbb")
+    for name, rows in (("itemsets", ITEMSETS), ("rules", RULES)):
+        folder = Path(layout.dataset(name))
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist(rows), folder / "part-0.parquet")
+    assert ranges_for_run(layout) == data_ranges(ITEMSETS, RULES)
 
 
 def test_segment_and_run_controls_are_wired_to_parameters_and_filters(
