@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
     from ingest.report import BatchReport, IngestReport
     from ingest.stream import RunOptions, Source
+    from quicksight.ranges import DataRanges
     from quicksight.refresh import Ingestion
     from spark.job import MineRequest
     from spark.report import RunReport
@@ -273,6 +274,18 @@ def find_run(settings: Settings, run_id: str = "latest") -> LocalRun:
     from basket_publish.publisher import find_run as find
 
     return find(Path(settings.paths.output_dir), run_id)
+
+
+def quicksight_ranges(settings: Settings, run_id: str = "latest") -> DataRanges | None:
+    """The slider ranges of the local run a dashboard is deployed for (None: no such run;
+    the definition then keeps its documented default ranges)."""
+    from quicksight.ranges import ranges_for_run
+
+    try:
+        run = find_run(settings, run_id)
+    except FileNotFoundError:
+        return None
+    return ranges_for_run(run.layout())
 
 
 def publish_options(settings: Settings, **overrides: Any) -> PublishOptions:

@@ -72,17 +72,23 @@ def command() -> None:
 @click.pass_obj
 def deploy_command(settings: Settings, print_only: bool, **opts: Any) -> None:
     """Create or update the Athena data source, SPICE data sets, analysis and dashboard."""
+    from basket_pipeline import stages
     from quicksight import api, datasets, definition
     from quicksight.deploy import deploy
+    from quicksight.ranges import DEFAULT_RANGES
 
     settings = apply_qs_options(settings, opts)
+    ranges = stages.quicksight_ranges(settings)
+    if ranges is None:
+        click.echo("no local run: the sliders get their default ranges", err=True)
+        ranges = DEFAULT_RANGES
     if print_only:
         deployment = _deployment(settings, None)
         requests = {
             "data_source": datasets.data_source_request(deployment),
             "data_sets": [datasets.data_set_request(deployment, s) for s in datasets.DATA_SETS],
-            "analysis": definition.analysis_request(deployment),
-            "dashboard": definition.dashboard_request(deployment),
+            "analysis": definition.analysis_request(deployment, ranges),
+            "dashboard": definition.dashboard_request(deployment, ranges=ranges),
         }
         click.echo(json.dumps(requests, indent=2, ensure_ascii=False))
         return
@@ -95,6 +101,7 @@ def deploy_command(settings: Settings, print_only: bool, **opts: Any) -> None:
             deployment,
             interval_s=d.quicksight_poll_interval_s,
             timeout_s=d.quicksight_timeout_s,
+            ranges=ranges,
         )
     except (api.QuickSightError, TimeoutError) as exc:
         raise click.ClickException(str(exc)) from exc

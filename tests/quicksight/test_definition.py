@@ -121,14 +121,46 @@ def test_definition_has_the_visuals_filters_and_controls(deployment: Deployment)
         definition.col("rules", "no_such_column")
 
 
-def test_cli_deploy_print_calls_nothing() -> None:
+def test_cli_deploy_print_calls_nothing(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("BASKET_PATHS__OUTPUT_DIR", str(tmp_path / "none"))
     r = CliRunner().invoke(
         main, ["quicksight", "deploy", "--print", "--principal-arn", PRINCIPAL, "--id-prefix", "mb"]
     )
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    assert "no local run: the sliders get their default ranges" in r.stderr
+    out = json.loads(r.stdout)
     assert out["data_source"]["DataSourceId"] == "mb-athena"
     assert [d["DataSetId"] for d in out["data_sets"]] == ["mb-itemsets", "mb-rules", "mb-runs"]
     assert out["dashboard"]["DashboardId"] == "mb-dashboard"
     r = CliRunner().invoke(main, ["quicksight", "deploy", "--print"])
     assert r.exit_code != 0 and "quicksight_principal_arn" in r.output
+
+
+def test_cli_deploy_sizes_the_sliders_from_the_latest_local_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from basket_devtools import sample_results
+    from quicksight.ranges import ranges_from_local
+
+    sample_results.write_sample(tmp_path)
+    monkeypatch.setenv("BASKET_PATHS__OUTPUT_DIR", str(tmp_path))
+    r = CliRunner().invoke(main, ["quicksight", "deploy", "--print", "--principal-arn", PRINCIPAL])
+    assert r.exit_code == 0, r.output
+    sheets = json.loads(r.stdout)["dashboard"]["Definition"]["Sheets"]
+    sent = {
+        c["Slider"]["SourceParameterName"]: c["Slider"]
+        for sheet in sheets
+        for c in sheet.get("ParameterControls", [])
+        if "Slider" in c
+    }
+    from basket_core.config import Settings
+    from basket_pipeline import stages
+
+    run = stages.find_run(Settings().with_overrides(**{"paths.output_dir": str(tmp_path)}))
+    layout = run.layout()
+    want = ranges_from_local(layout.dataset("itemsets"), layout.dataset("rules")).sliders()
+    assert want["lift"] != definition.DEFAULT_RANGES.sliders()["lift"]
+    lift = next(v for k, v in sent.items() if "lift" in k.lower())
+    assert (lift["MinimumValue"], lift["MaximumValue"], lift["StepSize"]) == (
+        want["lift"].minimum,
+        want["lift"].maximum,
+        want["lift"].step,
+    )
