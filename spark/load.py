@@ -244,13 +244,16 @@ def defaulted_absent(
     names: Sequence[str], columns: ColumnsConfig, optional: Sequence[str] = OPTIONAL_FIELDS
 ) -> dict[str, str]:
     """Optional fields still mapped to their default column name that ``names`` lacks:
-    left empty (with a note), not an error; a column the user named stays required."""
+    left empty (with a note), not an error; a column the user named stays required. A
+    name present in another case (``customerid``) is not absent: Spark would resolve the
+    mapping to it, so the file is refused as a missing column, never half-read."""
+    folded = {n.lower() for n in names}
     return {
         f: v
         for f in optional
         if (v := getattr(columns, f)) is not None
         and v == ColumnsConfig.model_fields[f].default
-        and v not in names
+        and v.lower() not in folded
     }
 
 
