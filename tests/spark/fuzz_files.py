@@ -198,6 +198,13 @@ def m_rename_column(rng: random.Random, doc: Doc) -> str:
     return f"rename-column:{old}->{doc.header[i]!r}"
 
 
+def m_case(rng: random.Random, doc: Doc) -> str:
+    i = rng.randrange(len(doc.header))
+    old = doc.header[i]
+    doc.header[i] = rng.choice((old.lower(), old.upper()))
+    return f"case:{old}->{doc.header[i]}"
+
+
 def m_no_header(rng: random.Random, doc: Doc) -> str:
     doc.has_header = False
     return "no-header"
@@ -391,6 +398,7 @@ MUTATIONS: tuple[Callable[[random.Random, Doc], str], ...] = (
     m_drop_column,
     m_duplicate_column,
     m_rename_column,
+    m_case,
     m_no_header,
     m_header_only,
     m_extra_column,

@@ -187,3 +187,17 @@ def test_odd_names_across_files_mine(spark: SparkSession, settings, tmp_path: Pa
     report = run_mine(s, MineRequest(inputs=(str(a), str(b))), spark=spark)
     c = report.counts
     assert (c.input_rows, c.accepted_rows, c.rejected_by_reason) == (3, 2, {"duplicate": 1})
+
+
+def test_a_default_column_in_another_case_is_refused_not_half_read(
+    tmp_path: Path, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """``customerid`` for the default ``CustomerID``: not an absent optional column (left
+    empty, then Spark found two columns for one name: AMBIGUOUS_REFERENCE inside ``basket
+    mine``) but a missing one, refused before Spark naming the file."""
+    path = tmp_path / "f.csv"
+    path.write_text(f"{FOUND_HEADER.replace('CustomerID', 'customerid')}\n{FOUND_ROW}\n")
+    with pytest.raises(FileRejected) as err:
+        scan_long_file(str(path), settings.input, settings.columns)
+    assert err.value.reason is FileReason.MISSING_COLUMN
+    assert "'CustomerID' (--customer-col) not in header" in str(err.value)
