@@ -15,7 +15,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 .PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-ingest clean help
 
 help:
-	@echo "make demo       run the pipeline end to end on the embedded default"
+	@echo "make demo       Kafka + CSV drops -> Delta -> the daily Airflow DAG -> S3/Glue/QuickSight, hop counts"
 	@echo "make test       lint, type-check and run the test suite (what CI runs)"
 	@echo "make test-slow  the slow soak/perf tests"
 	@echo "make bench      mining benchmarks against pyfim and mlxtend"
@@ -43,10 +43,10 @@ $(JARS): basket_core/maven/pom.xml $(STAMP)
 	$(BIN)/python -m basket_core.jars fetch --dest .cache/jars
 
 demo: setup
-	$(BIN)/basket demo
+	$(BIN)/basket demo --mode stream
 
 demo-dashboard: setup
-	$(BIN)/basket demo --serve
+	$(BIN)/basket demo --mode batch --serve
 
 lint: setup
 	$(BIN)/ruff check .

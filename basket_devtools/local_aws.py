@@ -50,3 +50,22 @@ def local_aws(aws: AwsConfig) -> Iterator[AwsConfig]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextmanager
+def quicksight_status_completed() -> Iterator[None]:
+    """moto records CreateIngestion but has no DescribeIngestion, so on the local endpoint
+    the Amazon provider's QuickSightSensor would never see an ingestion finish: for the
+    block, the hook reports every ingestion COMPLETED (the CreateIngestion calls are real)."""
+    from airflow.providers.amazon.aws.hooks.quicksight import QuickSightHook
+
+    saved = QuickSightHook.get_status
+
+    def completed(self: object, *args: object, **kwargs: object) -> str:
+        return "COMPLETED"
+
+    QuickSightHook.get_status = completed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        QuickSightHook.get_status = saved  # type: ignore[method-assign]

@@ -1,16 +1,31 @@
 """``basket demo``: the whole pipeline on the embedded default, end to end.
 
-Generate a realistic, dirty point-of-sale CSV -> mine it with Spark FP-Growth ->
-show the top rules -> publish the run to S3 (a local moto endpoint unless
-``aws.endpoint_url`` is configured) -> register the Athena tables and partitions in
-the Glue catalog -> answer analyst questions with the Athena SQL pack on DuckDB.
+``--mode stream`` (default), the product's shape: generate a dirty point-of-sale CSV ->
+start a local KRaft broker on 127.0.0.1 -> replay most of it as Kafka events and drop the
+rest as CSV files -> Structured Streaming from both into the Delta ``lines`` table ->
+the daily Airflow DAG for the data's last day with ``dag.test()`` on a local SQLite
+metadata DB (mine the table, publish to S3 on a local moto endpoint unless
+``aws.endpoint_url`` is configured, Glue partitions, SPICE refresh, dashboard snapshot,
+run record) -> a table of the counts at every hop. The broker is stopped on the way out,
+failure included.
+
+``--mode batch``: generate -> mine the CSV with Spark FP-Growth -> show the top rules ->
+publish -> register the Athena tables and partitions in the Glue catalog -> answer
+analyst questions with the Athena SQL pack on DuckDB -> dashboard snapshot.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from datetime import date
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import click
 from rich.console import Console
@@ -20,7 +35,20 @@ from basket_core.progress import Progress
 
 
 @click.command("demo")
-@click.option("--transactions", "-n", type=int, default=20_000, show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["stream", "batch"]),
+    default="stream",
+    show_default=True,
+    help="stream: Kafka + CSV drops -> Delta -> the daily Airflow DAG; batch: mine a CSV.",
+)
+@click.option(
+    "--transactions",
+    "-n",
+    type=int,
+    default=None,
+    help="Transactions to generate [default: 5000 stream, 20000 batch].",
+)
 @click.option("--items", type=int, default=500, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--min-support", type=float, default=0.004, show_default=True)
@@ -38,10 +66,22 @@ from basket_core.progress import Progress
     show_default=True,
     help="At the end, serve the interactive dashboard on 127.0.0.1 until Ctrl-C.",
 )
+@click.option(
+    "--drop-share",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="stream: share of transactions dropped as CSV files instead of sent as events.",
+)
+@click.option(
+    "--kafka-bootstrap",
+    help="stream: use this running broker instead of starting a local one.",
+)
 @click.pass_obj
 def command(
     settings: Settings,
-    transactions: int,
+    mode: str,
+    transactions: int | None,
     items: int,
     seed: int,
     min_support: float,
@@ -49,8 +89,25 @@ def command(
     top: int,
     publish: bool,
     serve: bool,
+    drop_share: float,
+    kafka_bootstrap: str | None,
 ) -> None:
-    """Run generate -> mine -> show on the embedded default (local Spark, local files)."""
+    """Run the pipeline on the embedded default (local Kafka, Spark, Airflow, moto)."""
+    if mode == "stream":
+        if serve:
+            raise click.UsageError("--serve goes with --mode batch")
+        stream_demo(
+            settings,
+            transactions=transactions or 5_000,
+            items=items,
+            seed=seed,
+            min_support=min_support,
+            min_confidence=min_confidence,
+            drop_share=drop_share,
+            kafka_bootstrap=kafka_bootstrap,
+        )
+        return
+    transactions = transactions or 20_000
     from basket.show import print_top_rules
     from basket_devtools.generate import GeneratorConfig, generate
     from basket_pipeline import stages
@@ -165,3 +222,332 @@ def show_analyst_queries(settings: Settings) -> None:
         query = pack.load(name)
         columns, rows = local.run(con, query, query.bind(values))
         print_table(f"basket query {name}  (Athena SQL on DuckDB)", columns, rows)
+
+
+# ---- the streaming shape ---------------------------------------------------------------
+
+DEMO_DAY = date(2026, 11, 24)
+"""The last day of the generated data: the daily DAG's run of this day mines the week."""
+DEMO_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Hops:
+    """The counts at every hop of the streaming demo, each from where it landed."""
+
+    events_produced: int
+    csv_rows_dropped: int
+    kafka: Any  # ingest.report.IngestReport
+    files: Any  # ingest.report.IngestReport
+    baskets: int
+    itemsets: int
+    rules: int
+    s3_objects: int
+    s3_bytes: int
+    partitions: int
+    ingestions: int
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        k, f = self.kafka, self.files
+        return [
+            ("Kafka events produced", f"{self.events_produced:,}", "= kafka ingest records"),
+            (
+                "kafka ingest",
+                f"{k.records:,}",
+                f"= {k.lines:,} lines + {k.quarantined:,} quarantined "
+                f"+ {k.repeats_dropped:,} repeats dropped",
+            ),
+            ("CSV records dropped", f"{self.csv_rows_dropped:,}", "= drop ingest records"),
+            (
+                "drop ingest",
+                f"{f.records:,}",
+                f"= {f.lines:,} lines + {f.quarantined:,} quarantined "
+                f"+ {f.repeats_dropped:,} repeats dropped",
+            ),
+            ("Delta lines (both streams)", f"{k.lines + f.lines:,}", "mined by the DAG"),
+            ("baskets", f"{self.baskets:,}", "run report"),
+            ("frequent itemsets", f"{self.itemsets:,}", "run report"),
+            ("rules", f"{self.rules:,}", "run report"),
+            ("S3 objects", f"{self.s3_objects:,}", f"{self.s3_bytes:,} bytes, published attempt"),
+            ("Glue partitions", f"{self.partitions:,}", "for the run, every table"),
+            ("QuickSight ingestions", f"{self.ingestions:,}", "SPICE refreshes started"),
+        ]
+
+    @property
+    def reconciles(self) -> bool:
+        k, f = self.kafka, self.files
+        return (
+            self.events_produced == k.records
+            and self.csv_rows_dropped == f.records
+            and k.reconciles
+            and f.reconciles
+        )
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _loopback(endpoint: str | None) -> bool:
+    return endpoint is not None and urlparse(endpoint).hostname in ("127.0.0.1", "localhost")
+
+
+def stream_demo(
+    settings: Settings,
+    *,
+    transactions: int,
+    items: int,
+    seed: int,
+    min_support: float,
+    min_confidence: float,
+    drop_share: float,
+    kafka_bootstrap: str | None,
+) -> None:
+    """Generate -> Kafka events + CSV drops -> Delta -> the daily DAG -> the hop counts."""
+    from basket_devtools.demo_data import split_by_transaction
+    from basket_devtools.generate import GeneratorConfig, generate
+    from basket_devtools.kafka_broker import KafkaBroker
+
+    console = Console(stderr=True)
+    progress = Progress(console=console)
+    root = (settings.paths.data_dir / "demo-stream").resolve()
+    for stale in ("delta", "checkpoints", "drops", "kafka", "airflow"):
+        shutil.rmtree(root / stale, ignore_errors=True)
+    data = root / "pos.csv"
+    with progress.stage("generate", "Generated point-of-sale data") as st:
+        result = generate(
+            GeneratorConfig(
+                transactions=transactions,
+                items=items,
+                seed=seed,
+                dirty_share=0.03,
+                start_date=DEMO_DAY - timedelta(days=DEMO_DAYS - 1),
+                days=DEMO_DAYS,
+            ),
+            data,
+        )
+        split = split_by_transaction(
+            data, root / "events.csv", root / "drops", drop_share=drop_share
+        )
+        st.done(
+            f"{result.rows:,} rows ({result.dirty_rows:,} dirty), {result.transactions:,} "
+            f"transactions: {split.events_rows:,} rows as events, {split.drop_rows:,} in "
+            f"{len(split.drop_files)} CSV drops"
+        )
+    s = settings.with_overrides(
+        **{
+            "paths.delta_dir": str(root / "delta"),
+            "paths.checkpoint_dir": str(root / "checkpoints"),
+            "kafka.topic": f"basket-demo-{uuid.uuid4().hex[:8]}",
+            "spark.local_ip": "127.0.0.1",
+            "mining.min_support": min_support,
+            "mining.min_confidence": min_confidence,
+            "orchestration.ingest": "kafka",
+            "orchestration.retries": 0,
+            "orchestration.trigger_on_new_data": False,
+            "orchestration.poke_interval_s": 1,
+        }
+    )
+    broker = None
+    if kafka_bootstrap is None:
+        broker = KafkaBroker(
+            root / "kafka", settings.paths.cache_dir / "kafka", host="127.0.0.1", partitions=2
+        )
+    try:
+        if broker is not None:
+            with progress.stage("kafka", "Started a local KRaft broker") as st:
+                broker.start()
+                kafka_bootstrap = broker.bootstrap_servers
+                st.done(f"{kafka_bootstrap} (state {broker.state_dir})")
+        assert kafka_bootstrap is not None
+        s = s.with_overrides(**{"kafka.bootstrap_servers": kafka_bootstrap})
+        kafka_report, files_report, produced = _stream_in(s, split, progress)
+        hops = _run_daily(s, progress, produced, split.drop_rows, kafka_report, files_report)
+    finally:
+        if broker is not None:
+            broker.stop()
+            click.echo(f"Kafka broker {broker.bootstrap_servers} stopped.", err=True)
+    _print_hops(s, hops)
+
+
+def _stream_in(s: Settings, split: Any, progress: Progress) -> tuple[Any, Any, int]:
+    from basket_pipeline import stages
+    from ingest.replay import replay
+    from ingest.stream import RunOptions
+
+    with progress.stage("replay", "Replayed the POS rows as Kafka events") as st:
+        sent = replay(
+            split.events_csv, s.kafka.bootstrap_servers, s.kafka.topic, s.columns, s.input
+        )
+        st.done(f"{sent.messages:,} events -> topic {s.kafka.topic} ({sent.rate:,.0f}/s)")
+    spark = stages.spark_session(s)
+    reports = []
+    sources: tuple[tuple[stages.IngestKind, Path | None], ...] = (
+        ("kafka", None),
+        ("files", split.drop_files[0].parent),
+    )
+    for kind, folder in sources:
+        with progress.stage(f"ingest-{kind}", f"Streamed {kind} into Delta") as st:
+            source = stages.ingest_source(s, kind, spark=spark, input_dir=folder)
+            report = stages.ingest(s, source, RunOptions(once=True), spark=spark)
+            st.done(report.summary())
+            reports.append(report)
+    return reports[0], reports[1], sent.messages
+
+
+def _run_daily(
+    s: Settings,
+    progress: Progress,
+    produced: int,
+    dropped: int,
+    kafka_report: Any,
+    files_report: Any,
+) -> Hops:
+    """The daily DAG for DEMO_DAY on a local Airflow (``dag.test()``, SQLite metadata DB)
+    against the configured AWS endpoint, or a moto server for the duration."""
+    from basket_devtools.local_aws import local_aws
+
+    embedded = s.aws.endpoint_url is None
+    ctx = local_aws(s.aws) if embedded else nullcontext(s.aws)
+    with ctx as aws:
+        on_aws = s.model_copy(update={"aws": aws})
+        from quicksight.refresh import DATA_SET_NAMES
+
+        prefix = on_aws.dashboards.quicksight_id_prefix
+        on_aws = on_aws.with_overrides(
+            **{"orchestration.quicksight_dataset_ids": [f"{prefix}-{n}" for n in DATA_SET_NAMES]}
+        )
+        run = _dag_test(on_aws, progress)
+        return _count_hops(on_aws, run, produced, dropped, kafka_report, files_report)
+
+
+def _dag_test(s: Settings, progress: Progress) -> Any:
+    from basket_pipeline.airflow_runtime import DAGS_FOLDER, airflow_env
+
+    home = (s.paths.data_dir / "demo-stream" / "airflow").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **airflow_env(s, home),
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # the DAG file builds its DAGs from load_settings(): the demo's settings
+        **{f"BASKET_{name.upper()}": model.model_dump_json() for name, model in s},
+    }
+    with _environ(env), progress.stage("airflow", "Ran the daily DAG on a local Airflow") as st:
+        import importlib.util
+
+        from airflow.utils.db import initdb
+
+        initdb()
+        spec = importlib.util.spec_from_file_location(
+            "market_basket_demo", DAGS_FOLDER / "market_basket.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        dag = module.build_dag(s, "daily")
+        fired = datetime.combine(DEMO_DAY + timedelta(days=1), time(), UTC)
+        ctx = _quicksight_ctx(s)
+        with ctx:
+            run = dag.test(logical_date=fired)
+        states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+        if str(run.state) != "success":
+            raise click.ClickException(f"{dag.dag_id} {DEMO_DAY} ended {run.state}: {states}")
+        st.done(f"{dag.dag_id} {DEMO_DAY}: {len(states)} tasks succeeded (AIRFLOW_HOME={home})")
+    return run
+
+
+def _quicksight_ctx(s: Settings) -> Any:
+    from basket_devtools.local_aws import quicksight_status_completed
+
+    return quicksight_status_completed() if _loopback(s.aws.endpoint_url) else nullcontext()
+
+
+def _count_hops(
+    s: Settings, run: Any, produced: int, dropped: int, kafka_report: Any, files_report: Any
+) -> Hops:
+    from basket_core.aws import glue as glue_api
+    from basket_core.layout import Target
+    from basket_pipeline import stages
+
+    run_id = f"daily-{DEMO_DAY.isoformat()}"
+    report = stages.local_report(s, DEMO_DAY, run_id)
+    if report is None:
+        raise click.ClickException(f"no run report for {run_id}")
+    clients = stages.default_clients(s)
+    attempt = stages.published_attempt(s, clients, DEMO_DAY, run_id)
+    if not attempt:
+        raise click.ClickException(f"{run_id} has no published attempt in S3")
+    s3 = clients("s3")
+    objects = size = 0
+    target = Target.of(s.aws)
+    part = f"dt={DEMO_DAY.isoformat()}/run_id={run_id}/attempt={attempt}/"
+    for dataset in ("itemsets", "rules", "quarantine", "runs", "exports"):
+        root = target.prefix.strip("/")
+        key_prefix = f"{root}/{dataset}/{part}" if root else f"{dataset}/{part}"
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=target.bucket, Prefix=key_prefix
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                objects += 1
+                size += obj["Size"]
+    glue = clients("glue")
+    partitions = sum(
+        [DEMO_DAY.isoformat(), run_id] in glue_api.partition_values(glue, s.athena.database, t)
+        for t in ("itemsets", "rules", "quarantine", "runs")
+    )
+    ingestions = sum(
+        1
+        for ti in run.get_task_instances()
+        if ti.task_id.startswith("spice_refresh_") and str(ti.state) == "success"
+    )
+    c = report.counts
+    return Hops(
+        produced,
+        dropped,
+        kafka_report,
+        files_report,
+        c.baskets,
+        c.itemsets,
+        c.rules,
+        objects,
+        size,
+        partitions,
+        ingestions,
+    )
+
+
+def _print_hops(s: Settings, hops: Hops) -> None:
+    from rich.table import Table
+
+    table = Table(title="basket demo: counts at every hop")
+    for col in ("hop", "count", "reconciles with"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for row in hops.rows():
+        table.add_row(*row)
+    Console().print(table)
+    click.echo("Counts reconcile." if hops.reconciles else "COUNTS DO NOT RECONCILE.")
+    root = s.paths.data_dir / "demo-stream"
+    click.echo(f"Delta tables: {s.paths.delta_dir}/lines, quarantine (reports in _reports/)")
+    click.echo(f"Results: {s.paths.output_dir} (run daily-{DEMO_DAY.isoformat()})")
+    click.echo(f"Dashboard snapshot: {stages_snapshot(s)}")
+    click.echo(f"Airflow home (SQLite, logs): {root / 'airflow'}")
+    if not hops.reconciles:
+        raise click.ClickException("the hop counts do not reconcile")
+
+
+def stages_snapshot(s: Settings) -> Path:
+    from basket_pipeline import stages
+
+    return stages.day_snapshot_path(s, DEMO_DAY)

@@ -18,7 +18,7 @@ def test_demo_runs_every_stage(spark, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("BASKET_PATHS__DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BASKET_PATHS__CACHE_DIR", str(REPO_ROOT / ".cache"))
     result = CliRunner().invoke(
-        main, ["demo", "-n", "2000", "--items", "200", "--min-support", "0.01"]
+        main, ["demo", "--mode", "batch", "-n", "2000", "--items", "200", "--min-support", "0.01"]
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
     out = result.output
