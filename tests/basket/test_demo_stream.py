@@ -48,6 +48,7 @@ def _parquet_rows(s3: Any, bucket: str, keys: list[str]) -> int:
 
 
 def test_stream_demo_counts_reconcile_at_every_hop(
+    airflow_home: Path,  # Airflow reads its home once per process: the session's, first
     spark: Any,
     kafka_broker: Any,
     moto_aws: AwsConfig,
