@@ -331,6 +331,7 @@ def publish(
     *,
     expect_dt: date | None = None,
     options: PublishOptions | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> PublishResult:
     """Upload a complete local run to ``Target.of(settings.aws)`` as a new attempt (what
     S3 already holds skipped), switch the catalog, pointer and ``_latest.json`` to it,
@@ -347,6 +348,7 @@ def publish(
         aws=settings.aws,
         options=options or publish_options(settings),
         switch=catalog_switch(settings, clients, run.dt, run.run_id),
+        on_bytes=on_bytes,
     )
 
 

@@ -399,8 +399,11 @@ def _publish_file(
     options: PublishOptions,
     sse: Mapping[str, str],
     config: Any,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> Outcome:
     if remote_matches(s3_api.head(s3, bucket, key, options.checksum), local, sse):
+        if on_bytes is not None:
+            on_bytes(f.path.stat().st_size)
         return "skipped"
     extra = {
         **sse,
@@ -416,6 +419,7 @@ def _publish_file(
         key,
         extra_args=extra,
         config=config,
+        on_bytes=on_bytes,
         attempts=options.attempts,
     )
     remote = s3_api.head(s3, bucket, key, options.checksum)
@@ -463,6 +467,11 @@ def _parallel(
     return done, failures
 
 
+def run_bytes(run: LocalRun) -> int:
+    """Bytes a publish of ``run`` sends or checks: every file it lists."""
+    return sum(f.path.stat().st_size for f in list_files(run))
+
+
 def publish_run(
     s3: Any,
     run: LocalRun,
@@ -472,6 +481,7 @@ def publish_run(
     options: PublishOptions | None = None,
     on_file: Callable[[str, Outcome], None] | None = None,
     switch: Switch | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> PublishResult:
     """Upload one run as a new attempt, switch readers to it, retire what it replaced.
     Safe to repeat and to kill anywhere; see the module doc."""
@@ -491,7 +501,7 @@ def publish_run(
 
     def upload(f: LocalFile) -> Outcome:
         outcome = _publish_file(
-            s3, f, keys[f.rel], local[f.rel], target.bucket, options, sse, config
+            s3, f, keys[f.rel], local[f.rel], target.bucket, options, sse, config, on_bytes
         )
         if on_file is not None:
             on_file(f.rel, outcome)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ def command(settings: Settings, **opts: Any) -> None:
     """
     from basket.cli import one_line
     from basket_pipeline import stages
-    from basket_publish.publisher import PublishError
+    from basket_publish.publisher import PublishError, run_bytes
 
     try:
         settings = apply_aws_options(settings, opts)
@@ -70,11 +72,14 @@ def command(settings: Settings, **opts: Any) -> None:
             err=True,
         )
     try:
-        stages.find_run(settings, opts["run_id"])
+        run = stages.find_run(settings, opts["run_id"])
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        result = stages.publish(settings, clients, opts["run_id"], options=options)
+        with byte_progress(run_bytes(run), f"publishing {run.run_id}") as on_bytes:
+            result = stages.publish(
+                settings, clients, opts["run_id"], options=options, on_bytes=on_bytes
+            )
     except PublishError as exc:
         raise click.ClickException(one_line(exc)) from exc
     if opts["as_json"]:
@@ -86,3 +91,39 @@ def command(settings: Settings, **opts: Any) -> None:
         f"{len(result.deleted)} superseded deleted; "
         f"_latest.json {'written' if result.manifest_written else result.manifest_reason}"
     )
+
+
+@contextmanager
+def byte_progress(total: int, title: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar in bytes on stderr (a terminal only; elsewhere the closing line
+    says what was sent); yields the callback the transfer threads call."""
+    import threading
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    console = Console(stderr=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    task = bar.add_task(title, total=total)
+    lock = threading.Lock()
+
+    def advance(n: int) -> None:
+        with lock:
+            bar.advance(task, n)
+
+    with bar:
+        yield advance

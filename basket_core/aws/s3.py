@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,11 +177,21 @@ def kms_key_matches(remote: str | None, wanted: str) -> bool:
 
 
 def upload_file(
-    s3: Any, path: Path, bucket: str, key: str, *, extra_args: Mapping[str, Any], config: Any
+    s3: Any,
+    path: Path,
+    bucket: str,
+    key: str,
+    *,
+    extra_args: Mapping[str, Any],
+    config: Any,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> None:
     """Upload a file; the transfer manager switches to parallel multipart above the
-    config's threshold and aborts the multipart upload if a part fails."""
-    s3.upload_file(str(path), bucket, key, ExtraArgs=dict(extra_args), Config=config)
+    config's threshold and aborts the multipart upload if a part fails. ``on_bytes``
+    gets each chunk's size as it is sent (from the transfer threads)."""
+    s3.upload_file(
+        str(path), bucket, key, ExtraArgs=dict(extra_args), Config=config, Callback=on_bytes
+    )
 
 
 def put_bytes(s3: Any, bucket: str, key: str, body: bytes, *, extra_args: Mapping[str, Any]) -> str:

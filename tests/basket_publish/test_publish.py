@@ -22,6 +22,7 @@ from basket_publish.publisher import (
     list_files,
     manifest_decision,
     publish_run,
+    run_bytes,
 )
 from tests.paths import REPO_ROOT
 
@@ -137,6 +138,20 @@ def test_publish_uploads_the_layout_encrypted_with_manifest_last(
         f"run_id={sample_results.RUN_B}/attempt={result.attempt}/"
     )
     assert len(latest["objects"]) == len(data)
+
+
+def test_progress_counts_every_byte_of_the_run(results: Path, s3: Any, moto_aws: AwsConfig) -> None:
+    """The byte callback (the CLI's progress bar) adds up to the run's size, whether the
+    files are sent (multipart parts included) or found unchanged."""
+    run = find_run(results, "latest")
+    total = run_bytes(run)
+    assert total > 0
+    for _ in range(2):  # uploaded, then all skipped
+        sent: list[int] = []
+        publish_run(
+            s3, run, _target(moto_aws), aws=moto_aws, options=SMALL_PARTS, on_bytes=sent.append
+        )
+        assert sum(sent) == total
 
 
 def test_republish_is_a_no_op(
