@@ -40,11 +40,10 @@ from urllib.parse import urlsplit
 
 from athena import ddl
 from basket_core.layout import ATTEMPTS, LATEST, Pointer, Target, attempt_of
-from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Dataset, duckdb_type
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Dataset, arrow_type, duckdb_type
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
-    import pyarrow as pa
     import pyarrow.dataset as pads
     import pyarrow.fs as pafs
 
@@ -193,23 +192,6 @@ def _pointer_run(inner: str) -> tuple[str, str] | None:
     return dt, parts[1].removeprefix("run_id=").removesuffix(".json")
 
 
-def _arrow_type(neutral: str) -> pa.DataType:
-    import pyarrow as pa
-
-    types: dict[str, pa.DataType] = {
-        "string": pa.string(),
-        "bigint": pa.int64(),
-        "int": pa.int32(),
-        "double": pa.float64(),
-        "boolean": pa.bool_(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-        "date": pa.date32(),
-        "array<string>": pa.list_(pa.string()),
-        "map<string,string>": pa.map_(pa.string(), pa.string()),
-    }
-    return types[neutral]
-
-
 def arrow_dataset(
     fs: pafs.FileSystem, dataset: Dataset, files: Iterable[tuple[str, str, str]]
 ) -> pads.FileSystemDataset:
@@ -231,7 +213,7 @@ def arrow_dataset(
     fields = [
         first.field(c.name)
         if c.name in first.names
-        else pa.field(c.name, _arrow_type(c.type), nullable=True)
+        else pa.field(c.name, arrow_type(c.type), nullable=True)
         for c in dataset.columns
     ]
     fields += [pa.field(c.name, pa.string()) for c in PARTITION_COLUMNS]

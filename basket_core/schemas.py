@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql.types import DataType, StructType
 
 NEUTRAL_TYPES = (
@@ -214,6 +215,25 @@ def spark_schema(dataset: Dataset, *, with_partitions: bool = False) -> StructTy
 
     cols = list(dataset.columns) + (list(PARTITION_COLUMNS) if with_partitions else [])
     return T.StructType([T.StructField(c.name, spark_type(c.type), c.nullable) for c in cols])
+
+
+def arrow_type(neutral: str) -> pa.DataType:
+    """The Arrow type of a neutral type, as Spark writes it to Parquet (timestamps in
+    microseconds, UTC)."""
+    import pyarrow as pa
+
+    types: dict[str, pa.DataType] = {
+        "string": pa.string(),
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
+        "array<string>": pa.list_(pa.string()),
+        "map<string,string>": pa.map_(pa.string(), pa.string()),
+    }
+    return types[neutral]
 
 
 def athena_type(neutral: str) -> str:

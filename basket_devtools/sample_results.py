@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from basket_core.layout import LATEST, RunLayout
-from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset
+from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset, arrow_type
 
 N_BASKETS = 100
 RUN_A = "20260101T010000Z-aaaaaa"
@@ -177,18 +177,8 @@ def write_dataset(path: str, dataset: Dataset, rows: list[dict[str, Any]]) -> No
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    types = {
-        "string": pa.string(),
-        "bigint": pa.int64(),
-        "int": pa.int32(),
-        "double": pa.float64(),
-        "boolean": pa.bool_(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-        "date": pa.date32(),
-        "array<string>": pa.list_(pa.string()),
-    }
     schema = pa.schema(
-        [pa.field(c.name, types[c.type], nullable=c.nullable) for c in dataset.columns]
+        [pa.field(c.name, arrow_type(c.type), nullable=c.nullable) for c in dataset.columns]
     )
     table = pa.Table.from_pylist(rows, schema=schema)
     folder = Path(path)

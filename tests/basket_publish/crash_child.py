@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from basket_core.layout import RunLayout
-from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset
+from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset, arrow_type
 
 MARKERS = {"itemsets": "segment", "rules": "segment", "quarantine": "reason", "runs": "engine"}
 """The string column of each dataset that says which generation wrote a row."""
@@ -70,17 +70,7 @@ def _write_part(path: Path, dataset: Dataset, rows: list[dict[str, Any]]) -> Non
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    types = {
-        "string": pa.string(),
-        "bigint": pa.int64(),
-        "int": pa.int32(),
-        "double": pa.float64(),
-        "boolean": pa.bool_(),
-        "timestamp": pa.timestamp("us", tz="UTC"),
-        "date": pa.date32(),
-        "array<string>": pa.list_(pa.string()),
-    }
-    schema = pa.schema([pa.field(c.name, types[c.type]) for c in dataset.columns])
+    schema = pa.schema([pa.field(c.name, arrow_type(c.type)) for c in dataset.columns])
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
 
