@@ -15,23 +15,13 @@ import pytest
 from pydantic import ValidationError
 
 from basket_core.config import CleaningConfig, ColumnsConfig, InputConfig, Settings
+from basket_devtools.generate import COLUMNS  # the retailer CSV's header
 from spark.clean import RAW_FIELD_CHARS, SHOWN_CHARS, clean_lines
 from spark.job import MineRequest, run_mine
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
-COLUMNS = (
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-    "StoreID",
-)
 GOOD = dict(
     zip(
         COLUMNS,
