@@ -13,6 +13,7 @@ start the server, ~10 s for the DDL and the queries.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +90,23 @@ def results(trino_data_root: Path) -> Path:
     return root
 
 
+def wait_for_catalog_nodes(conn: Any, timeout_s: float = 120.0) -> None:
+    """Block until a scan of a Hive table runs. A fresh coordinator runs metadata and
+    ``SELECT 1`` queries at once but schedules a connector's splits only once its own
+    node is active for that catalog, seconds later (NO_NODES_AVAILABLE until then)."""
+    from trino.exceptions import TrinoQueryError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            trino_ddl.execute(conn, f"SELECT count(*) FROM {CATALOG}.{DATABASE}.runs")
+            return
+        except TrinoQueryError as exc:
+            if exc.error_name != "NO_NODES_AVAILABLE" or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
 @pytest.fixture(scope="module")
 def trino_conn(trino_server: TrinoServer, results: Path) -> Iterator[Any]:
     import trino
@@ -102,6 +120,7 @@ def trino_conn(trino_server: TrinoServer, results: Path) -> Iterator[Any]:
     for run in sample_results.SAMPLE_RUNS:
         for sql in trino_ddl.register_run_statements(CATALOG, DATABASE, root, run.dt, run.run_id):
             trino_ddl.execute(admin, sql)
+    wait_for_catalog_nodes(admin)
     admin.close()
     conn = trino.dbapi.connect(
         host=trino_server.host,
