@@ -5,12 +5,14 @@ project config). Airflow itself is imported only inside the functions that need 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from basket_core.config import Settings
@@ -33,6 +35,18 @@ def dags_folder() -> Path:
 
 
 DAGS_FOLDER = dags_folder()
+
+
+def load_dag_file(module_name: str) -> ModuleType:
+    """The project's DAG file (``market_basket.py`` in :data:`DAGS_FOLDER`) loaded as a
+    module of its own, for ``dag.test()`` runs outside the scheduler; its ``build_dag``
+    builds a DAG from any settings."""
+    spec = importlib.util.spec_from_file_location(module_name, DAGS_FOLDER / "market_basket.py")
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no DAG file in {DAGS_FOLDER}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def hook_clients(conn_id: str, region: str | None = None) -> ClientFactory:

@@ -102,18 +102,12 @@ def test(settings: Settings, kind: str, day: datetime, home: Path | None) -> Non
         from airflow.utils.db import initdb
     except ImportError as exc:
         raise click.ClickException("airflow is not installed: pip install '.[airflow]'") from exc
-    import importlib.util
     from zoneinfo import ZoneInfo
 
-    from basket_pipeline.airflow_runtime import DAGS_FOLDER
+    from basket_pipeline.airflow_runtime import load_dag_file
 
     initdb()
-    spec = importlib.util.spec_from_file_location(
-        "market_basket_cli", DAGS_FOLDER / "market_basket.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_dag_file("market_basket_cli")
     dag = module.build_dag(settings, kind)
     tz = ZoneInfo(settings.orchestration.timezone)
     fired = datetime.combine(day.date() + timedelta(days=1), time(), tz)

@@ -432,7 +432,7 @@ def _run_daily(
 
 
 def _dag_test(s: Settings, progress: Progress) -> Any:
-    from basket_pipeline.airflow_runtime import DAGS_FOLDER, airflow_env
+    from basket_pipeline.airflow_runtime import airflow_env, load_dag_file
 
     home = (s.paths.data_dir / "demo-stream" / "airflow").resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -444,17 +444,10 @@ def _dag_test(s: Settings, progress: Progress) -> Any:
         **{f"BASKET_{name.upper()}": model.model_dump_json() for name, model in s},
     }
     with _environ(env), progress.stage("airflow", "Ran the daily DAG on a local Airflow") as st:
-        import importlib.util
-
         from airflow.utils.db import initdb
 
         initdb()
-        spec = importlib.util.spec_from_file_location(
-            "market_basket_demo", DAGS_FOLDER / "market_basket.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_dag_file("market_basket_demo")
         dag = module.build_dag(s, "daily")
         fired = datetime.combine(DEMO_DAY + timedelta(days=1), time(), UTC)
         ctx = _quicksight_ctx(s)
