@@ -163,6 +163,24 @@ class MiningConfig(_Section):
     group_memory_mb: int = Field(default=2048, ge=1)
     # A run sure to find more itemsets than this is refused before mining (spark.explosion).
     max_itemsets: int = Field(default=5_000_000, ge=1)
+    # Largest consequent of a rule (1: rules A -> c, as Spark MLlib; more: as mlxtend).
+    max_consequent: int = Field(default=1, ge=1)
+    # Which itemsets the itemsets dataset keeps: every frequent one, or only the closed
+    # (no superset with the same count) or maximal (no frequent superset) ones. Rules
+    # always come from every frequent itemset.
+    itemsets: Literal["all", "closed", "maximal"] = "all"
+    # Multiple-testing correction of each rule's Fisher p-value over the run's rules
+    # (fdr = Benjamini-Hochberg). Bonferroni is what arules' is.significant uses.
+    p_adjust: Literal["bonferroni", "holm", "fdr", "none"] = "bonferroni"
+    # Keep only rules whose adjusted Fisher p-value is at most this (None: keep all).
+    max_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    # Drop rules with improvement <= 0 (a more general rule is at least as confident).
+    prune_redundant: bool = False
+    # rule_changes: a rule strengthened/weakened when its lift changed by this factor
+    # or more (after >= before * f, or after <= before / f) ...
+    change_lift_ratio: float = Field(default=1.25, gt=1.0)
+    # ... or its confidence by this much (absolute) or more.
+    change_confidence_delta: float = Field(default=0.1, gt=0.0, le=1.0)
 
     @field_validator("min_support", "min_confidence")
     @classmethod
@@ -197,6 +215,20 @@ class SparkConfig(_Section):
     # `python -m basket_devtools.warmup` in the install step, under <cache_dir>/jvm) when it exists:
     # ~1.5 s less JVM start and faster first queries. False: never use it.
     class_archive: bool = True
+    # A Spark Connect server to run on instead of starting a JVM here (`basket services
+    # start spark` runs one on sc://127.0.0.1:15002); None: an in-process session.
+    remote: str | None = None
+    # Port of `basket services start spark` (the local Spark Connect server).
+    connect_port: int = Field(default=15002, ge=1, le=65535)
+
+    @field_validator("remote", mode="before")
+    @classmethod
+    def _remote_url(cls, v: Any) -> Any:
+        if isinstance(v, str) and not v.strip():
+            return None
+        if isinstance(v, str) and not v.startswith("sc://"):
+            raise ValueError(f"must be a Spark Connect URL sc://host:port, got {v!r}")
+        return v
 
 
 class AwsConfig(_Section):
@@ -306,7 +338,10 @@ class OrchestrationConfig(_Section):
     poke_interval_s: int = 300
     deferrable: bool = False
     ingest: Literal["none", "files", "kafka"] = "none"  # catch the stream up, mine Delta
-    spark_mode: Literal["in_process", "spark_submit"] = "in_process"
+    # in_process: tasks start Spark themselves; spark_submit: SparkSubmitOperator;
+    # connect: tasks are Spark Connect clients of spark.remote (the provider's
+    # spark_connect connection, spark_conn_id)
+    spark_mode: Literal["in_process", "spark_submit", "connect"] = "in_process"
     spark_conn_id: str = "spark_default"
     spark_application: str | None = None  # None: basket_pipeline/spark_app.py
     spark_submit_conf: dict[str, str] = Field(default_factory=dict)

@@ -116,6 +116,16 @@ ITEMSETS = Dataset(
         Column("size", "int", "Number of items.", False),
         Column("count", "bigint", "Number of baskets containing every item.", False),
         Column("support", "double", "count / baskets in the segment.", False),
+        Column(
+            "closed",
+            "boolean",
+            "No frequent superset has the same count (null in files written before it).",
+        ),
+        Column(
+            "maximal",
+            "boolean",
+            "No superset is frequent (within max_size; null in files written before it).",
+        ),
     ),
 )
 
@@ -141,6 +151,68 @@ RULES = Dataset(
         Column("jaccard", "double", "P(A and C) / P(A or C).", False),
         Column("kulczynski", "double", "(P(C|A) + P(A|C)) / 2.", False),
         Column("certainty", "double", "Certainty factor (confidence - P(C)) / (1 - P(C)).", False),
+        # Columns added after the first release are nullable: older runs' files lack them.
+        Column("consequent_size", "int", "Number of items in C."),
+        Column(
+            "chi_squared",
+            "double",
+            "Pearson's chi-squared statistic of the 2x2 table of A and C (no continuity "
+            "correction).",
+        ),
+        Column("chi_squared_p", "double", "p-value of chi_squared, 1 degree of freedom."),
+        Column(
+            "fisher_p",
+            "double",
+            "Fisher's exact test p-value, one-sided (A and C together more often than by "
+            "chance), as arules' is.significant uses it.",
+        ),
+        Column(
+            "fisher_p_adjusted",
+            "double",
+            "fisher_p corrected for the run's number of rules (mining.p_adjust: bonferroni, "
+            "holm, fdr or none).",
+        ),
+        Column(
+            "improvement",
+            "double",
+            "confidence minus the best confidence of any rule with the same consequent and "
+            "a proper subset of A (the empty set included, whose confidence is P(C)).",
+        ),
+        Column(
+            "redundant",
+            "boolean",
+            "improvement <= 0: a more general rule predicts C at least as well (arules' "
+            "is.redundant).",
+        ),
+    ),
+)
+
+RULE_CHANGES = Dataset(
+    "rule_changes",
+    "How this run's rules differ from the previous run of the same kind (same segment_by "
+    "and basket_by): rules new, gone, strengthened or weakened beyond the thresholds.",
+    (
+        Column("segment", "string", "Segment value ('all' for an unsegmented run).", False),
+        Column("antecedent", "array<string>", "Items of A, sorted.", False),
+        Column("consequent", "array<string>", "Items of C, sorted.", False),
+        Column("change", "string", "'new', 'gone', 'strengthened' or 'weakened'.", False),
+        Column("previous_run_id", "string", "The run compared with.", False),
+        Column("previous_dt", "string", "Run date of the run compared with.", False),
+        Column("lift_before", "double", "Lift in the previous run (null: new)."),
+        Column("lift_after", "double", "Lift in this run (null: gone)."),
+        Column("lift_ratio", "double", "lift_after / lift_before."),
+        Column("confidence_before", "double", "Confidence in the previous run (null: new)."),
+        Column("confidence_after", "double", "Confidence in this run (null: gone)."),
+        Column("confidence_delta", "double", "confidence_after - confidence_before."),
+        Column(
+            "confidence_change_p",
+            "double",
+            "Two-sided p-value that the confidence did not change (two-proportion z-test "
+            "on the counts of both runs).",
+        ),
+        Column("count_before", "bigint", "Baskets with A and C in the previous run."),
+        Column("count_after", "bigint", "Baskets with A and C in this run."),
+        Column("fisher_p_adjusted", "double", "The rule's adjusted Fisher p-value in this run."),
     ),
 )
 
@@ -173,7 +245,7 @@ RUNS = Dataset(
     ),
 )
 
-RESULT_DATASETS: tuple[Dataset, ...] = (ITEMSETS, RULES, QUARANTINE, RUNS)
+RESULT_DATASETS: tuple[Dataset, ...] = (ITEMSETS, RULES, RULE_CHANGES, QUARANTINE, RUNS)
 
 _SPARK_NAMES = {
     "string": "StringType",
