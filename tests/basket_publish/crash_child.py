@@ -29,14 +29,29 @@ from pathlib import Path
 from typing import Any
 
 from basket_core.layout import RunLayout
-from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset, arrow_type
+from basket_core.schemas import (
+    ITEMSETS,
+    QUARANTINE,
+    RULE_CHANGES,
+    RULES,
+    RUNS,
+    Dataset,
+    arrow_type,
+)
 
-MARKERS = {"itemsets": "segment", "rules": "segment", "quarantine": "reason", "runs": "engine"}
+MARKERS = {
+    "itemsets": "segment",
+    "rules": "segment",
+    "rule_changes": "segment",
+    "quarantine": "reason",
+    "runs": "engine",
+}
 """The string column of each dataset that says which generation wrote a row."""
-PARTS = {"itemsets": 10, "rules": 10, "quarantine": 4, "runs": 1}
+PARTS = {"itemsets": 10, "rules": 10, "rule_changes": 3, "quarantine": 4, "runs": 1}
 DATASETS: dict[str, Dataset] = {
     "itemsets": ITEMSETS,
     "rules": RULES,
+    "rule_changes": RULE_CHANGES,
     "quarantine": QUARANTINE,
     "runs": RUNS,
 }
@@ -111,6 +126,7 @@ def write_generation(
         "counts": {
             "itemsets": want["itemsets"],
             "rules": want["rules"],
+            "rule_changes": want["rule_changes"],
             "rejected_rows": want["quarantine"],
         },
     }
