@@ -77,13 +77,27 @@ def empty_view(dataset: Dataset) -> str:
     return f"CREATE OR REPLACE VIEW {ddl.ident(dataset.name)} AS SELECT {select} WHERE false"
 
 
+def file_columns(files: list[Path]) -> set[str]:
+    """The column names any of the Parquet files has (their footers only): a column added
+    to a schema after every one of them was written reads as null."""
+    import pyarrow.parquet as pq
+
+    return {name for path in files for name in pq.read_schema(path).names}
+
+
 def dataset_view(root: Path, dataset: Dataset) -> str:
     """``CREATE VIEW <dataset>`` over the runs' current Parquet files (or empty, typed)."""
     name = ddl.ident(dataset.name)
     files = current_files(root, dataset.name)
     if not files:
         return empty_view(dataset)
-    data = ", ".join(f'"{c.name}"' for c in dataset.columns)
+    present = file_columns(files)
+    data = ", ".join(
+        f'"{c.name}"'
+        if c.name in present
+        else f'CAST(NULL AS {duckdb_type(c.type)}) AS "{c.name}"'  # added after these files
+        for c in dataset.columns
+    )
     parts = ", ".join(
         f"CAST(regexp_extract(filename, '/{c.name}=([^/]+)/', 1) AS {duckdb_type(c.type)}) "
         f'AS "{c.name}"'

@@ -12,6 +12,7 @@ running Spark.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -390,7 +391,7 @@ def write_run(root: Path, run: SampleRun, *, pad_bytes: int = 0) -> RunLayout:
     counts = {
         "itemsets": sum(len(s) for s in run.counts.values()),
         "rules": len(rules),
-        "rule_changes": len(changes),
+        "rule_changes": dict(Counter(c["change"] for c in changes)),  # by kind of change
         "rejected_rows": len(run.quarantine),
     }  # what the publisher checks the files against (the miner writes every count)
     report = {

@@ -5,6 +5,8 @@
 -- @param min_lift double = 0.0 : minimum rule lift
 -- @param item string = '' : only rules with an item containing this text, any case ('' = all)
 -- @param segment string = '' : only this segment ('' = every segment)
+-- @param max_p double = 1.0 : largest adjusted Fisher p-value (1.0 = every rule, also those of runs without p-values)
+-- @param include_redundant int = 1 : 0 = leave out redundant rules (improvement <= 0)
 -- @param top_n int = 1000 : rows returned
 WITH ranked AS (
     SELECT
@@ -18,6 +20,9 @@ WITH ranked AS (
         r.leverage,
         r.conviction,
         r."count",
+        r.fisher_p_adjusted,
+        r.improvement,
+        r.redundant,
         row_number() OVER (
             ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
                 array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
@@ -30,6 +35,8 @@ WITH ranked AS (
         AND r.confidence >= :min_confidence
         AND r.lift >= :min_lift
         AND (:segment = '' OR r.segment = :segment)
+        AND (:max_p >= 1.0 OR r.fisher_p_adjusted <= :max_p)
+        AND (:include_redundant <> 0 OR NOT coalesce(r.redundant, false))
         AND (
             :item = ''
             OR strpos(
@@ -40,7 +47,8 @@ WITH ranked AS (
 )
 SELECT
     place, run_id, segment, antecedent, consequent,
-    support, confidence, lift, leverage, conviction, "count"
+    support, confidence, lift, leverage, conviction, "count",
+    fisher_p_adjusted, improvement, redundant
 FROM ranked
 WHERE place <= :top_n
 ORDER BY place

@@ -2,6 +2,8 @@
 -- @param min_support double = 0.0 : minimum rule support (fraction of baskets)
 -- @param min_confidence double = 0.0 : minimum rule confidence
 -- @param segment string = '' : only this segment ('' = every segment)
+-- @param max_p double = 1.0 : largest adjusted Fisher p-value (1.0 = every rule, also those of runs without p-values)
+-- @param include_redundant int = 1 : 0 = leave out redundant rules (improvement <= 0)
 -- @param top_n int = 20 : rows returned
 WITH ranked AS (
     SELECT
@@ -12,6 +14,9 @@ WITH ranked AS (
         r.confidence,
         r.lift,
         r."count",
+        r.fisher_p_adjusted,
+        r.improvement,
+        r.redundant,
         row_number() OVER (
             ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
                 array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
@@ -20,8 +25,12 @@ WITH ranked AS (
     WHERE r.support >= :min_support
         AND r.confidence >= :min_confidence
         AND (:segment = '' OR r.segment = :segment)
+        AND (:max_p >= 1.0 OR r.fisher_p_adjusted <= :max_p)
+        AND (:include_redundant <> 0 OR NOT coalesce(r.redundant, false))
 )
-SELECT place, segment, antecedent, consequent, support, confidence, lift, "count"
+SELECT
+    place, segment, antecedent, consequent, support, confidence, lift, "count",
+    fisher_p_adjusted, improvement, redundant
 FROM ranked
 WHERE place <= :top_n
 ORDER BY place

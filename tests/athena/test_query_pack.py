@@ -85,6 +85,81 @@ def test_top_rules_by_lift(con: duckdb.DuckDBPyConnection) -> None:
     assert pick(uk, "antecedent", "consequent", "confidence") == [("milk", "tea", 0.833333)]
 
 
+def test_top_rules_by_lift_significant_and_not_redundant(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    every = run(con, "top_rules_by_lift")
+    assert len(every) == 7 and every[-1]["redundant"] is True  # milk -> bread, lift < 1
+    kept = run(con, "top_rules_by_lift", include_redundant="0")
+    assert kept == every[:-1]
+    significant = run(con, "top_rules_by_lift", max_p="1e-6")
+    assert pick(significant, "antecedent", "consequent", "fisher_p_adjusted") == [
+        ("eggs", "milk", 8.05056e-07),
+        ("milk", "eggs", 8.05056e-07),
+        ("butter", "bread", 2.54211e-09),
+        ("bread", "butter", 2.54211e-09),
+    ]
+    assert pick(run(con, "top_rules_by_lift", segment="UK"), "improvement") == [
+        (0.133333,),
+        (0.114286,),
+    ]
+
+
+def test_changes_this_week(con: duckdb.DuckDBPyConnection) -> None:
+    rows = run(con, "changes_this_week")
+    assert pick(
+        rows, "place", "change", "segment", "antecedent", "consequent", "lift_before", "lift_after"
+    ) == [
+        (1, "new", "FR", "eggs", "milk", None, 2.0),
+        (2, "new", "FR", "milk", "eggs", None, 2.0),
+        (3, "strengthened", "FR", "bread", "butter", 1.333333, 1.5),
+        (4, "strengthened", "FR", "butter", "bread", 1.333333, 1.5),
+        (5, "weakened", "UK", "milk", "tea", 1.333333, 1.190476),
+        (6, "weakened", "UK", "tea", "milk", 1.333333, 1.190476),
+        (7, "gone", "FR", "jam", "butter", 1.6, None),
+    ]
+    assert {(r["dt"], r["run_id"], r["previous_dt"]) for r in rows} == {
+        ("2026-01-02", sample_results.RUN_B, "2026-01-01")
+    }
+    assert rows[4] | {"place": 0} == {
+        "place": 0,
+        "dt": "2026-01-02",
+        "run_id": sample_results.RUN_B,
+        "change": "weakened",
+        "segment": "UK",
+        "antecedent": "milk",
+        "consequent": "tea",
+        "lift_before": 1.333333,
+        "lift_after": 1.190476,
+        "lift_ratio": 0.892857,
+        "confidence_before": 0.933333,
+        "confidence_after": 0.833333,
+        "confidence_delta": -0.1,
+        "confidence_change_p": 0.0879745,
+        "count_before": 56,
+        "count_after": 50,
+        "fisher_p_adjusted": 0.00301744,
+        "previous_dt": "2026-01-01",
+    }
+    # the same rules as the pack's rule_changes between the two runs (its 'vanished' is 'gone')
+    between = run(
+        con,
+        "rule_changes",
+        run_a=sample_results.RUN_A,
+        run_b=sample_results.RUN_B,
+        min_lift_change="0.1",
+    )
+    assert sorted(pick(rows, "change", "segment", "antecedent", "consequent")) == sorted(
+        (r["change"].replace("vanished", "gone"), r["segment"], r["antecedent"], r["consequent"])
+        for r in between
+    )
+    uk = run(con, "changes_this_week", segment="UK", change="weakened", top_n="1")
+    assert pick(uk, "antecedent", "consequent") == [("milk", "tea")]
+    assert pick(run(con, "changes_this_week", change="gone"), "antecedent") == [("jam",)]
+    assert len(run(con, "changes_this_week", days="1")) == 7  # the latest day only
+    assert run(con, "changes_this_week", days="0") == []
+
+
 def test_rules_with_antecedent_item(con: duckdb.DuckDBPyConnection) -> None:
     rows = run(con, "rules_with_antecedent_item", item="milk")
     assert pick(rows, "segment", "antecedent", "consequent", "lift") == [
@@ -210,6 +285,24 @@ def test_pack_files_must_declare_their_parameters() -> None:
 def test_empty_dataset_is_an_empty_typed_view(tmp_path: Path) -> None:
     c = local.connect(tmp_path)
     assert run(c, "top_rules_by_lift") == []
+    assert run(c, "changes_this_week") == []
+
+
+def test_files_from_before_a_column_read_it_as_null(tmp_path: Path) -> None:
+    """Runs mined before the significance columns and the rule_changes dataset existed."""
+    import pyarrow.parquet as pq
+
+    sample_results.write_sample(tmp_path)
+    new = ("fisher_p_adjusted", "improvement", "redundant", "chi_squared", "consequent_size")
+    for part in (tmp_path / "rules").rglob("*.parquet"):
+        pq.write_table(pq.read_table(part).drop_columns(list(new)), part)
+    for part in (tmp_path / "rule_changes").rglob("*.parquet"):
+        part.unlink()
+    c = local.connect(tmp_path)
+    rows = run(c, "top_rules_by_lift", include_redundant="0")
+    assert len(rows) == 7 and {r["fisher_p_adjusted"] for r in rows} == {None}
+    assert run(c, "top_rules_by_lift", max_p="0.05") == []  # no p-value: not significant
+    assert run(c, "changes_this_week") == []
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])

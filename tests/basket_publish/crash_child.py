@@ -126,7 +126,7 @@ def write_generation(
         "counts": {
             "itemsets": want["itemsets"],
             "rules": want["rules"],
-            "rule_changes": want["rule_changes"],
+            "rule_changes": {"new": want["rule_changes"]},  # by kind, as the miner counts
             "rejected_rows": want["quarantine"],
         },
     }

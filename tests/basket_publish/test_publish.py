@@ -358,10 +358,10 @@ def _break(results: Path, how: str) -> None:
     elif how == "no rules":
         for part in folders["rules"].glob("*.parquet"):
             part.unlink()
-    elif how == "short itemsets":
+    elif how in ("short itemsets", "short rule_changes"):
         import pyarrow.parquet as pq
 
-        (part,) = folders["itemsets"].glob("*.parquet")
+        (part,) = folders[how.removeprefix("short ")].glob("*.parquet")
         table = pq.read_table(part)
         pq.write_table(table.slice(0, table.num_rows - 1), part)
 
@@ -374,6 +374,7 @@ def _break(results: Path, how: str) -> None:
         ("failed", "status is 'failed'"),
         ("no rules", "dataset rules has no Parquet files"),
         ("short itemsets", "dataset itemsets has 10 rows, run.json says 11"),
+        ("short rule_changes", "dataset rule_changes has 6 rows, run.json says 7"),
     ],
 )
 def test_an_incomplete_run_is_refused_before_anything_is_written(
@@ -387,6 +388,32 @@ def test_an_incomplete_run_is_refused_before_anything_is_written(
             s3, find_run(results, "latest"), _target(moto_aws), aws=moto_aws, options=SMALL_PARTS
         )
     assert snapshot(s3, moto_aws.bucket) == {}  # no object, no manifest
+
+
+def test_rule_changes_of_a_first_run_or_an_older_run_are_complete(results: Path) -> None:
+    """A first run's rule_changes is empty (a 0-row file, or Spark's ``_SUCCESS`` alone);
+    a run mined before the dataset existed counts none and may lack the folder."""
+    import shutil
+
+    from basket_publish.publisher import completeness_problems
+
+    first = find_run(results, sample_results.RUN_A)
+    folders = first.folders()
+    report = folders["exports"] / "run.json"
+    assert json.loads(report.read_text())["counts"]["rule_changes"] == {}
+    assert completeness_problems(first) == []  # one 0-row Parquet file
+    for part in folders["rule_changes"].glob("*.parquet"):
+        part.unlink()
+    assert completeness_problems(first) == []  # committed empty: _SUCCESS only
+    (folders["rule_changes"] / "_SUCCESS").unlink()
+    assert completeness_problems(first) == [
+        f"dataset rule_changes has no Parquet files in {folders['rule_changes']}"
+    ]
+    body = json.loads(report.read_text())
+    del body["counts"]["rule_changes"]
+    report.write_text(json.dumps(body))
+    shutil.rmtree(folders["rule_changes"])
+    assert completeness_problems(first) == []  # an older miner's run
 
 
 def test_cli_refuses_an_incomplete_run_in_one_line(
