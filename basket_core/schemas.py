@@ -56,6 +56,12 @@ class Dataset:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def without(self, *names: str) -> Dataset:
+        """The same dataset less some columns (e.g. those a later stage adds)."""
+        for name in names:
+            self.column(name)
+        return Dataset(self.name, self.doc, tuple(c for c in self.columns if c.name not in names))
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
@@ -128,6 +134,10 @@ ITEMSETS = Dataset(
         ),
     ),
 )
+
+ITEMSET_KINDS = ("closed", "maximal")
+MINED_ITEMSETS = ITEMSETS.without(*ITEMSET_KINDS)
+"""What an FP-growth engine returns; :mod:`spark.itemset_kinds` adds the kind flags."""
 
 RULES = Dataset(
     "rules",

@@ -1,5 +1,5 @@
 """What every FP-growth engine shares: the threshold, the checks of the mining options and
-the ``ITEMSETS`` result (its columns, and the empty result).
+the ``MINED_ITEMSETS`` result (its columns, and the empty result).
 
 The MLlib engine (:mod:`spark.fpgrowth`), Parallel FP-Growth (:mod:`spark.pfp`) and the
 item counts (:mod:`spark.items`) all take the threshold and the output shape from here,
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from basket_core.schemas import ITEMSETS, spark_schema
+from basket_core.schemas import MINED_ITEMSETS, spark_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -48,9 +48,9 @@ def as_itemsets(
         F.size("items").alias("size"),
         count.alias("count"),
         (count / n_baskets).alias("support"),
-    ).select(*ITEMSETS.names)
+    ).select(*MINED_ITEMSETS.names)
 
 
 def empty_itemsets(spark: SparkSession) -> DataFrame:
     """The result of a run that finds nothing: no rows, the ``ITEMSETS`` columns."""
-    return spark.createDataFrame([], spark_schema(ITEMSETS))
+    return spark.createDataFrame([], spark_schema(MINED_ITEMSETS))

@@ -20,14 +20,17 @@ from typing import TYPE_CHECKING, Any
 from basket_core import __version__
 from basket_core.config import MiningConfig, Settings
 from basket_core.errors import OptionError
-from basket_core.layout import new_run_id
+from basket_core.layout import DATASETS, new_run_id
 from basket_core.progress import Progress
 from spark.baskets import check_window
+from spark.changes import ChangeThresholds, no_changes, rule_changes
 from spark.engine import mine_itemsets
 from spark.explosion import guard, itemset_bounds, subsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
+from spark.history import RunKind, previous_run
 from spark.items import ItemCounts, count_items
+from spark.itemset_kinds import keep, with_kinds
 from spark.load import (
     OPTIONAL_FIELDS,
     InputError,
@@ -38,7 +41,7 @@ from spark.load import (
 )
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
-from spark.rules import derive_rules
+from spark.rules import RuleOptions, derive_rules, select_rules
 from spark.writes import begin_attempt, write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,7 +133,9 @@ def run_mine(
 
         with progress.stage("spark_start", "Started Spark") as st:
             spark = get_spark(settings)
-            st.done(f"{spark.sparkContext.master}, Spark {spark.version}")
+            from spark.session import master  # Connect-safe (no sparkContext)
+
+            st.done(f"{master(spark)}, Spark {spark.version}")
     else:
         progress.timings["spark_start_s"] = 0.0
 
@@ -210,7 +215,7 @@ def run_mine(
                 baskets, {seg: per_segment[seg] for seg in segments}, mining, item_counts
             )
             t_mine = time.perf_counter()
-            itemsets = mined.itemsets.persist()
+            itemsets = with_kinds(mined.itemsets).persist()
             cached.append(itemsets)
             counts.itemsets = itemsets.count()
             progress.timings.update(mined.timings)
@@ -222,13 +227,62 @@ def run_mine(
             )
 
         with progress.stage("rules", "Derived association rules") as st:
-            rules = derive_rules(itemsets, min_confidence=mining.min_confidence).persist()
-            cached.append(rules)
-            counts.rules = rules.count()
-            st.done(f"{counts.rules:,} rules at min confidence {mining.min_confidence}")
+            options = rule_options(mining)
+            all_rules = derive_rules(
+                itemsets, options=options, baskets={seg: per_segment[seg] for seg in segments}
+            ).persist()
+            cached.append(all_rules)
+            found = all_rules.count()
+            rules = select_rules(all_rules, options)
+            counts.rules = rules.count() if rules is not all_rules else found
+            counts.rules_pruned = found - counts.rules
+            st.done(
+                f"{found:,} rules at min confidence {mining.min_confidence}"
+                + (
+                    f", {counts.rules:,} kept ({_pruning(options)})"
+                    if rules is not all_rules
+                    else ""
+                )
+            )
+
+        with progress.stage("changes", "Compared with the previous run") as st:
+            previous = previous_run(
+                settings.paths.output_dir,
+                dt=layout.dt,
+                run_id=run_id,
+                started_at=started,
+                kind=RunKind(request.segment_by, mining.basket_by),
+            )
+            if previous is None:
+                changes = no_changes(spark)
+                st.done("no previous run of this kind: nothing to compare")
+            else:
+                changes = rule_changes(
+                    rules,
+                    spark.read.parquet(previous.layout.dataset("rules")),
+                    previous_run_id=previous.run_id,
+                    previous_dt=previous.dt,
+                    thresholds=ChangeThresholds(
+                        mining.change_lift_ratio, mining.change_confidence_delta
+                    ),
+                ).persist()
+                cached.append(changes)
+                counts.rule_changes = {
+                    row["change"]: int(row["count"])
+                    for row in changes.groupBy("change").count().collect()
+                }
+                counts.compared_with = previous.run_id
+                st.done(
+                    f"against run {previous.run_id} ({previous.dt}): "
+                    + (
+                        ", ".join(f"{k} {v:,}" for k, v in sorted(counts.rule_changes.items()))
+                        or "no changes"
+                    )
+                )
 
         with progress.stage("write", "Wrote results") as st:
-            write_results(spark, layout, itemsets, rules, loaded.quarantine)
+            written = keep(itemsets, mining.itemsets)
+            write_results(spark, layout, written, rules, loaded.quarantine, changes)
             st.done(f"{layout.root} ({layout.partition})")
     finally:
         for df in cached:
@@ -259,8 +313,7 @@ def run_mine(
         counts=counts,
         timings=dict(progress.timings),
         versions=versions(),
-        outputs={name: layout.dataset(name) for name in ("itemsets", "rules", "quarantine", "runs")}
-        | {"exports": layout.exports},
+        outputs={name: layout.dataset(name) for name in DATASETS} | {"exports": layout.exports},
     )
     write_run(
         spark,
@@ -271,6 +324,23 @@ def run_mine(
         retain=settings.publish.retain_attempts,
     )
     return report
+
+
+def rule_options(mining: MiningConfig) -> RuleOptions:
+    return RuleOptions(
+        min_confidence=mining.min_confidence,
+        max_consequent=mining.max_consequent,
+        p_adjust=mining.p_adjust,
+        max_p=mining.max_p,
+        prune_redundant=mining.prune_redundant,
+    )
+
+
+def _pruning(options: RuleOptions) -> str:
+    parts = ["redundant pruned"] if options.prune_redundant else []
+    if options.max_p is not None:
+        parts.append(f"adjusted p <= {options.max_p}")
+    return ", ".join(parts)
 
 
 def preflight(settings: Settings, request: MineRequest) -> LongInput | None:

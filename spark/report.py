@@ -34,6 +34,12 @@ class Counts:
     segments: int = 0
     itemsets: int = 0
     rules: int = 0
+    rules_pruned: int = 0
+    """Rules found but not kept (``prune_redundant``, ``max_p``)."""
+    compared_with: str | None = None
+    """The previous run the rule changes are against (None: none of this kind)."""
+    rule_changes: dict[str, int] = field(default_factory=dict)
+    """Changed rules by kind of change (new, gone, strengthened, weakened)."""
 
 
 @dataclass(frozen=True)

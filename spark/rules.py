@@ -1,61 +1,135 @@
-"""Association rules from frequent itemsets, computed in Spark (joins, no collect)."""
+"""Association rules from frequent itemsets, computed in Spark (joins, no collect).
+
+A rule ``A -> C`` comes from splitting a frequent itemset ``A ∪ C``. Every subset of a
+frequent itemset is frequent, so the supports of A and C (and of every sub-rule, for
+:mod:`spark.redundancy`) are found by joining back on the itemsets themselves.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from basket_core.schemas import RULES
+from spark.bitmasks import bit_subsets
 from spark.metrics import METRICS
+from spark.significance import Adjust, adjust, with_tests
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
+
+MAX_SPLIT_ITEMS = 20
+"""Itemsets larger than this are not split into multi-item consequents (2^20 splits each);
+a run with ``max_consequent > 1`` and such itemsets is refused with a clear error."""
 
 
-def derive_rules(itemsets: DataFrame, *, min_confidence: float) -> DataFrame:
-    """Single-consequent rules ``A -> c`` for every frequent itemset ``A ∪ {c}``.
+@dataclass(frozen=True)
+class RuleOptions:
+    """How rules are derived and filtered (the ``mining.*`` settings of the same names)."""
 
-    ``itemsets`` has the ``ITEMSETS`` columns (segment, items sorted, size, count,
-    support). Every subset of a frequent itemset is frequent, so the antecedent's and
-    consequent's supports are found by joining back on the itemsets themselves.
-    Returns the ``RULES`` columns, rules with confidence >= ``min_confidence``.
-    """
+    min_confidence: float
+    max_consequent: int = 1
+    p_adjust: Adjust = "bonferroni"
+    max_p: float | None = None
+    prune_redundant: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in (0, 1], got {self.min_confidence}")
+        if self.max_consequent < 1:
+            raise ValueError(f"max_consequent must be >= 1, got {self.max_consequent}")
+
+
+def splits(itemsets: DataFrame, max_consequent: int) -> DataFrame:
+    """Every split of each itemset of 2+ items into a non-empty antecedent and a
+    consequent of at most ``max_consequent`` items: (segment, antecedent, consequent,
+    count, support). Both sides stay sorted (they are filters of sorted items)."""
     from pyspark.sql import functions as F
 
-    if not 0.0 < min_confidence <= 1.0:
-        raise ValueError(f"min_confidence must be in (0, 1], got {min_confidence}")
-    base = itemsets.select("segment", "items", "count", "support")
-    candidates = (
-        itemsets.where(F.col("size") >= 2)
-        .select("segment", "items", "count", "support", F.explode("items").alias("_c"))
-        .select(
+    sized = itemsets.where(F.col("size") >= 2).select("segment", "items", "count", "support")
+    if max_consequent == 1:
+        return sized.select("*", F.explode("items").alias("_c")).select(
             "segment",
             F.array_remove("items", F.col("_c")).alias("antecedent"),
             F.array(F.col("_c")).alias("consequent"),
             "count",
             "support",
         )
+    # masks 1 .. 2^k - 2 (both sides non-empty) with at most max_consequent bits set
+    masks = F.expr(
+        "filter(sequence(1L, shiftleft(1L, size(items)) - 2L), "
+        f"m -> bit_count(m) <= {int(max_consequent)})"
     )
+    return sized.select("*", F.explode(masks).alias("_m")).select(
+        "segment",
+        bit_subsets("items", "_m", complement=True).alias("antecedent"),
+        bit_subsets("items", "_m").alias("consequent"),
+        "count",
+        "support",
+    )
+
+
+def derive_rules(
+    itemsets: DataFrame,
+    *,
+    min_confidence: float | None = None,
+    options: RuleOptions | None = None,
+    baskets: Mapping[str, int] | None = None,
+) -> DataFrame:
+    """Rules ``A -> C`` (``|C| <= max_consequent``) of every frequent itemset ``A ∪ C``
+    with confidence >= ``min_confidence``, with every interest measure, the significance
+    tests (:mod:`spark.significance`) and improvement (:mod:`spark.redundancy`); the
+    filters of :func:`select_rules` are not applied.
+
+    ``itemsets`` has the ``ITEMSETS`` columns; ``baskets`` is the number of baskets per
+    segment (derived from count / support when not given). Returns the ``RULES`` columns.
+    """
+    from pyspark.sql import functions as F
+
+    from spark.redundancy import with_improvement
+
+    if options is None:
+        if min_confidence is None:
+            raise ValueError("give min_confidence or options")
+        options = RuleOptions(min_confidence=min_confidence)
+    if options.max_consequent > 1:
+        largest = itemsets.agg(F.max("size")).first()
+        if largest is not None and (largest[0] or 0) > MAX_SPLIT_ITEMS:
+            raise ValueError(
+                f"max_consequent > 1 splits every itemset in all ways; the largest itemset "
+                f"has {largest[0]} items (limit {MAX_SPLIT_ITEMS}): set mining.max_size"
+            )
+    base = itemsets.select("segment", "items", "count", "support")
     a = base.select(
         F.col("segment").alias("a_segment"),
         F.col("items").alias("a_items"),
         F.col("count").alias("antecedent_count"),
         F.col("support").alias("antecedent_support"),
     )
-    c = base.where(F.size("items") == 1).select(
+    c = base.where(F.size("items") <= options.max_consequent).select(
         F.col("segment").alias("c_segment"),
         F.col("items").alias("c_items"),
         F.col("count").alias("consequent_count"),
         F.col("support").alias("consequent_support"),
     )
-    joined = candidates.join(
-        a, (F.col("segment") == F.col("a_segment")) & (F.col("antecedent") == F.col("a_items"))
-    ).join(c, (F.col("segment") == F.col("c_segment")) & (F.col("consequent") == F.col("c_items")))
+    joined = (
+        splits(itemsets, options.max_consequent)
+        .join(
+            a, (F.col("segment") == F.col("a_segment")) & (F.col("antecedent") == F.col("a_items"))
+        )
+        .join(
+            c,
+            (F.col("segment") == F.col("c_segment")) & (F.col("consequent") == F.col("c_items")),
+        )
+    )
     sAC, sA, sC = F.col("support"), F.col("antecedent_support"), F.col("consequent_support")
     rules = joined.select(
         "segment",
         "antecedent",
         "consequent",
         F.size("antecedent").alias("antecedent_size"),
+        F.size("consequent").alias("consequent_size"),
         "antecedent_count",
         "consequent_count",
         "count",
@@ -70,5 +144,34 @@ def derive_rules(itemsets: DataFrame, *, min_confidence: float) -> DataFrame:
             else fn(sAC, sA, sC).alias(name)
             for name, fn in METRICS.items()
         ],
-    ).where(F.col("confidence") >= min_confidence)
+    ).where(F.col("confidence") >= options.min_confidence)
+    n = _baskets_column(baskets)
+    rules = with_tests(rules.withColumn("_n", n), F.col("_n"))
+    rules = with_improvement(rules, itemsets, F.col("_n"))
+    # the correction counts every rule tested: all that pass min_confidence, before the
+    # redundancy and p-value filters of select_rules (which so never change a p-value)
+    rules = adjust(rules, "fisher_p", "fisher_p_adjusted", options.p_adjust)
     return rules.select(*RULES.names)
+
+
+def select_rules(rules: DataFrame, options: RuleOptions) -> DataFrame:
+    """The rules a run keeps: without the redundant ones (``prune_redundant``) and those
+    whose adjusted p-value is above ``max_p``."""
+    from pyspark.sql import functions as F
+
+    if options.prune_redundant:
+        rules = rules.where(~F.col("redundant"))
+    if options.max_p is not None:
+        rules = rules.where(F.col("fisher_p_adjusted") <= options.max_p)
+    return rules
+
+
+def _baskets_column(baskets: Mapping[str, int] | None) -> Column:
+    """The segment's basket count: from the given map, else count / support rounded
+    (support is count / baskets in double precision, so the rounding is exact)."""
+    from pyspark.sql import functions as F
+
+    if not baskets:
+        return F.round(F.col("count") / F.col("support")).cast("long")
+    pairs = [F.lit(x) for seg, total in sorted(baskets.items()) for x in (seg, int(total))]
+    return F.element_at(F.create_map(*pairs), F.col("segment")).cast("long")

@@ -51,11 +51,15 @@ def write_results(
     itemsets: DataFrame,
     rules: DataFrame,
     quarantine: DataFrame,
+    changes: DataFrame,
 ) -> None:
-    """The three result datasets, then ``itemsets.csv`` and ``rules.csv`` in the exports."""
-    n_out = max(1, min(8, spark.sparkContext.defaultParallelism))
+    """The four result datasets, then ``itemsets.csv`` and ``rules.csv`` in the exports."""
+    from spark.session import default_parallelism  # Connect-safe (no sparkContext)
+
+    n_out = max(1, min(8, default_parallelism(spark)))
     itemsets.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("itemsets"))
     rules.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("rules"))
+    changes.coalesce(1).write.mode("overwrite").parquet(layout.dataset("rule_changes"))
     quarantine.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("quarantine"))
     write_exports(itemsets, rules, layout.exports)
 

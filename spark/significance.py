@@ -1,0 +1,132 @@
+"""Is a rule statistically real? Tests on each rule's 2x2 table, and the correction for
+testing every rule of a run at once.
+
+For a rule A -> C over ``n`` baskets the table is::
+
+              C        not C
+    A         a          b        a = count, b = antecedent_count - count
+    not A     c          d        c = consequent_count - count, d = n - a - b - c
+
+* ``chi_squared``: Pearson's statistic (no continuity correction), ``chi_squared_p`` its
+  upper tail with one degree of freedom;
+* ``fisher_p``: Fisher's exact test, one-sided ("greater": A and C together at least this
+  often), the hypergeometric tail P(X >= a) -- what R's arules ``is.significant`` uses;
+* ``fisher_p_adjusted``: ``fisher_p`` corrected for the number of rules tested
+  (Bonferroni, Holm, Benjamini-Hochberg, or none), as R's ``p.adjust``.
+
+The statistics are Spark column expressions; the tails come from SciPy in a vectorised
+pandas UDF (Spark SQL has no distribution functions).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+# at module level, not only for type checking: pandas_udf reads the functions' type hints
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import Column, DataFrame
+
+Adjust = Literal["bonferroni", "holm", "fdr", "none"]
+ADJUST_METHODS: tuple[Adjust, ...] = ("bonferroni", "holm", "fdr", "none")
+
+
+def chi_squared(a: Column, b: Column, c: Column, d: Column) -> Column:
+    """Pearson's chi-squared of a 2x2 table; 0 when a margin is empty (no evidence)."""
+    from pyspark.sql import functions as F
+
+    a, b, c, d = (x.cast("double") for x in (a, b, c, d))
+    n = a + b + c + d
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    return F.when(margins == 0, F.lit(0.0)).otherwise(
+        n * (a * d - b * c) * (a * d - b * c) / margins
+    )
+
+
+def chi_squared_tail(statistic: pd.Series) -> pd.Series:
+    """P(X >= statistic) for X ~ chi-squared with one degree of freedom."""
+    from scipy.special import chdtrc
+
+    return pd.Series(chdtrc(1.0, statistic.to_numpy(dtype="float64")), index=statistic.index)
+
+
+def fisher_greater(a: pd.Series, ab: pd.Series, ac: pd.Series, n: pd.Series) -> pd.Series:
+    """One-sided Fisher exact p-value P(X >= a), X hypergeometric: ``n`` baskets, ``ab``
+    of them with A, ``ac`` drawn (the baskets with C)."""
+    from scipy.stats import hypergeom
+
+    p = hypergeom.sf(
+        a.to_numpy(dtype="int64") - 1,
+        n.to_numpy(dtype="int64"),
+        ab.to_numpy(dtype="int64"),
+        ac.to_numpy(dtype="int64"),
+    )
+    return pd.Series(p.clip(0.0, 1.0), index=a.index)
+
+
+def normal_two_sided(z: pd.Series) -> pd.Series:
+    """P(|Z| >= |z|) for a standard normal Z."""
+    import numpy as np
+    from scipy.special import erfc
+
+    return pd.Series(erfc(np.abs(z.to_numpy(dtype="float64")) / np.sqrt(2.0)), index=z.index)
+
+
+def _udf(fn: object) -> object:
+    from pyspark.sql.functions import pandas_udf
+
+    return pandas_udf(fn, "double")  # type: ignore[call-overload]
+
+
+def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
+    """``rules`` (the RULES counts) plus ``chi_squared``, ``chi_squared_p`` and
+    ``fisher_p``; ``baskets`` is the number of baskets of the rule's segment."""
+    from pyspark.sql import functions as F
+
+    a = F.col("count")
+    b = F.col("antecedent_count") - a
+    c = F.col("consequent_count") - a
+    d = baskets - a - b - c
+    chi2_tail = _udf(chi_squared_tail)
+    fisher = _udf(fisher_greater)
+    return rules.withColumn("chi_squared", chi_squared(a, b, c, d)).select(
+        "*",
+        chi2_tail(F.col("chi_squared")).alias("chi_squared_p"),  # type: ignore[operator]
+        fisher(a, F.col("antecedent_count"), F.col("consequent_count"), baskets).alias(  # type: ignore[operator]
+            "fisher_p"
+        ),
+    )
+
+
+def adjust(df: DataFrame, p: str, out: str, method: Adjust) -> DataFrame:
+    """``df`` plus ``out``: the p-values in column ``p`` corrected for ``df``'s row count,
+    as R's ``p.adjust`` (``fdr`` = Benjamini-Hochberg). Tied p-values get the same
+    adjusted value whatever their order, so the result is deterministic.
+
+    Holm and Benjamini-Hochberg need the rank of each p-value among all of them: a
+    window over the whole run (one partition; a sort of one double per rule)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if method not in ADJUST_METHODS:
+        raise ValueError(f"unknown p-value adjustment {method!r}; one of {ADJUST_METHODS}")
+    if method == "none":
+        return df.withColumn(out, F.col(p))
+    m = F.count(F.lit(1)).over(Window.partitionBy())
+    if method == "bonferroni":
+        return df.withColumn(out, F.least(F.lit(1.0), F.col(p) * m))
+    ranked = df.withColumn("_m", m).withColumn(
+        "_rank", F.row_number().over(Window.orderBy(F.col(p).asc()))
+    )
+    if method == "holm":
+        # p_(i) * (m - i + 1), then the running maximum from the smallest p upwards
+        step = F.col(p) * (F.col("_m") - F.col("_rank") + 1)
+        running = Window.orderBy(F.col("_rank")).rowsBetween(Window.unboundedPreceding, 0)
+        value = F.max(step).over(running)
+    else:
+        # p_(i) * m / i, then the running minimum from the largest p downwards
+        step = F.col(p) * F.col("_m") / F.col("_rank")
+        running = Window.orderBy(F.col("_rank").desc()).rowsBetween(Window.unboundedPreceding, 0)
+        value = F.min(step).over(running)
+    return ranked.withColumn(out, F.least(F.lit(1.0), value)).drop("_m", "_rank")
