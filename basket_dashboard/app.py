@@ -51,7 +51,7 @@ def layout(src: QuerySource) -> Any:
                 html.Div(id="rules-table-box", style={"maxHeight": "480px", "overflowY": "auto"}),
             ),
             html.Div(dcc.Graph(id="network"), style={"marginTop": "16px"}),
-            _section("Changes since the previous run", html.Div(id="changes")),
+            _section("What changed since the previous run", html.Div(id="changes")),
             _section(
                 "Bought together with… (latest run)",
                 dcc.Dropdown(
@@ -68,7 +68,14 @@ def layout(src: QuerySource) -> Any:
 
 
 def _filters(
-    run_id: str | None, segment: str | None, support: Any, confidence: Any, lift: Any, item: Any
+    run_id: str | None,
+    segment: str | None,
+    support: Any,
+    confidence: Any,
+    lift: Any,
+    item: Any,
+    max_p: Any = None,
+    hide_redundant: Any = None,
 ) -> model.Filters:
     return model.Filters.from_inputs(
         run_id=run_id,
@@ -77,10 +84,21 @@ def _filters(
         min_confidence=confidence,
         min_lift=lift,
         item=item,
+        max_p=max_p,
+        include_redundant=not hide_redundant,
     )
 
 
-FILTER_INPUTS = ("run", "segment", "min-support", "min-confidence", "min-lift", "item-search")
+FILTER_INPUTS = (
+    "run",
+    "segment",
+    "min-support",
+    "min-confidence",
+    "min-lift",
+    "item-search",
+    "max-p",
+    "hide-redundant",
+)
 
 
 def create_app(src: QuerySource) -> dash.Dash:
@@ -177,16 +195,37 @@ def create_app(src: QuerySource) -> dash.Dash:
 
 
 def _changes(src: QuerySource, run_id: str) -> Any:
+    """The run's recorded rule changes: counts by kind, then the table."""
     from dash import html
 
-    before, rows = model.changes(src, model.runs(src), run_id)
+    before, rows = model.changes(src, run_id)
+    summary = html.P(model.change_summary(before, rows), id="changes-summary")
     if before is None:
-        return html.P("No earlier run to compare with.", id="changes-summary")
+        return summary
     counts = model.change_counts(rows)
-    summary = f"Compared with run {before}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    cards = html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(kind, className="label", style={"color": "#666", "fontSize": "13px"}),
+                    html.Div(
+                        model.fmt_count(n),
+                        className="value",
+                        style={"fontSize": "22px", "fontWeight": 600},
+                    ),
+                ],
+                id=f"changes-{kind}",
+                style=components.CARD,
+            )
+            for kind, n in counts.items()
+        ],
+        style=components.ROW,
+    )
+    shown = rows[:TABLE_ROWS]
     return [
-        html.P(summary, id="changes-summary"),
-        components.table(components.CHANGE_TABLE, rows, "changes-table", "No rule changed."),
+        summary,
+        cards,
+        components.table(components.CHANGE_TABLE, shown, "changes-table", "No rule changed."),
     ]
 
 

@@ -29,14 +29,21 @@ RULE_TABLE: tuple[tuple[str, str, Formatter], ...] = (
     ("confidence", "Confidence", model.fmt_measure),
     ("lift", "Lift", lambda v: model.fmt_measure(v, 2)),
     ("count", "Baskets", model.fmt_count),
+    ("fisher_p_adjusted", "p (adjusted)", model.fmt_p),
+    ("improvement", "Improvement", model.fmt_measure),
+    ("redundant", "Redundant", model.fmt_flag),
 )
 CHANGE_TABLE: tuple[tuple[str, str, Formatter], ...] = (
     ("change", "Change", str),
     ("segment", "Segment", str),
     ("antecedent", "If bought", str),
     ("consequent", "Then also", str),
-    ("lift_a", "Lift before", lambda v: model.fmt_measure(v, 2)),
-    ("lift_b", "Lift now", lambda v: model.fmt_measure(v, 2)),
+    ("lift_before", "Lift before", lambda v: model.fmt_measure(v, 2)),
+    ("lift_after", "Lift now", lambda v: model.fmt_measure(v, 2)),
+    ("confidence_before", "Confidence before", model.fmt_measure),
+    ("confidence_after", "Confidence now", model.fmt_measure),
+    ("confidence_change_p", "p (confidence changed)", model.fmt_p),
+    ("fisher_p_adjusted", "p (adjusted, now)", model.fmt_p),
 )
 LOOKUP_TABLE: tuple[tuple[str, str, Formatter], ...] = (
     ("other_item", "Bought with", str),
@@ -139,6 +146,20 @@ def controls(run_options: list[dict[str, str]], latest: str | None) -> Any:
             _labelled("Min support", number("min-support", 0.01, 1)),
             _labelled("Min confidence", number("min-confidence", 0.05, 1)),
             _labelled("Min lift", number("min-lift", 0.1)),
+            _labelled(
+                "Max p (adjusted)",
+                dcc.Input(
+                    id="max-p", type="number", min=0, max=1, step="any", value=1, debounce=True
+                ),
+            ),
+            _labelled(
+                "Redundant rules",
+                dcc.Checklist(
+                    id="hide-redundant",
+                    options=[{"label": " hide", "value": "hide"}],
+                    value=[],
+                ),
+            ),
             _labelled(
                 "Item contains",
                 dcc.Input(id="item-search", type="text", value="", debounce=True),

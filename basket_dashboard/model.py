@@ -33,13 +33,20 @@ RULE_COLUMNS: tuple[str, ...] = (
     "leverage",
     "conviction",
     "count",
+    "fisher_p_adjusted",
+    "improvement",
+    "redundant",
 )
+CHANGE_KINDS: tuple[str, ...] = ("new", "strengthened", "weakened", "gone")
+"""The kinds of ``rule_changes`` rows, in display order."""
 CSV_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
 class Filters:
-    """What the user picked: one run, one segment and the rule thresholds."""
+    """What the user picked: one run, one segment and the rule thresholds (``max_p``:
+    largest adjusted Fisher p-value, 1 = every rule; ``include_redundant``: 0 hides rules
+    a more general rule predicts at least as well)."""
 
     run_id: str = ""
     segment: str = ""
@@ -47,12 +54,16 @@ class Filters:
     min_confidence: float = 0.0
     min_lift: float = 0.0
     item: str = ""
+    max_p: float = 1.0
+    include_redundant: int = 1
 
     def __post_init__(self) -> None:
         for name in ("min_support", "min_confidence", "min_lift"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if not math.isfinite(self.max_p) or not 0 < self.max_p <= 1:
+            raise ValueError(f"max_p must be a number in (0, 1], got {self.max_p!r}")
 
     @classmethod
     def from_inputs(cls, **raw: Any) -> Filters:
@@ -63,6 +74,11 @@ class Filters:
                 continue
             if key.startswith("min_"):
                 clean[key] = max(0.0, float(value))
+            elif key == "max_p":
+                p = float(value)
+                clean[key] = 1.0 if not math.isfinite(p) or p <= 0 else min(1.0, p)
+            elif key == "include_redundant":
+                clean[key] = 1 if value else 0
             else:
                 clean[key] = str(value).strip()
         return cls(**clean)
@@ -104,6 +120,18 @@ def rules(src: QuerySource, filters: Filters, top_n: int = 1000) -> list[Row]:
     return src.run("run_rules", top_n=top_n, **filters.rule_params())
 
 
+def fmt_p(value: Any) -> str:
+    """A p-value: fixed down to 0.001, then scientific."""
+    if value is None:
+        return ""
+    v = float(value)
+    return f"{v:.3f}" if v >= 0.001 else f"{v:.1e}"
+
+
+def fmt_flag(value: Any) -> str:
+    return "" if value is None else "yes" if value else "no"
+
+
 def edges(src: QuerySource, filters: Filters, top_n: int = 60) -> list[Row]:
     return src.run("rule_edges", top_n=top_n, **filters.edge_params())
 
@@ -117,22 +145,35 @@ def previous_run(run_list: list[Row], run_id: str) -> str | None:
     return ids[at + 1] if 0 <= at < len(ids) - 1 else None
 
 
-def changes(
-    src: QuerySource, run_list: list[Row], run_id: str = ""
-) -> tuple[str | None, list[Row]]:
-    """``(earlier run id, rule changes from it to run_id)``; ``(None, [])`` with no earlier run."""
-    current = run_id or (str(run_list[0]["run_id"]) if run_list else "")
-    before = previous_run(run_list, current)
-    if before is None:
+def changes(src: QuerySource, run_id: str = "", segment: str = "") -> tuple[str | None, list[Row]]:
+    """``(previous run, rule changes)`` of ``run_id`` as the miner recorded them (its
+    ``rule_changes`` against the previous run of its kind); ``(None, [])`` when it
+    recorded none: a first run of its kind, no rule crossed the thresholds, or a run
+    mined before rule changes were recorded."""
+    rows = src.run("run_changes", run_id=run_id, segment=segment)
+    if not rows:
         return None, []
-    return before, src.run("rule_changes", run_a=before, run_b=current)
+    return str(rows[0]["previous_run_id"]), rows
 
 
 def change_counts(rows: list[Row]) -> dict[str, int]:
-    counts = {k: 0 for k in ("new", "vanished", "strengthened", "weakened")}
+    counts = dict.fromkeys(CHANGE_KINDS, 0)
     for r in rows:
         counts[str(r["change"])] = counts.get(str(r["change"]), 0) + 1
     return counts
+
+
+def change_summary(before: str | None, rows: list[Row]) -> str:
+    """One line over the changes panel."""
+    if before is None:
+        return (
+            "No rule changes recorded for this run (the first run of its kind, none beyond "
+            "the thresholds, or mined before changes were recorded)."
+        )
+    counts = change_counts(rows)
+    previous = {str(r["previous_dt"]) for r in rows}
+    when = f" of {previous.pop()}" if len(previous) == 1 else ""
+    return f"Compared with run {before}{when}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
 
 
 def bought_together(src: QuerySource, item: str, segment: str = "", top_n: int = 20) -> list[Row]:

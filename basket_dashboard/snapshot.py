@@ -79,13 +79,8 @@ def render(src: QuerySource, run_id: str = "", now: datetime | None = None) -> s
     run_id = str(row["run_id"])
     f = model.Filters(run_id=run_id)
     rules = model.rules(src, f)
-    before, changes = model.changes(src, model.runs(src), run_id)
-    counts = model.change_counts(changes)
-    change_text = (
-        "No earlier run to compare with."
-        if before is None
-        else f"Compared with run {before}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-    )
+    before, changes = model.changes(src, run_id)
+    change_text = model.change_summary(before, changes)
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     title = f"Market basket snapshot · {row['dt']} · {run_id}"
     return f"""<!DOCTYPE html>
@@ -102,7 +97,7 @@ def render(src: QuerySource, run_id: str = "", now: datetime | None = None) -> s
 <h2>Top rules by lift ({min(len(rules), SNAPSHOT_RULES)} of {len(rules)})</h2>
 {_table(rules[:SNAPSHOT_RULES], "rules-table", RULE_TABLE)}
 {_figure(figures.network(model.edges(src, f)), "network")}
-<h2>Changes since the previous run</h2>
+<h2>What changed since the previous run</h2>
 <p id="changes-summary">{html.escape(change_text)}</p>
 {_table(changes, "changes-table", CHANGE_TABLE) if before else ""}
 </body></html>

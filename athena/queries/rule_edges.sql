@@ -4,6 +4,8 @@
 -- @param min_confidence double = 0.0 : minimum rule confidence
 -- @param min_lift double = 0.0 : minimum rule lift
 -- @param segment string = '' : only this segment ('' = every segment)
+-- @param max_p double = 1.0 : largest adjusted Fisher p-value (1.0 = every rule, also those of runs without p-values)
+-- @param include_redundant int = 1 : 0 = leave out redundant rules (improvement <= 0)
 -- @param top_n int = 200 : edges returned, strongest first
 WITH edges AS (
     SELECT
@@ -23,6 +25,8 @@ WITH edges AS (
         AND r.confidence >= :min_confidence
         AND r.lift >= :min_lift
         AND (:segment = '' OR r.segment = :segment)
+        AND (:max_p >= 1.0 OR r.fisher_p_adjusted <= :max_p)
+        AND (:include_redundant <> 0 OR NOT coalesce(r.redundant, false))
     GROUP BY a.item, c.item
 ),
 ranked AS (

@@ -163,6 +163,47 @@ def test_a_filter_changes_the_rules_table(
     assert errors == []
 
 
+def test_significance_and_redundancy_filters(page: Any, errors: list[str]) -> None:
+    rules = sample_results.rule_rows(sample_results.COUNTS_B, sample_results.RULES_B)
+    page.fill("#min-lift", "0")
+    page.press("#min-lift", "Enter")
+    _wait_rows(page, len(rules))
+    flags = page.locator("#rules-table tbody td.redundant").all_inner_texts()
+    assert sorted(flags) == sorted("yes" if r["redundant"] else "no" for r in rules)
+    page.locator("#hide-redundant input").check()
+    kept = [r for r in rules if not r["redundant"]]
+    assert 0 < len(kept) < len(rules)
+    _wait_rows(page, len(kept))
+    assert set(page.locator("#rules-table tbody td.redundant").all_inner_texts()) == {"no"}
+    page.fill("#max-p", "0.000001")
+    page.press("#max-p", "Enter")
+    significant = [r for r in kept if r["fisher_p_adjusted"] <= 1e-6]
+    assert 0 < len(significant) < len(kept)
+    _wait_rows(page, len(significant))
+    # back to the state the next test starts from
+    page.fill("#max-p", "1")
+    page.press("#max-p", "Enter")
+    page.locator("#hide-redundant input").uncheck()
+    page.fill("#min-lift", "1.5")
+    page.press("#min-lift", "Enter")
+    _wait_rows(page, sum(1 for r in rules if r["lift"] >= 1.5))
+    assert errors == []
+
+
+def test_what_changed_panel(page: Any, errors: list[str]) -> None:
+    run = sample_results.SAMPLE_RUNS[-1]
+    changes = sample_results.rule_change_rows(sample_results.SAMPLE_RUNS[0], run)
+    page.wait_for_selector("#changes-table")
+    for kind in ("new", "strengthened", "weakened", "gone"):
+        n = sum(1 for c in changes if c["change"] == kind)
+        assert page.inner_text(f"#changes-{kind} .value") == str(n), kind
+    assert page.locator("#changes-table tbody tr").count() == len(changes)
+    first = page.locator("#changes-table tbody tr").first.inner_text()
+    assert first.startswith("new") and "eggs" in first
+    assert sample_results.RUN_A in page.inner_text("#changes-summary")
+    assert errors == []
+
+
 def test_run_picker_and_bought_together_lookup(page: Any, errors: list[str]) -> None:
     older = sample_results.SAMPLE_RUNS[0]
     page.click("#run")
@@ -172,7 +213,7 @@ def test_run_picker_and_bought_together_lookup(page: Any, errors: list[str]) -> 
         "n => document.querySelector('#headline-rules .value').innerText === String(n)",
         arg=len(expected_rules(older)),
     )
-    assert "No earlier run" in page.inner_text("#changes")
+    assert "No rule changes recorded" in page.inner_text("#changes")
 
     page.click("#lookup-item")
     page.get_by_role("option", name="bread", exact=True).click()

@@ -46,10 +46,29 @@ def test_headline_runs_and_changes(src: LocalSource) -> None:
     assert model.previous_run(runs, sample_results.RUN_B) == sample_results.RUN_A
     assert model.previous_run(runs, sample_results.RUN_A) is None
     assert model.previous_run(runs, "unknown") is None
-    before, rows = model.changes(src, runs)
+    before, rows = model.changes(src)  # RUN_B's recorded rule_changes
     assert before == sample_results.RUN_A
-    assert model.change_counts(rows) == {"new": 2, "vanished": 1, "strengthened": 2, "weakened": 2}
-    assert model.changes(src, runs, sample_results.RUN_A) == (None, [])
+    assert model.change_counts(rows) == {"new": 2, "strengthened": 2, "weakened": 2, "gone": 1}
+    assert [(r["change"], r["segment"], r["antecedent"], r["consequent"]) for r in rows] == [
+        ("new", "FR", "eggs", "milk"),
+        ("new", "FR", "milk", "eggs"),
+        ("strengthened", "FR", "bread", "butter"),
+        ("strengthened", "FR", "butter", "bread"),
+        ("weakened", "UK", "milk", "tea"),
+        ("weakened", "UK", "tea", "milk"),
+        ("gone", "FR", "jam", "butter"),
+    ]
+    assert model.change_summary(before, rows) == (
+        f"Compared with run {sample_results.RUN_A} of 2026-01-01: "
+        "2 new, 2 strengthened, 2 weakened, 1 gone"
+    )
+    uk = model.changes(src, sample_results.RUN_B, "UK")[1]
+    assert [(r["lift_before"], r["lift_after"], r["confidence_change_p"]) for r in uk] == [
+        (1.333333, 1.190476, 0.0879745),
+        (1.333333, 1.190476, 0.236984),
+    ]
+    assert model.changes(src, sample_results.RUN_A) == (None, [])  # a first run: none
+    assert "No rule changes recorded" in model.change_summary(None, [])
 
 
 def test_filters_from_form_inputs() -> None:
@@ -60,6 +79,41 @@ def test_filters_from_form_inputs() -> None:
     assert "item" not in f.edge_params()
     with pytest.raises(ValueError, match="min_lift"):
         model.Filters(min_lift=float("nan"))
+    g = model.Filters.from_inputs(max_p="0.05", include_redundant=False)
+    assert (g.max_p, g.include_redundant) == (0.05, 0)
+    assert g.edge_params()["max_p"] == 0.05 and g.rule_params()["include_redundant"] == 0
+    assert model.Filters.from_inputs(max_p="0", include_redundant=True).max_p == 1.0
+    assert model.Filters.from_inputs(max_p="7").max_p == 1.0
+    with pytest.raises(ValueError, match="max_p"):
+        model.Filters(max_p=0.0)
+
+
+def test_rules_show_significance_and_redundancy(src: LocalSource) -> None:
+    every = model.rules(src, model.Filters(segment="FR"))
+    assert [
+        (r["antecedent"], r["consequent"], r["fisher_p_adjusted"], r["improvement"], r["redundant"])
+        for r in every
+    ] == [
+        ("eggs", "milk", 8.05056e-07, 0.4, False),
+        ("milk", "eggs", 8.05056e-07, 0.3, False),
+        ("butter", "bread", 2.54211e-09, 0.3, False),
+        ("bread", "butter", 2.54211e-09, 0.25, False),
+        ("milk", "bread", 1.0, -0.1, True),
+    ]
+    kept = model.rules(src, model.Filters(segment="FR", include_redundant=0))
+    assert kept == every[:-1]
+    strong = model.rules(src, model.Filters(segment="FR", max_p=1e-6))
+    assert [(r["antecedent"], r["consequent"]) for r in strong] == [
+        ("eggs", "milk"),
+        ("milk", "eggs"),
+        ("butter", "bread"),
+        ("bread", "butter"),
+    ]
+    assert model.edges(src, model.Filters(segment="FR", include_redundant=0)) != model.edges(
+        src, model.Filters(segment="FR")
+    )
+    assert model.fmt_p(2.54211e-09) == "2.5e-09" and model.fmt_p(0.0123) == "0.012"
+    assert model.fmt_flag(True) == "yes" and model.fmt_flag(None) == ""
 
 
 def test_rules_csv_and_formatting(src: LocalSource) -> None:
@@ -138,13 +192,14 @@ def test_snapshot_is_self_contained(results: Path, tmp_path: Path) -> None:
     assert text.count("<tr>") == 1 + 7 + 1 + 7  # rules table and changes table, with heads
     for div in ("itemsets-chart", "scatter", "network"):
         assert f'id="{div}"' in text
-    assert "2 new, 1 vanished, 2 strengthened, 2 weakened" in text
+    assert "2 new, 2 strengthened, 2 weakened, 1 gone" in text
+    assert "<th>p (adjusted)</th>" in text and "<th>Redundant</th>" in text
 
 
 def test_snapshot_of_an_older_run_and_of_nothing(results: Path, tmp_path: Path) -> None:
     src = LocalSource(results)
     text = snapshot.render(src, sample_results.RUN_A)
-    assert f"· {sample_results.RUN_A}" in text and "No earlier run to compare with." in text
+    assert f"· {sample_results.RUN_A}" in text and "No rule changes recorded" in text
     with pytest.raises(LookupError, match="no run"):
         snapshot.render(LocalSource(tmp_path / "empty"))
 
