@@ -103,9 +103,15 @@ class LazyGroup(click.Group):
     help="TOML config file (default: ./basket.toml if present). Env BASKET_<SECTION>__<FIELD> overrides it.",
 )
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.option(
+    "--remote",
+    metavar="sc://HOST:PORT",
+    help="Run Spark work on this Spark Connect server (spark.remote; "
+    "`basket services start spark` runs one on sc://127.0.0.1:15002).",
+)
 @click.version_option(package_name="basket-pipeline")
 @click.pass_context
-def main(ctx: click.Context, config_file: str | None, verbose: int) -> None:
+def main(ctx: click.Context, config_file: str | None, verbose: int, remote: str | None) -> None:
     """Market basket analysis pipeline: generate, ingest, mine, publish, query, dashboards."""
     ctx.meta["basket.verbose"] = verbose
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -114,6 +120,8 @@ def main(ctx: click.Context, config_file: str | None, verbose: int) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
         ctx.obj = load_settings(config_file)
+        if remote is not None:
+            ctx.obj = ctx.obj.with_overrides(**{"spark.remote": remote})
     except Exception as exc:  # invalid config is a user error: one clear line
         raise click.UsageError(f"invalid configuration: {one_line(exc)}") from exc
 

@@ -112,6 +112,35 @@ def spark_connection(settings: Settings) -> dict[str, Any]:
     }
 
 
+def connect_url(settings: Settings) -> str:
+    """The Spark Connect server of ``orchestration.spark_mode = "connect"``:
+    ``spark.remote``, or the local server of ``basket services start spark``."""
+    return settings.spark.remote or f"sc://{settings.spark.local_ip}:{settings.spark.connect_port}"
+
+
+def spark_connect_connection(settings: Settings) -> dict[str, Any]:
+    """``spark_default`` as the Spark provider's ``spark_connect`` connection (host and
+    port of :func:`connect_url`; a token or SSL go in the real connection, not here)."""
+    from urllib.parse import urlparse
+
+    url = urlparse(connect_url(settings))
+    return {"conn_type": "spark_connect", "host": f"sc://{url.hostname}", "port": url.port}
+
+
+def connect_settings(settings: Settings) -> Settings:
+    """The settings a Spark task runs with. With ``spark_mode = "connect"``, ``spark.remote``
+    comes from the Airflow connection ``spark_conn_id`` (the provider's
+    ``SparkConnectHook``; credentials stay in Airflow), so the task is a thin client of
+    that server; other modes start Spark themselves (the settings unchanged)."""
+    o = settings.orchestration
+    if o.spark_mode != "connect":
+        return settings
+    from airflow.providers.apache.spark.hooks.spark_connect import SparkConnectHook
+
+    url = SparkConnectHook(o.spark_conn_id).get_connection_url()
+    return settings.with_overrides(**{"spark.remote": url})
+
+
 def _conn_env(conn_id: str) -> str:
     return "AIRFLOW_CONN_" + conn_id.upper()
 
@@ -133,6 +162,8 @@ def airflow_env(
     }
     if o.spark_mode == "spark_submit":
         env[_conn_env(o.spark_conn_id)] = json.dumps(spark_connection(settings))
+    elif o.spark_mode == "connect":
+        env[_conn_env(o.spark_conn_id)] = json.dumps(spark_connect_connection(settings))
     config = os.environ.get("BASKET_CONFIG")
     if config:
         env["BASKET_CONFIG"] = str(Path(config).resolve())

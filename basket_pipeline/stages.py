@@ -62,6 +62,27 @@ def spark_session(settings: Settings, spark: SparkSession | None = None) -> Spar
     return get_spark(settings)
 
 
+INGEST_IN_PROCESS = (
+    "ingest runs in this process, not on the Spark Connect server %s: its Delta writes "
+    "use delta-spark's DeltaTable API, which over Spark Connect needs Delta's Connect "
+    "server plugin (io.delta:delta-connect-server), not published for Delta %s"
+)
+
+
+def ingest_session(settings: Settings, spark: SparkSession | None = None) -> SparkSession:
+    """The session an ingest stream runs on: always an in-process one. With
+    ``spark.remote`` set the stream still starts its own JVM, and says so (a warning,
+    never silently): see :data:`INGEST_IN_PROCESS`."""
+    if spark is not None:
+        return spark
+    if settings.spark.remote:
+        from importlib.metadata import version
+
+        log.warning(INGEST_IN_PROCESS, settings.spark.remote, version("delta-spark"))
+        settings = settings.with_overrides(**{"spark.remote": None})
+    return spark_session(settings)
+
+
 def jsonable(obj: Any) -> Any:
     """A stage result as plain JSON (dataclasses as dicts, dates as ISO strings)."""
     if is_dataclass(obj) and not isinstance(obj, type):
@@ -212,7 +233,7 @@ def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) ->
     kind = settings.orchestration.ingest
     if kind == "none":
         raise ValueError("orchestration.ingest is 'none': nothing to catch up")
-    session = spark_session(settings, spark)
+    session = ingest_session(settings, spark)
     source = ingest_source(settings, kind, spark=session)
     return ingest(settings, source, RunOptions(once=True), spark=session)
 

@@ -15,7 +15,10 @@ per dataset] ; mine -> [dashboard_snapshot] ; all -> record_run.
 Every task is one call into :mod:`basket_pipeline.stages`, the same wiring the CLI uses.
 A run is keyed by its day (``run_id = daily-2026-11-24``), so re-running a day overwrites
 that day's outputs and adds no duplicate partition. Credentials only come from the
-Airflow connections (``aws_default``, ``spark_default``).
+Airflow connections (``aws_default``, ``spark_default``). Spark tasks start Spark in the
+task (``spark_mode = "in_process"``), submit :mod:`basket_pipeline.spark_app`
+(``"spark_submit"``), or run as thin clients of a warm Spark Connect server
+(``"connect"``: ``spark_default`` is then a ``spark_connect`` connection).
 """
 
 from __future__ import annotations
@@ -174,7 +177,8 @@ def ingest_task(w: Wiring) -> Any:
     @task(task_id="ingest_catch_up", execution_timeout=w.spark_timeout())
     def ingest_catch_up() -> dict[str, Any]:
         """Process what has landed into the Delta lines table, then stop."""
-        return dict(stages.jsonable(stages.catch_up_ingest(w.settings)))
+        settings = airflow_runtime.connect_settings(w.settings)
+        return dict(stages.jsonable(stages.catch_up_ingest(settings)))
 
     return ingest_catch_up()
 
@@ -187,7 +191,8 @@ def mine_task(w: Wiring, plan: Any) -> Any:
     @task(task_id="mine", execution_timeout=w.spark_timeout())
     def mine(plan: dict[str, Any]) -> dict[str, Any]:
         """FP-Growth and rules over the window; the run's local outputs."""
-        return stages.mine_planned(w.settings, _plan(plan)).summary()
+        settings = airflow_runtime.connect_settings(w.settings)  # spark_mode connect
+        return stages.mine_planned(settings, _plan(plan)).summary()
 
     return mine(plan)
 

@@ -22,6 +22,7 @@ from ingest import drops, events, offsets, report, staging
 from ingest.sink import CleaningSpec, DeltaSink, classify_staged
 from ingest.tables import TablePaths, ensure_tables
 from spark.load import InputError
+from spark.session import default_parallelism
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -176,9 +177,7 @@ def start(
     )
     checkpoint = options.checkpoint or default_checkpoint(settings, source.name)
     location = str(Path(checkpoint).resolve())
-    partitions = max(
-        1, min(settings.spark.shuffle_partitions, spark.sparkContext.defaultParallelism)
-    )
+    partitions = max(1, min(settings.spark.shuffle_partitions, default_parallelism(spark)))
     stream = source.stream
     stage: Callable[[DataFrame], DataFrame] | None = source.stage
     if source.stateless:

@@ -90,8 +90,10 @@ def _mine_pfp(
     counts: ItemCounts | None,
 ) -> Mined:
     from spark.pfp import mine_pfp
+    from spark.session import default_parallelism, master
 
     t0 = time.perf_counter()
+    spark = baskets.sparkSession
     run = mine_pfp(
         baskets,
         n_by_segment,
@@ -99,9 +101,9 @@ def _mine_pfp(
         max_size=mining.max_size,
         groups=mining.groups,
         group_memory_mb=mining.group_memory_mb,
-        parallelism=baskets.sparkSession.sparkContext.defaultParallelism,
+        parallelism=default_parallelism(spark),
         allow_single=mining.engine == "auto",
-        local_master=(baskets.sparkSession.sparkContext.master or "").startswith("local"),
+        local_master=master(spark).startswith("local"),
         counts=counts,
     )
     details = {

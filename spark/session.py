@@ -154,7 +154,11 @@ def spark_conf(settings: Settings, argv: Iterable[str] | None = None) -> dict[st
 
 
 def get_spark(settings: Settings) -> SparkSession:
-    """Get (or create) the session. Reuses an active session if one exists."""
+    """Get (or create) the session. Reuses an active session if one exists. With
+    ``spark.remote`` set, a Spark Connect client session of that server
+    (:func:`connect_session`) instead of a JVM in this process."""
+    if settings.spark.remote:
+        return connect_session(settings)
     os.environ.setdefault("SPARK_LOCAL_IP", settings.spark.local_ip)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -169,3 +173,115 @@ def get_spark(settings: Settings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark.log_level)
     return spark
+
+
+# --- Spark Connect -------------------------------------------------------------------
+
+CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
+SESSION_CONF = (
+    "spark.sql.shuffle.partitions",
+    "spark.sql.session.timeZone",
+    "spark.sql.sources.partitionOverwriteMode",
+    "spark.sql.execution.arrow.pyspark.enabled",
+    "spark.databricks.delta.snapshotPartitions",
+)
+"""Settings of :func:`spark_conf` a Spark Connect client sets on its own server-side
+session (runtime SQL settings); the others (memory, jars, JVM options, master) are the
+server's, fixed when it started (:func:`connect_server_conf`)."""
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """Whether ``spark`` is a Spark Connect client session (no ``sparkContext``)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def connect_server_conf(settings: Settings, host: str, port: int) -> dict[str, str]:
+    """The configuration of a Spark Connect server for these settings: the same
+    :func:`spark_conf` as an in-process session (jars, class archive, Delta, JVM
+    options) plus the Connect plugin listening on ``host:port``."""
+    conf = spark_conf(settings)
+    conf.update(
+        {
+            "spark.plugins": CONNECT_PLUGIN,
+            "spark.connect.grpc.binding.address": host,
+            "spark.connect.grpc.binding.port": str(port),
+            "spark.app.name": f"{settings.spark.app_name}-connect",
+        }
+    )
+    cores = local_cores(conf["spark.master"])
+    if cores is not None:  # what a local master uses anyway; clients read it (no sparkContext)
+        conf.setdefault("spark.default.parallelism", str(cores))
+    return conf
+
+
+def local_cores(master_url: str) -> int | None:
+    """The cores of a ``local``/``local[N]``/``local[*]``/``local[N,F]`` master, else None."""
+    import re
+
+    m = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master_url.strip())
+    if m is None:
+        return None
+    n = m.group(1)
+    return int(n) if n and n != "*" else (os.cpu_count() or 1) if n == "*" else 1
+
+
+def connect_session(settings: Settings) -> SparkSession:
+    """A new Spark Connect session on ``spark.remote``, with this process's runtime SQL
+    settings (:data:`SESSION_CONF` and the ``spark.conf`` entries the server lets a
+    session set; the rest are the server's and are logged, not dropped silently). Each
+    session has its own temp views and settings on the server; it is released when this
+    process exits."""
+    import atexit
+    import logging
+
+    from pyspark.sql import SparkSession
+
+    remote = settings.spark.remote
+    assert remote
+    spark = SparkSession.builder.remote(remote).create()
+    wanted = spark_conf(settings)
+    runtime = {k: wanted[k] for k in SESSION_CONF if k in wanted}
+    runtime.update(settings.spark.conf)
+    kept: list[str] = []
+    for key, value in runtime.items():
+        try:
+            spark.conf.set(key, value)
+        except Exception:  # static or core setting: fixed when the server started
+            kept.append(key)
+    if kept:
+        logging.getLogger(__name__).warning(
+            "Spark Connect %s: the server keeps its own %s (set them where it starts)",
+            remote,
+            ", ".join(sorted(kept)),
+        )
+    atexit.register(_release, spark)
+    return spark
+
+
+def _release(spark: SparkSession) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # the server may be gone already
+        spark.stop()
+
+
+def master(spark: SparkSession) -> str:
+    """The master the session runs on (the server's, over Spark Connect)."""
+    if not is_connect(spark):
+        return spark.sparkContext.master or ""
+    return spark.conf.get("spark.master", "") or ""
+
+
+def default_parallelism(spark: SparkSession) -> int:
+    """``sparkContext.defaultParallelism``, also over Spark Connect: the server's
+    ``spark.default.parallelism`` when set (a local server sets it), else the partitions
+    of a ``range`` (which Spark splits into exactly that many)."""
+    if not is_connect(spark):
+        return int(spark.sparkContext.defaultParallelism)
+    value = spark.conf.get("spark.default.parallelism", None)
+    if value:
+        return int(value)
+    from pyspark.sql import functions as F
+
+    row = spark.range(0, 1 << 16).select(F.max(F.spark_partition_id())).first()
+    return int(row[0]) + 1 if row is not None and row[0] is not None else 1

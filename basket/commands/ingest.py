@@ -50,7 +50,7 @@ def _run(
     from spark.load import InputError
 
     settings = settings.with_overrides(**{"paths.delta_dir": opts.get("delta_dir")})
-    spark = stages.spark_session(settings)
+    spark = stages.ingest_session(settings)  # in-process even with --remote (warned)
     try:
         source = stages.ingest_source(settings, kind, spark=spark, **source_options)
     except InputError as exc:

@@ -1,4 +1,5 @@
-"""``basket services``: local development services (a KRaft Kafka broker)."""
+"""``basket services``: local development services (a KRaft Kafka broker, a Spark
+Connect server)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,41 @@ import click
 
 from basket_core.config import Settings
 
+SERVICES = ("kafka", "spark")
 
-def _state_dir(settings: Settings, state_dir: Path | None) -> Path:
-    return state_dir or settings.paths.cache_dir / "services" / "kafka"
+
+def _state_dir(settings: Settings, state_dir: Path | None, service: str = "kafka") -> Path:
+    return state_dir or settings.paths.cache_dir / "services" / service
 
 
 @click.group("services")
 def command() -> None:
-    """Start, stop and inspect local services (Kafka on 127.0.0.1)."""
+    """Start, stop and inspect local services (Kafka, Spark Connect; on 127.0.0.1)."""
 
 
 @command.command("start")
-@click.argument("service", type=click.Choice(["kafka"]))
-@click.option("--state-dir", type=click.Path(path_type=Path), help="Broker state folder.")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--state-dir", type=click.Path(path_type=Path), help="Service state folder.")
 @click.option("--partitions", type=int, default=2, show_default=True, help="Default partitions.")
+@click.option("--port", type=int, help="Spark Connect port (default spark.connect_port, 15002).")
 @click.pass_obj
-def start(settings: Settings, service: str, state_dir: Path | None, partitions: int) -> None:
-    """Start SERVICE in the background, listening on kafka.bootstrap_servers."""
+def start(
+    settings: Settings, service: str, state_dir: Path | None, partitions: int, port: int | None
+) -> None:
+    """Start SERVICE in the background: kafka on kafka.bootstrap_servers; spark, a Spark
+    Connect server on spark.local_ip:spark.connect_port with this project's jars and
+    settings (then set spark.remote, or pass --remote, to use it)."""
+    if service == "spark":
+        _start_spark(settings, _state_dir(settings, state_dir, "spark"), port)
+        return
     from basket_devtools.kafka_broker import BrokerError, KafkaBroker
 
-    host, _, port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
+    host, _, kafka_port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
     broker = KafkaBroker(
         _state_dir(settings, state_dir),
         settings.paths.cache_dir / "kafka",
         host=host or settings.spark.local_ip,
-        port=int(port),
+        port=int(kafka_port),
         partitions=partitions,
     )
     try:
@@ -42,27 +53,56 @@ def start(settings: Settings, service: str, state_dir: Path | None, partitions: 
     click.echo(f"kafka running on {state.bootstrap_servers} (pid {state.pid}, log {state.log})")
 
 
-@command.command("stop")
-@click.option("--state-dir", type=click.Path(path_type=Path), help="Broker state folder.")
-@click.pass_obj
-def stop(settings: Settings, state_dir: Path | None) -> None:
-    """Stop the running services."""
-    from basket_devtools.kafka_broker import stop_recorded
+def _start_spark(settings: Settings, state_dir: Path, port: int | None) -> None:
+    from basket_devtools.spark_connect import ConnectServerError, SparkConnectServer
 
-    state = stop_recorded(_state_dir(settings, state_dir))
-    click.echo(f"kafka stopped (pid {state.pid})" if state else "kafka was not running")
+    server = SparkConnectServer(state_dir, settings, port=port or settings.spark.connect_port)
+    try:
+        state = server.start()
+    except ConnectServerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"spark connect running on {state.url} (pid {state.pid}, log {state.log}); "
+        f"use it with --remote {state.url} or BASKET_SPARK__REMOTE={state.url}"
+    )
+
+
+@command.command("stop")
+@click.argument("service", type=click.Choice(SERVICES), required=False)
+@click.option("--state-dir", type=click.Path(path_type=Path), help="Service state folder.")
+@click.pass_obj
+def stop(settings: Settings, service: str | None, state_dir: Path | None) -> None:
+    """Stop SERVICE (default: every running service)."""
+    from basket_devtools import kafka_broker, spark_connect
+
+    for name in (service,) if service else SERVICES:
+        where = _state_dir(settings, state_dir, name)
+        if name == "spark":
+            spark = spark_connect.stop_recorded(where)
+            click.echo(f"spark stopped (pid {spark.pid})" if spark else "spark was not running")
+        else:
+            kafka = kafka_broker.stop_recorded(where)
+            click.echo(f"kafka stopped (pid {kafka.pid})" if kafka else "kafka was not running")
 
 
 @command.command("status")
-@click.option("--state-dir", type=click.Path(path_type=Path), help="Broker state folder.")
+@click.option("--state-dir", type=click.Path(path_type=Path), help="Kafka state folder.")
 @click.pass_obj
 def status(settings: Settings, state_dir: Path | None) -> None:
     """Show which services are running."""
+    from basket_devtools import spark_connect
     from basket_devtools.kafka_broker import port_open, read_state
 
     state = read_state(_state_dir(settings, state_dir))
     if state is None:
         click.echo("kafka: stopped")
+    else:
+        up = "listening" if port_open(state.host, state.port) else "starting"
+        click.echo(f"kafka: {up} on {state.bootstrap_servers} (pid {state.pid})")
+    spark = spark_connect.read_state(_state_dir(settings, None, "spark"))
+    if spark is None:
+        click.echo("spark: stopped")
         return
-    up = "listening" if port_open(state.host, state.port) else "starting"
-    click.echo(f"kafka: {up} on {state.bootstrap_servers} (pid {state.pid})")
+    up = "listening" if port_open(spark.host, spark.port) else "starting"
+    rss = spark_connect.rss_bytes(spark.pid) / 2**20
+    click.echo(f"spark: {up} on {spark.url} (pid {spark.pid}, {rss:,.0f} MB resident)")

@@ -1,0 +1,217 @@
+"""A local Spark Connect server: one warm Spark driver that ``basket mine``, ``basket
+ingest``, the dashboard and the DAG tasks reach as thin clients (``spark.remote``), so
+none of them pays a cold JVM.
+
+The server is a Python process holding an ordinary session built from the same
+:func:`spark.session.connect_server_conf` as an in-process run (the jar cache, the
+class-data archive, Delta, the JVM options) with Spark's Connect plugin listening on
+127.0.0.1; it is also the Python that runs the clients' ``mapInArrow`` functions (its
+workers import this project). A server lives in a state folder holding
+``server.json`` (pid, host, port), ``settings.json`` (the settings it was started with)
+and ``server.log``, so ``basket services status/stop`` in another process find it.
+
+    python -m basket_devtools.spark_connect --serve <state_dir>   # what start() runs
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from basket_core.config import Settings
+from basket_devtools import processes
+from basket_devtools.processes import port_open, stop_pid
+
+STATE_FILE = "server.json"
+SETTINGS_FILE = "settings.json"
+_SERVE = "--serve"
+
+
+class ConnectServerError(RuntimeError):
+    """The server could not start; the message says why (and where its log is)."""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    pid: int
+    host: str
+    port: int
+    log: str
+
+    @property
+    def url(self) -> str:
+        return f"sc://{self.host}:{self.port}"
+
+
+def server_settings(settings: Settings) -> Settings:
+    """The settings the server runs with: these, but never a client of another server."""
+    return settings.with_overrides(**{"spark.remote": None})
+
+
+class SparkConnectServer:
+    """One local Spark Connect server. ``start()`` launches it and waits until it
+    answers; ``stop()`` sends SIGTERM (the session stops cleanly) and waits."""
+
+    def __init__(
+        self, state_dir: Path, settings: Settings, *, host: str | None = None, port: int = 0
+    ) -> None:
+        self.state_dir = state_dir
+        self.settings = server_settings(settings)
+        self.host = host or settings.spark.local_ip
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"sc://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 180.0) -> ServerState:
+        running = read_state(self.state_dir)
+        if running is not None:
+            raise ConnectServerError(
+                f"a Spark Connect server is already running from {self.state_dir} "
+                f"({running.url}, pid {running.pid})"
+            )
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.port == 0:
+            self.port = processes.free_port(self.host)
+        elif port_open(self.host, self.port):
+            raise ConnectServerError(f"port {self.host}:{self.port} is already in use")
+        (self.state_dir / SETTINGS_FILE).write_text(
+            json.dumps(
+                {
+                    "settings": json.loads(self.settings.model_dump_json()),
+                    "host": self.host,
+                    "port": self.port,
+                }
+            )
+        )
+        log = self.state_dir / "server.log"
+        env = {**os.environ, "SPARK_LOCAL_IP": self.host}
+        env.pop("SPARK_REMOTE", None)
+        env.pop("SPARK_CONNECT_MODE_ENABLED", None)
+        with open(log, "ab") as out:
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "basket_devtools.spark_connect",
+                    _SERVE,
+                    str(self.state_dir),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+            )
+        state = ServerState(self._proc.pid, self.host, self.port, str(log))
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self._proc.poll() is not None:
+                raise ConnectServerError(
+                    f"the Spark Connect server exited with {self._proc.returncode}; "
+                    f"see {log}:\n{_tail(log)}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ConnectServerError(
+                    f"Spark Connect did not listen on {self.url} in {timeout}s"
+                )
+            time.sleep(0.2)
+        (self.state_dir / STATE_FILE).write_text(json.dumps(asdict(state)))
+        return state
+
+    def stop(self, timeout: float = 60.0) -> None:
+        processes.stop_server(self._proc, self.state_dir / STATE_FILE, timeout)
+        self._proc = None
+
+
+def _tail(log: Path, chars: int = 3000) -> str:
+    try:
+        return log.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def read_state(state_dir: Path) -> ServerState | None:
+    """The server recorded in ``state_dir`` if its process is still alive."""
+    return processes.read_state(state_dir / STATE_FILE, ServerState)
+
+
+def stop_recorded(state_dir: Path, timeout: float = 60.0) -> ServerState | None:
+    """Stop the server recorded in ``state_dir``; returns it, or None if none was running."""
+    state = read_state(state_dir)
+    if state is not None:
+        stop_pid(state.pid, timeout)
+        (state_dir / STATE_FILE).unlink(missing_ok=True)
+    return state
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of the server: its Python process and the JVM (and any Python
+    workers) under it, from /proc (Linux); 0 where /proc is not there."""
+    total = 0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[-1].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def serve(state_dir: Path) -> None:
+    """The server process: an ordinary session with the Connect plugin, until SIGTERM."""
+    from spark.session import connect_server_conf
+
+    recorded = json.loads((state_dir / SETTINGS_FILE).read_text())
+    settings = Settings.model_validate(recorded["settings"])
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder
+    for key, value in connect_server_conf(settings, recorded["host"], recorded["port"]).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(settings.spark.log_level)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    print(f"spark connect listening on sc://{recorded['host']}:{recorded['port']}", flush=True)
+    done.wait()
+    spark.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == _SERVE:
+        serve(Path(sys.argv[2]))
+    else:
+        sys.exit(f"usage: python -m basket_devtools.spark_connect {_SERVE} <state_dir>")
