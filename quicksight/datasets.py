@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from athena import ddl
-from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULES, RUNS, Column, Dataset
+from basket_core.schemas import (
+    ITEMSETS,
+    PARTITION_COLUMNS,
+    RULE_CHANGES,
+    RULES,
+    RUNS,
+    Column,
+    Dataset,
+)
 from quicksight.deployment import Deployment
 
 QS_TYPES = {
@@ -64,6 +72,8 @@ DATA_SETS: tuple[DataSetSpec, ...] = (
     DataSetSpec("itemsets", ITEMSETS, ddl.LATEST_PREFIX + ITEMSETS.name),
     DataSetSpec("rules", RULES, ddl.LATEST_PREFIX + RULES.name),
     DataSetSpec("runs", RUNS, RUNS.name),
+    # the latest run's changes against the previous run of its kind
+    DataSetSpec("rule_changes", RULE_CHANGES, ddl.LATEST_PREFIX + RULE_CHANGES.name),
 )
 
 

@@ -9,6 +9,11 @@ One sheet on a 36-column grid:
 - the rules table with lift shaded from white (lift 1) to green (lift 3);
 - the run history: itemsets and rules per run over time (line chart over ``runs``).
 
+A second sheet, "What changed", reads ``rule_changes`` (the latest run against the previous
+run of its kind): the number of rules new, strengthened, weakened and gone (bar chart) and
+the table of changed rules with their lift and confidence before and now and the p-values,
+with segment and kind-of-change controls.
+
 Controls bound to parameters: segment and run (drop-downs over the data's own values), item
 text (case-insensitive), minimum support, confidence and lift (sliders over the deployed
 run's own range, :mod:`quicksight.ranges`). Column names come from
@@ -19,13 +24,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULES, RUNS
+from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULE_CHANGES, RULES, RUNS
 from quicksight.deployment import Deployment
 from quicksight.ranges import DEFAULT_RANGES, DataRanges
 
 SHEET_ID = "overview"
-ITEMSETS_ID, RULES_ID, RUNS_ID = "itemsets", "rules", "runs"
-DATA_SET_IDS = (ITEMSETS_ID, RULES_ID, RUNS_ID)
+CHANGES_SHEET_ID = "changes"
+ITEMSETS_ID, RULES_ID, RUNS_ID, CHANGES_ID = "itemsets", "rules", "runs", "rule_changes"
+DATA_SET_IDS = (ITEMSETS_ID, RULES_ID, RUNS_ID, CHANGES_ID)
 RULE_LABEL = "rule"
 ITEM_MATCH = "item_match"
 QUARANTINED_SHARE = "quarantined_share"
@@ -44,13 +50,14 @@ KPIS: tuple[tuple[str, str, str], ...] = (
     ("kpi-quarantined", QUARANTINED_SHARE, "Quarantined"),
 )
 KPI_IDS = tuple(k[0] for k in KPIS)
+CHANGE_COUNTS_ID, CHANGES_TABLE_ID = "change-counts", "changes-table"
 THRESHOLDS: tuple[tuple[str, str, str], ...] = (
     # parameter, column (rules; support also itemsets), control title
     ("minSupport", "support", "Min support"),
     ("minConfidence", "confidence", "Min confidence"),
     ("minLift", "lift", "Min lift"),
 )
-ITEM_PARAM, SEGMENT_PARAM, RUN_PARAM = "item", "segment", "run"
+ITEM_PARAM, SEGMENT_PARAM, RUN_PARAM, CHANGE_PARAM = "item", "segment", "run", "change"
 MIN_ITEMSET_SIZE = 2
 ANALYSIS_ACTIONS = (
     "quicksight:RestoreAnalysis",
@@ -88,8 +95,9 @@ CALCULATED = {
     ),
     (RULES_ID, RULE_LABEL): "concat({antecedent}, ' → ', {consequent})",
     (RUNS_ID, QUARANTINED_SHARE): ("ifelse({input_rows} > 0, {rejected_rows} / {input_rows}, 0)"),
+    (CHANGES_ID, RULE_LABEL): "concat({antecedent}, ' → ', {consequent})",
 }
-_SCHEMAS = {ITEMSETS_ID: ITEMSETS, RULES_ID: RULES, RUNS_ID: RUNS}
+_SCHEMAS = {ITEMSETS_ID: ITEMSETS, RULES_ID: RULES, RUNS_ID: RUNS, CHANGES_ID: RULE_CHANGES}
 
 
 def col(data_set: str, name: str) -> dict[str, str]:
@@ -145,6 +153,13 @@ COLUMN_FORMATS: dict[str, Any] = {
     "lift": decimal_format(2),
     "count": count_format(),
     QUARANTINED_SHARE: percent_format(2),
+    "improvement": decimal_format(3),
+    "lift_before": decimal_format(2),
+    "lift_after": decimal_format(2),
+    "lift_ratio": decimal_format(2),
+    "confidence_before": percent_format(1),
+    "confidence_after": percent_format(1),
+    "confidence_delta": percent_format(1),
 }
 
 
@@ -232,16 +247,46 @@ def itemsets_bar(top_n: int = 20) -> dict[str, Any]:
     }
 
 
-RULE_TABLE_COLUMNS = ("segment", "antecedent", "consequent", "support", "confidence", "lift")
+RULE_TABLE_COLUMNS = (
+    "segment",
+    "antecedent",
+    "consequent",
+    "support",
+    "confidence",
+    "lift",
+    "fisher_p_adjusted",
+    "improvement",
+    "redundant",
+)
+CHANGE_TABLE_COLUMNS = (
+    "change",
+    "segment",
+    "antecedent",
+    "consequent",
+    "lift_before",
+    "lift_after",
+    "lift_ratio",
+    "confidence_before",
+    "confidence_after",
+    "confidence_delta",
+    "confidence_change_p",
+    "fisher_p_adjusted",
+    "previous_dt",
+)
 
 
-def rules_table() -> dict[str, Any]:
+def _table_fields(data_set: str, prefix: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
     values = []
-    for name in RULE_TABLE_COLUMNS:
-        field: dict[str, Any] = {"FieldId": f"t-{name}", "Column": col(RULES_ID, name)}
+    for name in names:
+        field: dict[str, Any] = {"FieldId": f"{prefix}-{name}", "Column": col(data_set, name)}
         if name in COLUMN_FORMATS:
             field["FormatConfiguration"] = {"NumberFormatConfiguration": COLUMN_FORMATS[name]}
         values.append(field)
+    return values
+
+
+def rules_table() -> dict[str, Any]:
+    values = _table_fields(RULES_ID, "t", RULE_TABLE_COLUMNS)
     lift_gradient = {
         "Gradient": {
             "Expression": "MAX({lift})",
@@ -321,6 +366,65 @@ def run_history() -> dict[str, Any]:
     }
 
 
+def change_counts() -> dict[str, Any]:
+    """Rules new, strengthened, weakened and gone in the latest run (bar per kind)."""
+    return {
+        "BarChartVisual": {
+            "VisualId": CHANGE_COUNTS_ID,
+            "Title": _title("Rules that changed since the previous run, by kind"),
+            "ChartConfiguration": {
+                "FieldWells": {
+                    "BarChartAggregatedFieldWells": {
+                        "Category": [_category("c-change", col(CHANGES_ID, "change"))],
+                        "Values": [
+                            {
+                                "CategoricalMeasureField": {
+                                    "FieldId": "c-rules",
+                                    "Column": col(CHANGES_ID, RULE_LABEL),
+                                    "AggregationFunction": "COUNT",
+                                }
+                            }
+                        ],
+                        "Colors": [_category("c-segment", col(CHANGES_ID, "segment"))],
+                    }
+                },
+                "SortConfiguration": {
+                    "CategorySort": [{"FieldSort": {"FieldId": "c-change", "Direction": "ASC"}}]
+                },
+                "Orientation": "HORIZONTAL",
+                "BarsArrangement": "STACKED",
+            },
+        }
+    }
+
+
+def changes_table() -> dict[str, Any]:
+    """Every changed rule, biggest lift ratio first."""
+    return {
+        "TableVisual": {
+            "VisualId": CHANGES_TABLE_ID,
+            "Title": _title("Changed rules: lift and confidence before and now"),
+            "ChartConfiguration": {
+                "FieldWells": {
+                    "TableUnaggregatedFieldWells": {
+                        "Values": _table_fields(CHANGES_ID, "ct", CHANGE_TABLE_COLUMNS)
+                    }
+                },
+                "SortConfiguration": {
+                    "RowSort": [
+                        {"FieldSort": {"FieldId": "ct-change", "Direction": "ASC"}},
+                        {"FieldSort": {"FieldId": "ct-lift_ratio", "Direction": "DESC"}},
+                    ]
+                },
+            },
+        }
+    }
+
+
+def change_visuals() -> list[dict[str, Any]]:
+    return [change_counts(), changes_table()]
+
+
 def visuals() -> list[dict[str, Any]]:
     return [
         *(kpi(*k) for k in KPIS),
@@ -366,6 +470,29 @@ def layout() -> dict[str, Any]:
     }
 
 
+def changes_layout() -> dict[str, Any]:
+    """The "What changed" sheet: the counts by kind above the table."""
+    cells = [(CHANGE_COUNTS_ID, 0, 0, GRID_COLUMNS, 8), (CHANGES_TABLE_ID, 0, 8, GRID_COLUMNS, 18)]
+    return {
+        "Configuration": {
+            "GridLayout": {
+                "Elements": [
+                    {
+                        "ElementId": vid,
+                        "ElementType": "VISUAL",
+                        "ColumnIndex": c,
+                        "RowIndex": r,
+                        "ColumnSpan": cs,
+                        "RowSpan": rs,
+                    }
+                    for vid, c, r, cs, rs in cells
+                ],
+                "CanvasSizeOptions": {"ScreenCanvasSizeOptions": {"ResizeOption": "RESPONSIVE"}},
+            }
+        }
+    }
+
+
 def parameters(ranges: DataRanges = DEFAULT_RANGES) -> list[dict[str, Any]]:
     sliders = ranges.sliders()
     decimals = [
@@ -386,7 +513,7 @@ def parameters(ranges: DataRanges = DEFAULT_RANGES) -> list[dict[str, Any]]:
                 "ValueWhenUnset": {"ValueWhenUnsetOption": "NULL"},
             }
         }
-        for name in (ITEM_PARAM, SEGMENT_PARAM, RUN_PARAM)
+        for name in (ITEM_PARAM, SEGMENT_PARAM, RUN_PARAM, CHANGE_PARAM)
     ]
     return [*decimals, *strings]
 
@@ -431,21 +558,42 @@ def controls(ranges: DataRanges = DEFAULT_RANGES) -> list[dict[str, Any]]:
     return [*drop_downs, text, *sliders]
 
 
-def _scope(*visual_ids: str) -> dict[str, Any]:
+def change_controls() -> list[dict[str, Any]]:
+    """The "What changed" sheet's segment (the same parameter as the overview's) and kind."""
+    return [
+        {
+            "Dropdown": {
+                "ParameterControlId": f"cc-{name}",
+                "Title": title,
+                "SourceParameterName": name,
+                "Type": "SINGLE_SELECT",
+                "SelectableValues": {"LinkToDataSetColumn": col(CHANGES_ID, column)},
+            }
+        }
+        for name, title, column in (
+            (SEGMENT_PARAM, "Segment", "segment"),
+            (CHANGE_PARAM, "Change", "change"),
+        )
+    ]
+
+
+def _scope(*visual_ids: str, sheet: str = SHEET_ID) -> dict[str, Any]:
     return {
         "SelectedSheets": {
             "SheetVisualScopingConfigurations": [
-                {"SheetId": SHEET_ID, "Scope": "SELECTED_VISUALS", "VisualIds": list(visual_ids)}
+                {"SheetId": sheet, "Scope": "SELECTED_VISUALS", "VisualIds": list(visual_ids)}
             ]
         }
     }
 
 
-def _group(group_id: str, filters: list[dict[str, Any]], *visual_ids: str) -> dict[str, Any]:
+def _group(
+    group_id: str, filters: list[dict[str, Any]], *visual_ids: str, sheet: str = SHEET_ID
+) -> dict[str, Any]:
     return {
         "FilterGroupId": group_id,
         "Filters": filters,
-        "ScopeConfiguration": _scope(*visual_ids),
+        "ScopeConfiguration": _scope(*visual_ids, sheet=sheet),
         "Status": "ENABLED",
         "CrossDataset": "SINGLE_DATASET",
     }
@@ -543,6 +691,19 @@ def filter_groups() -> list[dict[str, Any]]:
             *KPI_IDS,
         ),
         _group("fg-runs-succeeded", [succeeded], *KPI_IDS, HISTORY_ID),
+        _group(
+            "fg-changes-segment",
+            [_equals_parameter("f-changes-segment", col(CHANGES_ID, "segment"), SEGMENT_PARAM)],
+            CHANGE_COUNTS_ID,
+            CHANGES_TABLE_ID,
+            sheet=CHANGES_SHEET_ID,
+        ),
+        _group(
+            "fg-changes-change",
+            [_equals_parameter("f-changes-change", col(CHANGES_ID, "change"), CHANGE_PARAM)],
+            CHANGES_TABLE_ID,
+            sheet=CHANGES_SHEET_ID,
+        ),
     ]
 
 
@@ -567,7 +728,14 @@ def definition(deployment: Deployment, ranges: DataRanges = DEFAULT_RANGES) -> d
                 "ParameterControls": controls(ranges),
                 "Visuals": visuals(),
                 "Layouts": [layout()],
-            }
+            },
+            {
+                "SheetId": CHANGES_SHEET_ID,
+                "Name": "What changed",
+                "ParameterControls": change_controls(),
+                "Visuals": change_visuals(),
+                "Layouts": [changes_layout()],
+            },
         ],
     }
 

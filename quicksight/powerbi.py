@@ -24,7 +24,7 @@ M_TYPES = {
     "date": "type date",
     "array<string>": "type text",
 }
-VIEWS = ("itemsets", "rules")  # the latest_* views merchandisers look at
+VIEWS = ("itemsets", "rules", "rule_changes")  # the latest_* views merchandisers look at
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ Credentials never go into these files: the driver uses the standard AWS credenti
 to the results bucket and the Glue catalog, and write access to `{odbc.output_location}`.
 
 Then open `{odbc.dsn}.pbids` (Power BI Desktop starts on this DSN), or paste
-`latest_rules.pq` / `latest_itemsets.pq` into *Blank query > Advanced editor*.
+`latest_rules.pq` / `latest_itemsets.pq` / `latest_rule_changes.pq` (what changed since the
+previous run) into *Blank query > Advanced editor*.
 """
 
 

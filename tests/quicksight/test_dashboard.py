@@ -87,10 +87,12 @@ def _filters(d: dict[str, Any]) -> list[tuple[dict[str, Any], str, dict[str, Any
     ]
 
 
-def _scoped(group: dict[str, Any]) -> set[str]:
+def _scoped(group: dict[str, Any], sheet: str = definition.SHEET_ID) -> set[str]:
+    """The visuals of ``sheet`` the filter group applies to (none if on another sheet)."""
     (scope,) = group["ScopeConfiguration"]["SelectedSheets"]["SheetVisualScopingConfigurations"]
-    assert scope["Scope"] == "SELECTED_VISUALS" and scope["SheetId"] == definition.SHEET_ID
-    return set(scope["VisualIds"])
+    assert scope["Scope"] == "SELECTED_VISUALS"
+    assert scope["SheetId"] in (definition.SHEET_ID, definition.CHANGES_SHEET_ID)
+    return set(scope["VisualIds"]) if scope["SheetId"] == sheet else set()
 
 
 def _calculated(d: dict[str, Any], data_set: str, name: str) -> str:
@@ -261,6 +263,70 @@ def test_segment_and_run_controls_are_wired_to_parameters_and_filters(
     assert named | set(bound) <= declared
     for c in d["CalculatedFields"]:
         assert set(re.findall(r"\$\{(\w+)\}", c["Expression"])) <= declared
+
+
+def test_what_changed_sheet_reads_rule_changes(d: dict[str, Any]) -> None:
+    (sheet,) = [s for s in d["Sheets"] if s["SheetId"] == definition.CHANGES_SHEET_ID]
+    assert sheet["Name"] == "What changed"
+    kinds = {next(iter(v.values()))["VisualId"]: next(iter(v)) for v in sheet["Visuals"]}
+    assert kinds == {
+        definition.CHANGE_COUNTS_ID: "BarChartVisual",
+        definition.CHANGES_TABLE_ID: "TableVisual",
+    }
+    table = next(v["TableVisual"] for v in sheet["Visuals"] if "TableVisual" in v)
+    columns = [
+        f["Column"]
+        for f in table["ChartConfiguration"]["FieldWells"]["TableUnaggregatedFieldWells"]["Values"]
+    ]
+    assert {c["DataSetIdentifier"] for c in columns} == {"rule_changes"}
+    assert [c["ColumnName"] for c in columns] == list(definition.CHANGE_TABLE_COLUMNS)
+    assert {"change", "lift_before", "lift_after", "fisher_p_adjusted"} <= {
+        c["ColumnName"] for c in columns
+    }
+    (layout,) = sheet["Layouts"]
+    elements = layout["Configuration"]["GridLayout"]["Elements"]
+    assert sorted(e["ElementId"] for e in elements) == sorted(kinds)
+    controls = {
+        c["Dropdown"]["SourceParameterName"]: c["Dropdown"] for c in sheet["ParameterControls"]
+    }
+    assert set(controls) == {"segment", "change"}
+    assert controls["change"]["SelectableValues"]["LinkToDataSetColumn"] == {
+        "DataSetIdentifier": "rule_changes",
+        "ColumnName": "change",
+    }
+    bound = {
+        f["Configuration"]["CustomFilterConfiguration"]["ParameterName"]: _scoped(
+            g, definition.CHANGES_SHEET_ID
+        )
+        for g, kind, f in _filters(d)
+        if kind == "CategoryFilter" and f["Column"]["DataSetIdentifier"] == "rule_changes"
+    }
+    assert bound == {
+        "segment": {definition.CHANGE_COUNTS_ID, definition.CHANGES_TABLE_ID},
+        "change": {definition.CHANGES_TABLE_ID},
+    }
+    assert "rule_changes" in {x["Identifier"] for x in d["DataSetIdentifierDeclarations"]}
+    spec = datasets.spec("rule_changes")
+    assert spec.table == "latest_rule_changes"
+    sql = datasets.select_sql(spec, "market_basket")
+    assert 'FROM "market_basket"."latest_rule_changes"' in sql
+
+
+def test_rules_table_shows_significance_and_redundancy(d: dict[str, Any]) -> None:
+    _, table = _visuals(d)[definition.TABLE_ID]
+    names = [
+        f["Column"]["ColumnName"]
+        for f in table["ChartConfiguration"]["FieldWells"]["TableUnaggregatedFieldWells"]["Values"]
+    ]
+    assert names[-3:] == ["fisher_p_adjusted", "improvement", "redundant"]
+    rules = datasets.data_set_request(DEPLOYMENT, datasets.spec("rules"))
+    (physical,) = rules["PhysicalTableMap"].values()
+    types = {c["Name"]: c["Type"] for c in physical["CustomSql"]["Columns"]}
+    assert (types["redundant"], types["fisher_p_adjusted"], types["consequent_size"]) == (
+        "BOOLEAN",
+        "DECIMAL",
+        "INTEGER",
+    )
 
 
 def test_run_history_line_chart_reads_the_runs_data_set(d: dict[str, Any]) -> None:

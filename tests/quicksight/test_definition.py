@@ -98,6 +98,7 @@ def test_definition_has_the_visuals_filters_and_controls(deployment: Deployment)
         "itemsets",
         "rules",
         "runs",
+        "rule_changes",
     ]
     visuals = d["Sheets"][0]["Visuals"]
     assert [next(iter(v)) for v in visuals] == [
@@ -112,11 +113,14 @@ def test_definition_has_the_visuals_filters_and_controls(deployment: Deployment)
     assert fmt["FieldId"] == "t-lift"
     assert "{lift}" in fmt["TextFormat"]["BackgroundColor"]["Gradient"]["Expression"]
     params = {next(iter(p.values()))["Name"] for p in d["ParameterDeclarations"]}
-    assert params == {"minSupport", "minConfidence", "minLift", "item", "segment", "run"}
+    assert params == {"minSupport", "minConfidence", "minLift", "item", "segment", "run", "change"}
     controls = {
-        next(iter(c.values()))["SourceParameterName"] for c in d["Sheets"][0]["ParameterControls"]
+        next(iter(c.values()))["SourceParameterName"]
+        for sheet in d["Sheets"]
+        for c in sheet["ParameterControls"]
     }
     assert controls == params
+    assert [s["Name"] for s in d["Sheets"]] == ["Overview", "What changed"]
     with pytest.raises(KeyError):
         definition.col("rules", "no_such_column")
 
@@ -130,7 +134,12 @@ def test_cli_deploy_print_calls_nothing(tmp_path, monkeypatch) -> None:  # type:
     assert "no local run: the sliders get their default ranges" in r.stderr
     out = json.loads(r.stdout)
     assert out["data_source"]["DataSourceId"] == "mb-athena"
-    assert [d["DataSetId"] for d in out["data_sets"]] == ["mb-itemsets", "mb-rules", "mb-runs"]
+    assert [d["DataSetId"] for d in out["data_sets"]] == [
+        "mb-itemsets",
+        "mb-rules",
+        "mb-runs",
+        "mb-rule_changes",
+    ]
     assert out["dashboard"]["DashboardId"] == "mb-dashboard"
     r = CliRunner().invoke(main, ["quicksight", "deploy", "--print"])
     assert r.exit_code != 0 and "quicksight_principal_arn" in r.output

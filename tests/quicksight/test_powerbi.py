@@ -12,7 +12,7 @@ import sqlglot
 from click.testing import CliRunner
 
 from basket.cli import main
-from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULES
+from basket_core.schemas import ITEMSETS, PARTITION_COLUMNS, RULE_CHANGES, RULES
 from quicksight import powerbi
 from quicksight.datasets import spec
 
@@ -70,7 +70,7 @@ def test_dsn_settings_as_ini_and_doc() -> None:
 
 
 def test_m_query_has_the_view_sql_and_every_column_typed() -> None:
-    for name, dataset in (("rules", RULES), ("itemsets", ITEMSETS)):
+    for name, dataset in (("rules", RULES), ("itemsets", ITEMSETS), ("rule_changes", RULE_CHANGES)):
         text = powerbi.m_query(ODBC, spec(name))
         assert text.count("let\n") == 1 and text.rstrip().endswith("in\n    Typed")
         assert m_string(text, "Dsn") == "mb-athena"
@@ -80,6 +80,9 @@ def test_m_query_has_the_view_sql_and_every_column_typed() -> None:
         typed = re.findall(r'\{"(\w+)", ([\w. ]+)\}', text)
         assert [c for c, _ in typed] == [*dataset.names, *(c.name for c in PARTITION_COLUMNS)]
         types = dict(typed)
+        if name == "rule_changes":
+            assert types["lift_before"] == "type number" and types["count_after"] == "Int64.Type"
+            continue
         assert types["support"] == "type number" and types["count"] == "Int64.Type"
         assert 'Odbc.Query("dsn=" & Dsn, Sql)' in text
     rules = m_string(powerbi.m_query(ODBC, spec("rules")), "Sql")
@@ -110,6 +113,7 @@ def test_cli_export_writes_every_file(tmp_path: Path) -> None:
     assert names == [
         "athena-dsn.md",
         "latest_itemsets.pq",
+        "latest_rule_changes.pq",
         "latest_rules.pq",
         "mb-athena.pbids",
         "odbc.ini",

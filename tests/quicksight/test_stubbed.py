@@ -146,6 +146,7 @@ def test_deploy_creates_everything_with_permissions(qs: tuple[Any, Stubber]) -> 
         ("data set", "mb-itemsets", "created"),
         ("data set", "mb-rules", "created"),
         ("data set", "mb-runs", "created"),
+        ("data set", "mb-rule_changes", "created"),
         ("analysis", "mb-analysis", "created"),
         ("dashboard", "mb-dashboard", "created"),
     ]
@@ -220,7 +221,7 @@ def _start(stub: Stubber, data_set: str, ingestion: str = RUN) -> None:
     )
 
 
-DATA_SET_IDS = ["mb-itemsets", "mb-rules", "mb-runs"]
+DATA_SET_IDS = ["mb-itemsets", "mb-rules", "mb-runs", "mb-rule_changes"]
 DONE = {"RowInfo": {"RowsIngested": 11, "RowsDropped": 0}, "IngestionTimeInSeconds": 12}
 
 
@@ -233,6 +234,7 @@ def test_refresh_starts_one_ingestion_per_data_set_and_polls(qs: tuple[Any, Stub
     _ingestion(stub, "mb-itemsets", "COMPLETED", **DONE)
     _ingestion(stub, "mb-rules", "COMPLETED", **DONE)
     _ingestion(stub, "mb-runs", "COMPLETED", **DONE)
+    _ingestion(stub, "mb-rule_changes", "COMPLETED", **DONE)
     t = FakeTime()
     results = refresh(
         client, DEPLOYMENT, RUN, interval_s=5, timeout_s=60, sleep=t.sleep, clock=t.clock
