@@ -12,13 +12,14 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-ingest clean help
+.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-soak bench-ingest clean help
 
 help:
 	@echo "make demo       Kafka + CSV drops -> Delta -> the daily Airflow DAG -> S3/Glue/QuickSight, hop counts"
 	@echo "make test       lint, type-check and run the test suite (what CI runs)"
 	@echo "make test-slow  the slow soak/perf tests"
-	@echo "make bench      mining benchmarks against pyfim and mlxtend"
+	@echo "make bench      mining benchmarks against pyfim and mlxtend (and warm on Spark Connect)"
+	@echo "make bench-soak 50 mines in a row on one Spark Connect server: time and RSS"
 	@echo "make bench-ingest  Kafka -> Delta throughput and latency against the goals"
 	@echo "make setup      install everything (done by the targets above on first use)"
 
@@ -65,6 +66,9 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.mine_bench $(BENCH_ARGS)
+
+bench-soak: setup
+	$(BIN)/python -m benchmarks.mine_bench --sizes 100000 --tools mine --engines auto --no-connect --soak 50 $(BENCH_ARGS)
 
 bench-ingest: setup
 	$(BIN)/python -m benchmarks.ingest_bench $(INGEST_BENCH_ARGS)

@@ -11,6 +11,8 @@ workers import this project). A server lives in a state folder holding
 and ``server.log``, so ``basket services status/stop`` in another process find it.
 
     python -m basket_devtools.spark_connect --serve <state_dir>   # what start() runs
+    python -m basket_devtools.spark_connect --host 0.0.0.0 --port 15002
+        # in the foreground, from the config (docker-compose's spark-connect service)
 """
 
 from __future__ import annotations
@@ -188,30 +190,53 @@ def _descendants(pid: int) -> list[int]:
 
 
 def serve(state_dir: Path) -> None:
-    """The server process: an ordinary session with the Connect plugin, until SIGTERM."""
-    from spark.session import connect_server_conf
-
+    """The server process of :meth:`SparkConnectServer.start`."""
     recorded = json.loads((state_dir / SETTINGS_FILE).read_text())
     settings = Settings.model_validate(recorded["settings"])
+    serve_settings(settings, recorded["host"], int(recorded["port"]))
+
+
+def serve_settings(settings: Settings, host: str, port: int) -> None:
+    """An ordinary session with the Connect plugin on ``host:port``, until SIGTERM."""
+    from spark.session import connect_server_conf
+
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
-    for key, value in connect_server_conf(settings, recorded["host"], recorded["port"]).items():
+    for key, value in connect_server_conf(settings, host, port).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark.log_level)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
-    print(f"spark connect listening on sc://{recorded['host']}:{recorded['port']}", flush=True)
+    print(f"spark connect listening on sc://{host}:{port}", flush=True)
     done.wait()
     spark.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    from basket_core.config import load_settings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m basket_devtools.spark_connect",
+        description="Run a Spark Connect server in the foreground, from the project config.",
+    )
+    parser.add_argument("--host", default=None, help="listen address (default spark.local_ip)")
+    parser.add_argument("--port", type=int, default=None, help="default spark.connect_port")
+    args = parser.parse_args(argv)
+    settings = server_settings(load_settings(os.environ.get("BASKET_CONFIG")))
+    serve_settings(
+        settings, args.host or settings.spark.local_ip, args.port or settings.spark.connect_port
+    )
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == _SERVE:
         serve(Path(sys.argv[2]))
     else:
-        sys.exit(f"usage: python -m basket_devtools.spark_connect {_SERVE} <state_dir>")
+        main()

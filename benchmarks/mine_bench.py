@@ -7,7 +7,12 @@ wall time and peak memory are its own:
 * ``mine``: ``basket mine --format basket`` (Spark); wall time includes the JVM start,
   and ``run.json`` gives the time without it;
 * ``pyfim``: ``fim.fpgrowth(..., supp=-min_count)``;
-* ``mlxtend``: ``TransactionEncoder`` + ``fpgrowth`` (skipped above ``--mlxtend-max``).
+* ``mlxtend``: ``TransactionEncoder`` + ``fpgrowth`` (skipped above ``--mlxtend-max``);
+* ``mine-connect`` (``--connect``, the default): ``basket --remote sc://... mine`` on a
+  warm Spark Connect server (:mod:`basket_devtools.spark_connect`, started once on
+  127.0.0.1 and warmed by one mine of the first size before anything is measured); wall
+  time is the client process's. ``--soak N`` then mines the first size N more times on
+  that server: the last run's wall against the second's, and the server's RSS.
 
 All tools use the same absolute threshold ``min_count = ceil(min_support * n)`` and must
 report the same number of frequent itemsets; a mismatch or a failed tool makes the exit
@@ -268,9 +273,10 @@ def find_run_json(output: Path, run_id: str) -> Path | None:
 
 
 def run_mine(
-    path: Path, n: int, args: BenchArgs, output: Path, run_id: str, engine: str
-) -> ToolRun:
-    run = ToolRun(f"mine-{engine}", n)
+    path: Path, n: int, args: BenchArgs, output: Path, run_id: str, engine: str,
+    remote: str | None = None,
+) -> ToolRun:  # fmt: skip
+    run = ToolRun(f"mine-{engine}" if remote is None else "mine-connect", n)
     if not mine_available():
         run.status = "failed"
         run.note = "`basket mine` is not installed (basket/commands/mine.py missing)"
@@ -279,6 +285,8 @@ def run_mine(
         path, args.sep, args.min_support, args.min_confidence, output, run_id, args.max_size,
         (*args.mine_args, "--engine", engine),
     )  # fmt: skip
+    if remote is not None:  # a global option: before the command
+        cmd[3:3] = ["--remote", remote]
     m = run_measured(cmd, timeout_s=args.timeout_s)
     run.wall_s, run.peak_rss_mb = m.wall_s, m.peak_rss_mb
     run_json = find_run_json(output, run_id)
@@ -460,6 +468,129 @@ def write_results(results_dir: Path, payload: dict[str, Any], stamp: str) -> Pat
     return path
 
 
+# ------------------------------------------------------------ warm Spark Connect
+
+
+class ConnectBench:
+    """One local Spark Connect server for the whole bench (``--connect``)."""
+
+    def __init__(self, settings: Any, state_dir: Path) -> None:
+        from basket_devtools.spark_connect import SparkConnectServer
+
+        self.server = SparkConnectServer(state_dir, settings, host=settings.spark.local_ip)
+        self.url = ""
+        self.pid = 0
+        self.warmed = False
+
+    def __enter__(self) -> ConnectBench:
+        state = self.server.start()
+        self.url, self.pid = state.url, state.pid
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def rss_mb(self) -> float:
+        return tree_memory(self.pid)[0] / 2**20
+
+    def warm(self, path: Path, args: BenchArgs, output: Path, stamp: str) -> None:
+        """One unmeasured mine, so every measured one finds the server warm."""
+        if self.warmed:
+            return
+        cmd = mine_command(
+            path, args.sep, args.min_support, args.min_confidence, output,
+            f"bench-{stamp}-warmup", args.max_size, (*args.mine_args, "--engine", "auto"),
+        )  # fmt: skip
+        cmd[3:3] = ["--remote", self.url]
+        m = run_measured(cmd, timeout_s=args.timeout_s)
+        if m.returncode != 0:
+            raise RuntimeError(f"warm-up mine failed: {tail(m.stderr or m.stdout, 8)}")
+        self.warmed = True
+
+
+def soak_server(
+    server: ConnectBench, path: Path, n: int, runs: int, args: BenchArgs, output: Path,
+    stamp: str, console: Console,
+) -> dict[str, Any]:  # fmt: skip
+    """``runs`` mines in a row on one server: each wall time, the server's RSS after each."""
+    walls: list[float] = []
+    rss: list[float] = []
+    failures = 0
+    for i in range(runs):
+        with console.status(f"soak: mine {i + 1}/{runs} on the Connect server"):
+            run = run_mine(path, n, args, output, f"bench-{stamp}-soak{i}", "auto", server.url)
+        if run.status != "ok":
+            failures += 1
+            console.print(f"  soak run {i + 1}: {run.status} {run.note}")
+        walls.append(run.wall_s or 0.0)
+        rss.append(server.rss_mb())
+    second, last = (walls[1], walls[-1]) if len(walls) > 1 else (None, None)
+    settle = min(4, len(rss) - 1)  # RSS once the JVM heap has grown to its working size
+    return {
+        "runs": runs,
+        "baskets": n,
+        "failures": failures,
+        "wall_s": [round(w, 3) for w in walls],
+        "server_rss_mb": [round(r, 1) for r in rss],
+        "second_wall_s": second,
+        "last_wall_s": last,
+        "last_over_second": ratio(last, second),
+        "rss_settled_mb": rss[settle] if rss else None,
+        "rss_last_mb": rss[-1] if rss else None,
+        "rss_growth": ratio(rss[-1], rss[settle]) if rss else None,
+    }
+
+
+def goals(rows: list[dict[str, Any]], soaked: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Issue 20's goals from this run's rows: warm mine at 100k below mlxtend's wall, at
+    1M within 2x pyfim's; the soak's last run within 10% of its second, RSS flat (last
+    within 10% of the settled value)."""
+    out: list[dict[str, Any]] = []
+    by = {(r["baskets"], r["tool"]): r for r in rows if r["status"] == "ok"}
+    for n, ref, limit in ((100_000, "mlxtend", 1.0), (1_000_000, "pyfim", 2.0)):
+        warm, other = by.get((n, "mine-connect")), by.get((n, ref))
+        if warm is None or other is None:
+            continue
+        x = warm["wall_s"] / other["wall_s"]
+        out.append(
+            {
+                "goal": f"warm mine at {n:,}: wall <= {limit:g}x {ref}",
+                "figure": f"{warm['wall_s']:.1f}s vs {other['wall_s']:.1f}s ({x:.2f}x)",
+                "met": x <= limit if limit != 1.0 else x < limit,
+            }
+        )
+    if soaked and soaked["last_over_second"] is not None:
+        x = soaked["last_over_second"]
+        out.append(
+            {
+                "goal": f"{soaked['runs']} mines in a row: last within 10% of the second",
+                "figure": f"{soaked['last_wall_s']:.1f}s vs {soaked['second_wall_s']:.1f}s "
+                f"({x:.2f}x), {soaked['failures']} failed",
+                "met": x <= 1.10 and soaked["failures"] == 0,
+            }
+        )
+        g = soaked["rss_growth"]
+        out.append(
+            {
+                "goal": "server RSS flat (last within 10% of the value after the 5th mine)",
+                "figure": f"{soaked['rss_settled_mb']:,.0f} MB -> {soaked['rss_last_mb']:,.0f} MB",
+                "met": g is not None and g <= 1.10,
+            }
+        )
+    return out
+
+
+def print_goals(console: Console, met: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Warm Spark Connect goals (issue 20)")
+    for name in ("goal", "figure", "met"):
+        table.add_column(name)
+    for g in met:
+        table.add_row(g["goal"], g["figure"], "yes" if g["met"] else "NO")
+    console.print(table)
+
+
 # ------------------------------------------------------------ command line
 
 
@@ -506,8 +637,9 @@ def parse_engines(text: str) -> tuple[str, ...]:
 
 
 def bench_size(
-    n: int, args: BenchArgs, data_dir: Path, output: Path, stamp: str, console: Console
-) -> list[ToolRun]:
+    n: int, args: BenchArgs, data_dir: Path, output: Path, stamp: str, console: Console,
+    server: ConnectBench | None = None,
+) -> list[ToolRun]:  # fmt: skip
     from basket_devtools.generate import GeneratorConfig
 
     config = GeneratorConfig(
@@ -522,9 +654,17 @@ def bench_size(
     )
     runs = []
     jobs = [(t, e) for t in args.tools for e in (args.engines if t == "mine" else ("",))]
+    if server is not None:
+        jobs.append(("mine-connect", "auto"))
     for tool, engine in jobs:
         with console.status(f"{tool} {engine} on {n:,} baskets"):
-            if tool == "mine":
+            if tool == "mine-connect":
+                assert server is not None
+                server.warm(path, args, output, stamp)
+                run = run_mine(
+                    path, n, args, output, f"bench-{stamp}-n{n}-connect", engine, server.url
+                )
+            elif tool == "mine":
                 run = run_mine(path, n, args, output, f"bench-{stamp}-n{n}-{engine}", engine)
             else:
                 run = run_reference(tool, path, n, args)
@@ -569,6 +709,19 @@ def bench_size(
     help="Seconds per tool run.",
 )
 @click.option(
+    "--connect/--no-connect",
+    default=True,
+    show_default=True,
+    help="Also mine each size on a warm local Spark Connect server (the mine-connect row).",
+)
+@click.option(
+    "--soak",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Then mine the first size this many times in a row on that server (make bench-soak).",
+)
+@click.option(
     "--mine-arg",
     "mine_args",
     multiple=True,
@@ -599,8 +752,8 @@ def bench_size(
 def main(
     sizes: str, quick: bool, items: int, mean_basket: float, seed: int, sep: str,
     min_support: float, min_confidence: float, max_size: int | None, tools: str, engines: str,
-    mlxtend_max: int, timeout_s: float, mine_args: tuple[str, ...], data_dir: Path | None,
-    output_dir: Path | None, results_dir: Path, config_file: str | None,
+    mlxtend_max: int, timeout_s: float, connect: bool, soak: int, mine_args: tuple[str, ...],
+    data_dir: Path | None, output_dir: Path | None, results_dir: Path, config_file: str | None,
 ) -> None:  # fmt: skip
     """Benchmark `basket mine` against pyfim and mlxtend FP-Growth on the same baskets.
 
@@ -628,18 +781,42 @@ def main(
         console.print("[red]`basket mine` is not available; it will be reported as failed[/red]")
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
-    for n in args.sizes:
-        runs = bench_size(n, args, data, output, stamp, console)
-        rows += add_ratios(runs)
-        problems += [f"{n:,}: {r.tool} {r.status}: {r.note}" for r in runs if r.status == "failed"]
-        if (why := agreement(runs)) is not None:
-            problems.append(f"{n:,}: {why}")
+    soaked: dict[str, Any] | None = None
+    with contextlib.ExitStack() as stack:
+        server = None
+        if (connect or soak) and "mine" in args.tools and mine_available():
+            import tempfile
+
+            state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sc-")))
+            with console.status("starting a Spark Connect server"):
+                server = stack.enter_context(ConnectBench(settings, state))
+            console.print(f"Spark Connect server {server.url} (pid {server.pid})")
+        for n in args.sizes:
+            runs = bench_size(n, args, data, output, stamp, console, server if connect else None)
+            rows += add_ratios(runs)
+            problems += [
+                f"{n:,}: {r.tool} {r.status}: {r.note}" for r in runs if r.status == "failed"
+            ]
+            if (why := agreement(runs)) is not None:
+                problems.append(f"{n:,}: {why}")
+        if server is not None and soak:
+            n = args.sizes[0]
+            path = dataset_path(data, n, args.items, args.seed, args.mean_basket)
+            server.warm(path, args, output, stamp)
+            soaked = soak_server(server, path, n, soak, args, output, stamp, console)
+            if soaked["failures"]:
+                problems.append(f"soak: {soaked['failures']} of {soak} mines failed")
     print_table(console, rows, min_support)
+    met = goals(rows, soaked)
+    if met:
+        print_goals(console, met)
     payload = {
         "started": stamp,
         "args": asdict(args),
         "environment": environment(),
         "results": rows,
+        "connect_soak": soaked,
+        "goals": met,
         "problems": problems,
     }
     path = write_results(results_dir, payload, stamp)

@@ -37,6 +37,7 @@ SERVICES = {
     "trino-init",
     "spark-master",
     "spark-worker",
+    "spark-connect",
     "airflow",
     "ingest",
     "dashboard",
@@ -287,6 +288,21 @@ def test_services_run_the_project_commands(project: dict[str, Any]) -> None:
         assert env["BASKET_CONFIG"] == "/app/compose/basket.compose.toml", name
         assert env["BASKET_AWS__ENDPOINT_URL"] == "http://minio:9000", name
         assert env["BASKET_KAFKA__BOOTSTRAP_SERVERS"] == "kafka:29092", name
+
+
+def test_spark_connect_serves_the_cluster_on_loopback(project: dict[str, Any]) -> None:
+    """The warm Spark Connect server (issue 20): the project's server module in front of
+    the standalone master, published on 127.0.0.1:15002 only, started after the worker."""
+    svc = project["services"]["spark-connect"]
+    assert svc["command"][:3] == ["python", "-m", "basket_devtools.spark_connect"]
+    assert svc["command"][-2:] == ["--port", "15002"]
+    env = svc["environment"]
+    assert env["BASKET_SPARK__MASTER"] == "spark://spark-master:7077"
+    assert env["BASKET_CONFIG"] == "/app/compose/basket.compose.toml"
+    assert [(p["host_ip"], int(p["published"]), p["target"]) for p in svc["ports"]] == [
+        ("127.0.0.1", 15002, 15002)
+    ]
+    assert svc["depends_on"]["spark-worker"]["condition"] == "service_healthy"
 
 
 def test_compose_settings_switch_endpoints_only(

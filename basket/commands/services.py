@@ -86,23 +86,27 @@ def stop(settings: Settings, service: str | None, state_dir: Path | None) -> Non
 
 
 @command.command("status")
-@click.option("--state-dir", type=click.Path(path_type=Path), help="Kafka state folder.")
+@click.argument("service", type=click.Choice(SERVICES), required=False)
+@click.option("--state-dir", type=click.Path(path_type=Path), help="Service state folder.")
 @click.pass_obj
-def status(settings: Settings, state_dir: Path | None) -> None:
-    """Show which services are running."""
+def status(settings: Settings, service: str | None, state_dir: Path | None) -> None:
+    """Show which services are running (SERVICE: just that one)."""
     from basket_devtools import spark_connect
     from basket_devtools.kafka_broker import port_open, read_state
 
-    state = read_state(_state_dir(settings, state_dir))
-    if state is None:
-        click.echo("kafka: stopped")
-    else:
-        up = "listening" if port_open(state.host, state.port) else "starting"
-        click.echo(f"kafka: {up} on {state.bootstrap_servers} (pid {state.pid})")
-    spark = spark_connect.read_state(_state_dir(settings, None, "spark"))
-    if spark is None:
-        click.echo("spark: stopped")
-        return
-    up = "listening" if port_open(spark.host, spark.port) else "starting"
-    rss = spark_connect.rss_bytes(spark.pid) / 2**20
-    click.echo(f"spark: {up} on {spark.url} (pid {spark.pid}, {rss:,.0f} MB resident)")
+    names = (service,) if service else SERVICES
+    if "kafka" in names:
+        state = read_state(_state_dir(settings, state_dir))
+        if state is None:
+            click.echo("kafka: stopped")
+        else:
+            up = "listening" if port_open(state.host, state.port) else "starting"
+            click.echo(f"kafka: {up} on {state.bootstrap_servers} (pid {state.pid})")
+    if "spark" in names:
+        spark = spark_connect.read_state(_state_dir(settings, state_dir, "spark"))
+        if spark is None:
+            click.echo("spark: stopped")
+            return
+        up = "listening" if port_open(spark.host, spark.port) else "starting"
+        rss = spark_connect.rss_bytes(spark.pid) / 2**20
+        click.echo(f"spark: {up} on {spark.url} (pid {spark.pid}, {rss:,.0f} MB resident)")

@@ -464,3 +464,32 @@ def test_daily_run_end_to_end_and_rerun_is_idempotent(
     }
     assert second_record["stages"]["publish"]["uploaded"] > 0
     assert len(calls) == 2 and calls[0]["ingestion_id"] != calls[1]["ingestion_id"]
+
+
+def test_connect_mode_tasks_are_clients_of_the_spark_connect_connection(
+    airflow_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``spark_mode = "connect"`` (issue 20): ingest and mine stay Python tasks (no
+    SparkSubmitOperator), the local Airflow gets ``spark_default`` as the provider's
+    ``spark_connect`` connection, and a task's settings take ``spark.remote`` from it
+    through SparkConnectHook; other modes leave the settings alone."""
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    s = Settings().with_overrides(
+        **{
+            "orchestration.spark_mode": "connect",
+            "orchestration.ingest": "files",
+            "spark.connect_port": 15123,
+        }
+    )
+    daily = load_dag_module().build_dag(s, "daily")
+    for tid in ("ingest_catch_up", "mine"):
+        assert not isinstance(daily.get_task(tid), SparkSubmitOperator)
+    env = airflow_runtime.airflow_env(s, tmp_path)
+    conn = json.loads(env["AIRFLOW_CONN_SPARK_DEFAULT"])
+    assert conn == {"conn_type": "spark_connect", "host": "sc://127.0.0.1", "port": 15123}
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", env["AIRFLOW_CONN_SPARK_DEFAULT"])
+    remote = airflow_runtime.connect_settings(s).spark.remote
+    assert remote is not None and remote.startswith("sc://127.0.0.1:15123")
+    in_process = s.with_overrides(**{"orchestration.spark_mode": "in_process"})
+    assert airflow_runtime.connect_settings(in_process) is in_process
