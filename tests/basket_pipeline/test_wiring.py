@@ -128,6 +128,7 @@ def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
     from athena.catalog import setup_glue
     from basket_core.aws import glue as glue_api
     from basket_core.aws.session import client
+    from basket_core.schemas import RESULT_DATASETS
     from basket_devtools import sample_results
     from basket_pipeline import stages
 
@@ -153,7 +154,8 @@ def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
 
     result = stages.publish(settings, clients, sample_results.RUN_B)
 
-    for table in ("itemsets", "rules", "quarantine", "runs"):
+    tables = [d.name for d in RESULT_DATASETS]  # rule_changes too
+    for table in tables:
         location = glue_api.partition_location(
             glue, "wiring", table, ["2026-01-02", sample_results.RUN_B]
         )
@@ -161,7 +163,7 @@ def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
             f"{root}/{table}/dt=2026-01-02/run_id={sample_results.RUN_B}/attempt={result.attempt}/"
         )
     statements = stages.partition_statements(settings, sample_results.DT_B, sample_results.RUN_B)
-    assert len(statements) == 4
+    assert len(statements) == len(tables) == 5
     assert all("SET LOCATION" in s and f"attempt={result.attempt}/" in s for s in statements)
     unpublished = stages.partition_statements(settings, sample_results.DT_A, sample_results.RUN_A)
     assert all("ADD IF NOT EXISTS" in s and "attempt=" not in s for s in unpublished)
