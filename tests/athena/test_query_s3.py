@@ -25,7 +25,7 @@ from basket_core.layout import Pointer, Target, pointer_rel
 from basket_devtools import sample_results
 from basket_publish.publisher import find_run, publish_run
 
-TABLES = ("itemsets", "rules", "quarantine", "runs")
+TABLES = ("itemsets", "rules", "rule_changes", "quarantine", "runs")
 GHOST = "ghost-item"
 
 
