@@ -41,6 +41,7 @@ def pick(rows: list[dict[str, Any]], *keys: str) -> list[tuple[Any, ...]]:
 def test_pack_is_complete_and_every_query_is_valid_trino() -> None:
     assert set(pack.names()) >= {  # the analyst pack; the dashboards add their own
         "bought_together",
+        "changes_this_week",
         "quarantine_summary",
         "rule_changes",
         "rules_with_antecedent_item",
