@@ -51,8 +51,11 @@ def pyfim_itemsets(baskets: list[list[str]], min_count: int) -> Itemsets:
     return {frozenset(items): int(count) for items, count in found}
 
 
-def mlxtend_rules(baskets: list[list[str]], min_count: int, min_confidence: float) -> pd.DataFrame:
-    """Single-consequent rules from mlxtend, keyed by (antecedent, consequent) tuples."""
+def mlxtend_rules(
+    baskets: list[list[str]], min_count: int, min_confidence: float, max_consequent: int = 1
+) -> pd.DataFrame:
+    """Rules from mlxtend with at most ``max_consequent`` consequent items, keyed by
+    (antecedent, consequent) tuples."""
     from mlxtend.frequent_patterns import association_rules, fpgrowth
     from mlxtend.preprocessing import TransactionEncoder
 
@@ -62,7 +65,7 @@ def mlxtend_rules(baskets: list[list[str]], min_count: int, min_confidence: floa
     rules = association_rules(
         freq, num_itemsets=len(baskets), metric="confidence", min_threshold=min_confidence
     )
-    rules = rules[rules["consequents"].map(len) == 1].copy()
+    rules = rules[rules["consequents"].map(len) <= max_consequent].copy()
     rules["key"] = [
         (tuple(sorted(a)), tuple(sorted(c)))
         for a, c in zip(rules["antecedents"], rules["consequents"], strict=True)
@@ -101,3 +104,94 @@ def read_rules(output: Path) -> pd.DataFrame:
 def read_report(output: Path) -> dict:  # type: ignore[type-arg]
     (path,) = list((output / "exports").glob("dt=*/run_id=*/**/run.json"))
     return json.loads(path.read_text())
+
+
+def pyfim_rule_tests(
+    baskets: list[list[str]], min_count: int, min_confidence: float
+) -> dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[float, float]]:
+    """pyfim's own rule evaluation: (chi-squared p-value, one-sided Fisher exact p-value)
+    of every single-consequent rule, keyed like :func:`mlxtend_rules`."""
+    import fim
+
+    out: dict[tuple[tuple[str, ...], tuple[str, ...]], list[float]] = {}
+    for measure in ("p", "s"):  # chi2pval, fetsupp
+        found = fim.fpgrowth(
+            baskets,
+            target="r",
+            supp=-min_count,
+            conf=min_confidence * 100,
+            zmin=2,
+            report="e",
+            eval=measure,
+            thresh=100,
+            mode="o",  # a rule's support is that of body and head, as ours
+        )
+        for head, body, value in found:
+            out.setdefault((tuple(sorted(body)), (head,)), []).append(float(value))
+    return {key: (values[0], values[1]) for key, values in out.items()}
+
+
+def pyfim_itemsets_of_kind(
+    baskets: list[list[str]], min_count: int, kind: str
+) -> set[frozenset[str]]:
+    """Closed ('c') or maximal ('m') frequent itemsets from pyfim."""
+    import fim
+
+    found = fim.fpgrowth(baskets, target=kind, supp=-min_count, zmin=1, report="a")
+    return {frozenset(items) for items, _ in found}
+
+
+def p_adjust(p: list[float], method: str) -> list[float]:
+    """R's ``p.adjust`` (bonferroni, holm, fdr = BH), transcribed from its source."""
+    n = len(p)
+    if method == "bonferroni":
+        return [min(1.0, n * x) for x in p]
+    out = [0.0] * n
+    if method == "holm":
+        order = sorted(range(n), key=lambda i: p[i])
+        running = 0.0
+        for rank, i in enumerate(order, start=1):
+            running = max(running, (n - rank + 1) * p[i])
+            out[i] = min(1.0, running)
+        return out
+    if method == "fdr":
+        order = sorted(range(n), key=lambda i: p[i], reverse=True)
+        running = float("inf")
+        for k, i in enumerate(order):
+            rank = n - k
+            running = min(running, n / rank * p[i])
+            out[i] = min(1.0, running)
+        return out
+    raise ValueError(method)
+
+
+def improvement(
+    itemsets: Itemsets, n_baskets: int, antecedent: tuple[str, ...], consequent: tuple[str, ...]
+) -> tuple[float, bool]:
+    """(improvement, redundant) of a rule by brute force over every proper subset of the
+    antecedent (the empty one included), with exact fractions for the flag."""
+    from fractions import Fraction
+
+    whole = itemsets[frozenset(antecedent) | frozenset(consequent)]
+    conf = Fraction(whole, itemsets[frozenset(antecedent)])
+    best = Fraction(itemsets[frozenset(consequent)], n_baskets)
+    for k in range(1, len(antecedent)):
+        for sub in combinations(antecedent, k):
+            sub_conf = Fraction(
+                itemsets[frozenset(sub) | frozenset(consequent)], itemsets[frozenset(sub)]
+            )
+            best = max(best, sub_conf)
+    return float(conf) - float(best), conf <= best
+
+
+def fisher_greater_exact(a: int, with_a: int, with_c: int, n: int) -> float:
+    """P(X >= a), X hypergeometric (``n`` baskets, ``with_a`` with A, ``with_c`` drawn),
+    summed in exact rational arithmetic: the reference the p-values are held to."""
+    from fractions import Fraction
+    from math import comb
+
+    total = comb(n, with_c)
+    tail = sum(
+        comb(with_a, k) * comb(n - with_a, with_c - k) for k in range(a, min(with_a, with_c) + 1)
+    )
+    return float(Fraction(tail, total))

@@ -63,6 +63,30 @@ def _d(value: datetime | None) -> date | None:
 @click.option(
     "--basket-by", type=click.Choice(["transaction", "customer-day"]), help="What makes a basket."
 )
+@click.option(
+    "--max-consequent", type=click.IntRange(min=1), help="Most items in a rule's consequent (1)."
+)
+@click.option(
+    "--itemsets",
+    "itemset_kind",
+    type=click.Choice(["all", "closed", "maximal"]),
+    help="Which frequent itemsets to write (rules always use all of them).",
+)
+@click.option(
+    "--p-adjust",
+    type=click.Choice(["bonferroni", "holm", "fdr", "none"]),
+    help="Correction of the rules' Fisher p-values for their number (bonferroni).",
+)
+@click.option(
+    "--max-p",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    help="Keep only rules whose adjusted Fisher p-value is at most this.",
+)
+@click.option(
+    "--prune-redundant/--keep-redundant",
+    default=None,
+    help="Drop rules a more general rule predicts at least as well (improvement <= 0).",
+)
 @click.option("--start-date", type=_DATE, help="First event date to mine (inclusive).")
 @click.option("--end-date", type=_DATE, help="Last event date to mine (inclusive).")
 @click.option("--where", help="Spark SQL filter on lines, e.g. \"Country = 'France'\".")
@@ -83,8 +107,12 @@ def command(settings: Settings, **opts: Any) -> None:
     The default engine (auto) is parallel FP-growth: Spark counts, encodes and groups
     the baskets, pyfim mines each group; --engine mllib uses Spark MLlib FPGrowth.
 
-    Writes Parquet datasets itemsets/, rules/, quarantine/, runs/ (partitioned by
-    dt and run_id), CSV exports and run.json under --output.
+    Every rule carries its interest measures, chi-squared and Fisher p-values (adjusted
+    for the run's number of rules) and its improvement over more general rules; each
+    run is compared with the previous run of the same kind (rule_changes).
+
+    Writes Parquet datasets itemsets/, rules/, rule_changes/, quarantine/, runs/
+    (partitioned by dt and run_id), CSV exports and run.json under --output.
     """
     from basket_core.errors import InputError, OptionError
     from basket_pipeline import stages
@@ -146,6 +174,11 @@ def apply_mine_options(settings: Settings, opts: dict[str, Any]) -> Settings:
             "mining.groups": opts.get("groups"),
             "mining.group_memory_mb": opts.get("group_memory_mb"),
             "mining.basket_by": opts.get("basket_by"),
+            "mining.max_consequent": opts.get("max_consequent"),
+            "mining.itemsets": opts.get("itemset_kind"),
+            "mining.p_adjust": opts.get("p_adjust"),
+            "mining.max_p": opts.get("max_p"),
+            "mining.prune_redundant": opts.get("prune_redundant"),
             "paths.output_dir": opts.get("output"),
             "spark.master": opts.get("master"),
         }
