@@ -9,9 +9,11 @@ the files; :func:`run` lists them again when a run was switched or added since (
 pointers' stamp, :func:`results_stamp`), so a long-lived connection (the dashboard's)
 follows new attempts instead of reading files a later mine retired.
 
-The ``latest_<dataset>`` views' SQL is :func:`athena.ddl.latest_view_select` transpiled,
-so both backends agree on which run is the latest. A dataset with no files yet is an
-empty view of the right types.
+Which run is the latest is :func:`athena.ddl.latest_run_subquery`'s answer on these views,
+so both backends agree; it is found once per listing of the files, and the ``latest_<dataset>``
+views and a query's ``run_id`` of '' then name that run as a constant (:func:`run`), so
+DuckDB reads that run's files only. A dataset with no files yet is an empty view of the
+right types.
 
 :func:`connect_s3` makes the same tables and views over the published copy in S3 instead
 of the folder (:mod:`athena.s3_source`: each run's current attempt as its S3 pointer
@@ -27,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from athena import ddl
 from athena.pack import Query, for_duckdb
-from basket_core.layout import ATTEMPTS, LATEST, attempt_of, current_layout
-from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, Dataset, duckdb_type
+from basket_core.layout import ATTEMPTS, LATEST, attempt_of, current_layout, validate_run_id
+from basket_core.schemas import PARTITION_COLUMNS, RESULT_DATASETS, RUNS, Dataset, duckdb_type
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -79,10 +81,14 @@ def empty_view(dataset: Dataset) -> str:
 
 def file_columns(files: list[Path]) -> set[str]:
     """The column names any of the Parquet files has (their footers only): a column added
-    to a schema after every one of them was written reads as null."""
-    import pyarrow.parquet as pq
+    to a schema after every one of them was written reads as null. DuckDB reads the
+    footers (no pyarrow import: ``basket query`` starts faster)."""
+    import duckdb
 
-    return {name for path in files for name in pq.read_schema(path).names}
+    listed = ", ".join(_literal(p.as_posix()) for p in files)
+    with duckdb.connect(":memory:", config=dict(_NO_DOWNLOADS)) as con:
+        rows = con.execute(f"SELECT DISTINCT name FROM parquet_schema([{listed}])").fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def dataset_view(root: Path, dataset: Dataset) -> str:
@@ -110,20 +116,47 @@ def dataset_view(root: Path, dataset: Dataset) -> str:
     )
 
 
-def latest_view(dataset: Dataset) -> str:
+def latest_view(dataset: Dataset, latest_run: str = "") -> str:
+    """``CREATE VIEW latest_<dataset>``: :func:`athena.ddl.latest_view_select` transpiled,
+    or, given the latest run's id as :func:`latest_run_id` found it on these views, the
+    same rows with that id as a constant, so DuckDB reads only that run's files (a run id
+    from a subquery is known only while the query runs: every run's files are scanned)."""
+    name = ddl.ident(ddl.LATEST_PREFIX + dataset.name)
+    if latest_run:
+        table = ddl.ident(dataset.name)
+        where = f"t.run_id = {_literal(validate_run_id(latest_run))}"
+        return f"CREATE OR REPLACE VIEW {name} AS SELECT t.* FROM {table} AS t WHERE {where}"
     import sqlglot
 
     select = sqlglot.transpile(ddl.latest_view_select(dataset), read="trino", write="duckdb")[0]
-    return f"CREATE OR REPLACE VIEW {ddl.ident(ddl.LATEST_PREFIX + dataset.name)} AS {select}"
+    return f"CREATE OR REPLACE VIEW {name} AS {select}"
 
 
-def view_statements(root: Path, datasets: tuple[Dataset, ...] = RESULT_DATASETS) -> list[str]:
-    return [dataset_view(root, d) for d in datasets] + [latest_view(d) for d in datasets]
+LATEST_RUN_SQL = (
+    "SELECT r.run_id FROM runs AS r WHERE r.status = 'succeeded' "
+    "ORDER BY r.dt DESC, r.finished_at DESC, r.run_id DESC LIMIT 1"
+)
+""":func:`athena.ddl.latest_run_subquery` in DuckDB's SQL (a test checks they agree)."""
+
+
+def latest_run_id(con: duckdb.DuckDBPyConnection) -> str:
+    """The id of the latest succeeded run on the connection's ``runs`` view ('' if none)."""
+    row = con.execute(LATEST_RUN_SQL).fetchone()
+    return "" if row is None or row[0] is None else str(row[0])
+
+
+def view_statements(
+    root: Path, datasets: tuple[Dataset, ...] = RESULT_DATASETS, latest_run: str = ""
+) -> list[str]:
+    return [dataset_view(root, d) for d in datasets] + [
+        latest_view(d, latest_run) for d in datasets
+    ]
 
 
 _STATE = "basket_local_state"
-"""A one-row table in each connection: the results root, the stamp its views are of, and
-for S3 the key of its :class:`athena.s3_source.S3Results` in :data:`_S3_SOURCES`."""
+"""A one-row table in each connection: the results root, the stamp its views are of, for
+S3 the key of its :class:`athena.s3_source.S3Results` in :data:`_S3_SOURCES`, and the
+latest run's id on those views ('' if none)."""
 _S3_SOURCES: dict[str, S3Results] = {}
 """The S3 sources of the connections made by :func:`connect_s3`, so a refresh can list
 them again."""
@@ -146,20 +179,29 @@ def results_stamp(root: Path) -> str:
     return h.hexdigest()
 
 
-def _save_state(con: duckdb.DuckDBPyConnection, root: str, stamp: str, source: str = "") -> None:
+def _save_state(
+    con: duckdb.DuckDBPyConnection, root: str, stamp: str, source: str = "", latest: str = ""
+) -> None:
     con.execute(
-        f"CREATE OR REPLACE TABLE {_STATE} AS SELECT ? AS root, ? AS stamp, ? AS source",
-        [root, stamp, source],
+        f"CREATE OR REPLACE TABLE {_STATE} AS "
+        "SELECT ? AS root, ? AS stamp, ? AS source, ? AS latest_run",
+        [root, stamp, source, latest],
     )
 
 
 def _create_views(
     con: duckdb.DuckDBPyConnection, root: Path, datasets: tuple[Dataset, ...]
 ) -> None:
+    """The dataset views, then the latest run's id on them, then the ``latest_*`` views
+    with that id as a constant. The stamp is taken first: a run added meanwhile changes
+    it, and the next :func:`run` makes them all again."""
     stamp = results_stamp(root)
-    for sql in view_statements(root, datasets):
-        con.execute(sql)
-    _save_state(con, str(root), stamp)
+    for d in datasets:
+        con.execute(dataset_view(root, d))
+    latest = latest_run_id(con) if RUNS in datasets else ""
+    for d in datasets:
+        con.execute(latest_view(d, latest))
+    _save_state(con, str(root), stamp, latest=latest)
 
 
 def _create_s3_views(
@@ -169,7 +211,8 @@ def _create_s3_views(
 
     results = _S3_SOURCES[key]
     stamp = s3_source.create_views(con, results, datasets)
-    _save_state(con, results.label, stamp, key)
+    latest = latest_run_id(con) if RUNS in datasets else ""
+    _save_state(con, results.label, stamp, key, latest)
 
 
 def connect(
@@ -242,12 +285,31 @@ def refresh_if_switched(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
+def resolve_latest(
+    con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any]
+) -> dict[str, Any]:
+    """``values`` with a ``run_id`` of '' (the latest run, in every pack query that takes
+    one) replaced by the latest run's id itself, as the views' state has it: the same rows,
+    but the query's run filter is a constant DuckDB prunes the other runs' files with."""
+    if values.get("run_id") != "" or "run_id" not in {p.name for p in query.params}:
+        return values
+    import duckdb
+
+    try:
+        row = con.execute(f"SELECT latest_run FROM {_STATE}").fetchone()
+    except duckdb.Error:  # not made by connect(): the query's subquery finds the run
+        return values
+    latest = str(row[0]) if row and row[0] else ""
+    return {**values, "run_id": latest} if latest else values
+
+
 def run(
     con: duckdb.DuckDBPyConnection, query: Query, values: dict[str, Any]
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run a pack query with bound parameters (on views of the current attempts);
     column names and rows."""
     refresh_if_switched(con)
+    values = resolve_latest(con, query, values)
     cur = con.execute(for_duckdb(query), values)
     columns = [d[0] for d in cur.description or []]
     return columns, [tuple(r) for r in cur.fetchall()]

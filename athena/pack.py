@@ -9,18 +9,23 @@ A file starts with comment lines: a description, then one line per parameter::
 and uses parameters as ``:name`` placeholders. Values are always bound, never put in
 the SQL text: Athena gets the placeholders as ``?`` plus ``ExecutionParameters``
 (:func:`for_athena`); DuckDB gets the sqlglot-transpiled SQL with ``$name`` and a dict
-(:func:`for_duckdb`).
+(:func:`for_duckdb`). sqlglot's work on a pack file (its placeholders, its DuckDB SQL) is
+kept on disk (:func:`cache_dir`), so ``basket query`` need not import sqlglot.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 ParamType = Literal["int", "double", "string"]
@@ -99,9 +104,50 @@ def _parse_default(type_: ParamType, text: str | None) -> Any:
     return Param("default", type_, None, True, "").convert(text)
 
 
+_CACHE_FORMAT = "1"
+
+
+def cache_dir() -> Path:
+    """Where the sqlglot work on pack files is kept between processes:
+    ``$XDG_CACHE_HOME/basket/pack`` (``~/.cache/basket/pack``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "basket" / "pack"
+
+
+def _disk_cached(kind: str, sql: str, compute: Any) -> Any:
+    """``compute(sql)``, kept on disk by the SQL text and sqlglot's version, so a
+    ``basket query`` process does not import sqlglot (about half a second) for a pack
+    file it has seen before. An unwritable cache only costs the time."""
+    from importlib.metadata import version
+
+    key = hashlib.sha256(
+        f"{_CACHE_FORMAT}\0{kind}\0{version('sqlglot')}\0{sql}".encode()
+    ).hexdigest()
+    path = cache_dir() / f"{kind}-{key[:32]}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    value = compute(sql)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return value
+
+
+@cache
 def placeholders(sql: str) -> list[tuple[int, int, str]]:
     """``(start, end, name)`` of every ``:name`` placeholder, in text order (strings and
     comments are skipped by the tokenizer)."""
+    found = _disk_cached("placeholders", sql, _placeholders)
+    return [(int(a), int(b), str(n)) for a, b, n in found]
+
+
+def _placeholders(sql: str) -> list[tuple[int, int, str]]:
     from sqlglot.dialects.trino import Trino
     from sqlglot.tokens import TokenType
 
@@ -188,6 +234,10 @@ def for_athena(query: Query, values: Mapping[str, Any]) -> tuple[str, list[str]]
 
 @cache
 def _duckdb_sql(sql: str) -> str:
+    return str(_disk_cached("duckdb", sql, _transpile))
+
+
+def _transpile(sql: str) -> str:
     import sqlglot
 
     statements = sqlglot.transpile(sql, read="trino", write="duckdb")

@@ -16,25 +16,26 @@ WITH pairs AS (
         AND contains(i.items, :item)
         AND (:segment = '' OR i.segment = :segment)
 ),
-singles AS (
-    SELECT s.segment, element_at(s.items, 1) AS item, s."count" AS item_count
-    FROM latest_itemsets AS s
-    WHERE s.size = 1
-),
-ranked AS (
-    SELECT
-        p.segment,
-        p.other_item,
-        p.together,
-        p.support,
-        CAST(p.together AS double) / x.item_count AS share_of_item_baskets,
-        row_number() OVER (
-            ORDER BY p.support DESC, p.together DESC, p.other_item, p.segment
-        ) AS place
+top AS (
+    SELECT p.segment, p.other_item, p.together, p.support
     FROM pairs AS p
-    LEFT JOIN singles AS x ON x.segment = p.segment AND x.item = :item
+    ORDER BY p.support DESC, p.together DESC, p.other_item, p.segment
+    LIMIT :top_n
+),
+singles AS (
+    SELECT s.segment, s."count" AS item_count
+    FROM latest_itemsets AS s
+    WHERE s.size = 1 AND element_at(s.items, 1) = :item
 )
-SELECT place, segment, other_item, together, support, share_of_item_baskets
-FROM ranked
-WHERE place <= :top_n
+SELECT
+    row_number() OVER (
+        ORDER BY t.support DESC, t.together DESC, t.other_item, t.segment
+    ) AS place,
+    t.segment,
+    t.other_item,
+    t.together,
+    t.support,
+    CAST(t.together AS double) / x.item_count AS share_of_item_baskets
+FROM top AS t
+LEFT JOIN singles AS x ON x.segment = t.segment
 ORDER BY place

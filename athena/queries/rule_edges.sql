@@ -7,17 +7,9 @@
 -- @param max_p double = 1.0 : largest adjusted Fisher p-value (1.0 = every rule, also those of runs without p-values)
 -- @param include_redundant int = 1 : 0 = leave out redundant rules (improvement <= 0)
 -- @param top_n int = 200 : edges returned, strongest first
-WITH edges AS (
-    SELECT
-        a.item AS source,
-        c.item AS target,
-        count(*) AS rules,
-        max(r.lift) AS lift,
-        max(r.confidence) AS confidence,
-        max(r.support) AS support
+WITH picked AS (  -- the run's rules above the floors, only the columns the edges need
+    SELECT r.antecedent, r.consequent, r.lift, r.confidence, r.support
     FROM rules AS r
-    CROSS JOIN UNNEST(r.antecedent) AS a (item)
-    CROSS JOIN UNNEST(r.consequent) AS c (item)
     WHERE r.run_id = (
             CASE WHEN :run_id = '' THEN (SELECT l.run_id FROM latest_runs AS l) ELSE :run_id END
         )
@@ -27,15 +19,28 @@ WITH edges AS (
         AND (:segment = '' OR r.segment = :segment)
         AND (:max_p >= 1.0 OR r.fisher_p_adjusted <= :max_p)
         AND (:include_redundant <> 0 OR NOT coalesce(r.redundant, false))
+),
+edges AS (
+    SELECT
+        a.item AS source,
+        c.item AS target,
+        count(*) AS rules,
+        max(p.lift) AS lift,
+        max(p.confidence) AS confidence,
+        max(p.support) AS support
+    FROM picked AS p
+    CROSS JOIN UNNEST(p.antecedent) AS a (item)
+    CROSS JOIN UNNEST(p.consequent) AS c (item)
     GROUP BY a.item, c.item
 ),
-ranked AS (
-    SELECT
-        e.*,
-        row_number() OVER (ORDER BY e.lift DESC, e.confidence DESC, e.source, e.target) AS place
+top AS (
+    SELECT e.source, e.target, e.rules, e.lift, e.confidence, e.support
     FROM edges AS e
+    ORDER BY e.lift DESC, e.confidence DESC, e.source, e.target
+    LIMIT :top_n
 )
-SELECT place, source, target, rules, lift, confidence, support
-FROM ranked
-WHERE place <= :top_n
+SELECT
+    row_number() OVER (ORDER BY t.lift DESC, t.confidence DESC, t.source, t.target) AS place,
+    t.source, t.target, t.rules, t.lift, t.confidence, t.support
+FROM top AS t
 ORDER BY place

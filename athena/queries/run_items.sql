@@ -12,11 +12,9 @@ WITH per_item AS (
         AND (:segment = '' OR i.segment = :segment)
     GROUP BY element_at(i.items, 1)
 ),
-ranked AS (
-    SELECT item, baskets, row_number() OVER (ORDER BY baskets DESC, item) AS place
-    FROM per_item
+top AS (
+    SELECT item, baskets FROM per_item ORDER BY baskets DESC, item LIMIT :top_n
 )
-SELECT place, item, baskets
-FROM ranked
-WHERE place <= :top_n
+SELECT row_number() OVER (ORDER BY t.baskets DESC, t.item) AS place, t.item, t.baskets
+FROM top AS t
 ORDER BY place

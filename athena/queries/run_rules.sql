@@ -8,7 +8,7 @@
 -- @param max_p double = 1.0 : largest adjusted Fisher p-value (1.0 = every rule, also those of runs without p-values)
 -- @param include_redundant int = 1 : 0 = leave out redundant rules (improvement <= 0)
 -- @param top_n int = 1000 : rows returned
-WITH ranked AS (
+WITH top AS (  -- ranked first: only the top_n rows are expanded (DuckDB skips row groups)
     SELECT
         r.run_id,
         r.segment,
@@ -22,11 +22,7 @@ WITH ranked AS (
         r."count",
         r.fisher_p_adjusted,
         r.improvement,
-        r.redundant,
-        row_number() OVER (
-            ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
-                array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
-        ) AS place
+        r.redundant
     FROM rules AS r
     WHERE r.run_id = (
             CASE WHEN :run_id = '' THEN (SELECT l.run_id FROM latest_runs AS l) ELSE :run_id END
@@ -44,11 +40,17 @@ WITH ranked AS (
                 lower(:item)
             ) > 0
         )
+    ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
+        array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
+    LIMIT :top_n
 )
 SELECT
-    place, run_id, segment, antecedent, consequent,
-    support, confidence, lift, leverage, conviction, "count",
-    fisher_p_adjusted, improvement, redundant
-FROM ranked
-WHERE place <= :top_n
+    row_number() OVER (
+        ORDER BY t.lift DESC, t.confidence DESC, t.support DESC,
+            t.antecedent, t.consequent, t.segment
+    ) AS place,
+    t.run_id, t.segment, t.antecedent, t.consequent,
+    t.support, t.confidence, t.lift, t.leverage, t.conviction, t."count",
+    t.fisher_p_adjusted, t.improvement, t.redundant
+FROM top AS t
 ORDER BY place

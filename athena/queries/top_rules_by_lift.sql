@@ -5,7 +5,7 @@
 -- @param max_p double = 1.0 : largest adjusted Fisher p-value (1.0 = every rule, also those of runs without p-values)
 -- @param include_redundant int = 1 : 0 = leave out redundant rules (improvement <= 0)
 -- @param top_n int = 20 : rows returned
-WITH ranked AS (
+WITH top AS (  -- ranked first: only the top_n rows are expanded (DuckDB skips row groups)
     SELECT
         r.segment,
         array_join(r.antecedent, ', ') AS antecedent,
@@ -16,21 +16,23 @@ WITH ranked AS (
         r."count",
         r.fisher_p_adjusted,
         r.improvement,
-        r.redundant,
-        row_number() OVER (
-            ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
-                array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
-        ) AS place
+        r.redundant
     FROM latest_rules AS r
     WHERE r.support >= :min_support
         AND r.confidence >= :min_confidence
         AND (:segment = '' OR r.segment = :segment)
         AND (:max_p >= 1.0 OR r.fisher_p_adjusted <= :max_p)
         AND (:include_redundant <> 0 OR NOT coalesce(r.redundant, false))
+    ORDER BY r.lift DESC, r.confidence DESC, r.support DESC,
+        array_join(r.antecedent, ', '), array_join(r.consequent, ', '), r.segment
+    LIMIT :top_n
 )
 SELECT
-    place, segment, antecedent, consequent, support, confidence, lift, "count",
-    fisher_p_adjusted, improvement, redundant
-FROM ranked
-WHERE place <= :top_n
+    row_number() OVER (
+        ORDER BY t.lift DESC, t.confidence DESC, t.support DESC,
+            t.antecedent, t.consequent, t.segment
+    ) AS place,
+    t.segment, t.antecedent, t.consequent, t.support, t.confidence, t.lift, t."count",
+    t.fisher_p_adjusted, t.improvement, t.redundant
+FROM top AS t
 ORDER BY place
