@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
-from basket_core.config import CONFIG_ENV, load_settings
+CONFIG_ENV = "BASKET_CONFIG"
+"""``basket_core.config.CONFIG_ENV`` (a test checks they agree): the settings module, and
+pydantic with it, is imported only once a command runs, not for ``basket --help``."""
 
 # name -> "module:attribute". A module that does not exist yet is not listed.
 COMMANDS: dict[str, str] = {
@@ -28,6 +30,25 @@ COMMANDS: dict[str, str] = {
     "quicksight": "basket.commands.quicksight:command",
     "powerbi": "basket.commands.powerbi:command",
     "airflow": "basket.commands.airflow:command",
+}
+
+# name -> the command's short help, so ``basket --help`` lists the commands without
+# importing them (a test checks each against the command's own).
+SHORT_HELP: dict[str, str] = {
+    "demo": "Run the pipeline on the embedded default (local Kafka, Spark, Airflow, moto).",
+    "generate": 'Generate synthetic point-of-sale data shaped like UCI "Online Retail".',
+    "mine": "Mine frequent itemsets and association rules with Spark FP-Growth.",
+    "services": "Start, stop and inspect local services (Kafka, Spark Connect; on 127.0.0.1).",
+    "replay": "Publish CSV_FILE (one row per line item, `basket mine` layout) to a topic, one "
+    "JSON event per line keyed by transaction id (contract: ingest/events.py).",
+    "ingest": "Continuous ingestion into <delta_dir>/lines and <delta_dir>/quarantine.",
+    "publish": "Upload a complete run's datasets and exports to s3://BUCKET/PREFIX/ (idempotent).",
+    "athena": "Athena catalog over the published results.",
+    "query": "Run analyst query NAME (see --list) with bound parameters.",
+    "dashboard": "Interactive dashboard over the results, through the analyst query pack.",
+    "quicksight": "QuickSight data source, data sets, analysis and dashboard, defined in code.",
+    "powerbi": "Power BI through the Athena ODBC driver.",
+    "airflow": "Run the market basket DAGs on a local Airflow (pip install '.[airflow]').",
 }
 
 
@@ -85,6 +106,25 @@ class LazyGroup(click.Group):
             if importlib.util.find_spec(target.split(":")[0]) is not None
         )
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their short help from :data:`SHORT_HELP`, importing only a
+        command that has none there."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            text = SHORT_HELP.get(name)
+            if text is not None:
+                rows.append((name, click.Command(name, help=text).get_short_help_str(limit)))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None or cmd_name not in self.list_commands(ctx):
@@ -118,6 +158,8 @@ def main(ctx: click.Context, config_file: str | None, verbose: int, remote: str 
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("py4j", "botocore", "urllib3", "s3transfer", "kafka", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    from basket_core.config import load_settings
+
     try:
         ctx.obj = load_settings(config_file)
         if remote is not None:
