@@ -12,7 +12,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-soak bench-ingest clean help
+.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-soak bench-ingest bench-queries clean help
 
 help:
 	@echo "make demo       Kafka + CSV drops -> Delta -> the daily Airflow DAG -> S3/Glue/QuickSight, hop counts"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench      mining benchmarks against pyfim and mlxtend (and warm on Spark Connect)"
 	@echo "make bench-soak 50 mines in a row on one Spark Connect server: time and RSS"
 	@echo "make bench-ingest  Kafka -> Delta throughput and latency against the goals"
+	@echo "make bench-queries  every pack query at a million rules, in-process and via the CLI"
 	@echo "make setup      install everything (done by the targets above on first use)"
 
 setup: $(STAMP) $(JARS)
@@ -72,6 +73,9 @@ bench-soak: setup
 
 bench-ingest: setup
 	$(BIN)/python -m benchmarks.ingest_bench $(INGEST_BENCH_ARGS)
+
+bench-queries: setup
+	$(BIN)/python -m benchmarks.query_bench $(QUERY_BENCH_ARGS)
 
 clean:
 	rm -rf output .pytest_cache .mypy_cache .ruff_cache spark-warehouse
