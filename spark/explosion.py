@@ -88,15 +88,20 @@ def itemset_bounds(
     from pyspark.sql import functions as F
 
     spark = baskets.sparkSession
+    # One row per (segment, frequent item), joined to the exploded baskets and grouped
+    # back: array_intersect against the whole frequent-item array built a hash set of
+    # several hundred items for every basket (100k baskets: 57 s warm, this: 9 s).
     vocabulary = spark.createDataFrame(
-        [(seg, sorted(items)) for seg, (_, items) in frequent.items()],
-        "segment string, frequent array<string>",
+        [(seg, item) for seg, (_, items) in frequent.items() for item in sorted(items)],
+        "segment string, item string",
     )
     cut = (
-        baskets.join(F.broadcast(vocabulary), "segment")
-        .select("segment", F.array_intersect("items", "frequent").alias("items"))
+        baskets.select("segment", "items", F.monotonically_increasing_id().alias("_basket"))
+        .select("segment", "_basket", F.explode(F.array_distinct("items")).alias("item"))
+        .join(F.broadcast(vocabulary), ["segment", "item"])
+        .groupBy("segment", "_basket")
+        .agg(F.collect_list("item").alias("items"))
         .select("segment", "items", F.size("items").alias("f"))
-        .where(F.col("f") > 0)
         .persist()
     )
     try:
