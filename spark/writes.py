@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from basket_core.file_layout import FILE_LAYOUTS
 from basket_core.layout import (
     DATASETS,
     EXPORTS,
@@ -57,11 +58,29 @@ def write_results(
     from spark.session import default_parallelism  # Connect-safe (no sparkContext)
 
     n_out = max(1, min(8, default_parallelism(spark)))
-    itemsets.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("itemsets"))
-    rules.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("rules"))
+    write_for_reading(itemsets, "itemsets", n_out, layout.dataset("itemsets"))
+    write_for_reading(rules, "rules", n_out, layout.dataset("rules"))
     changes.coalesce(1).write.mode("overwrite").parquet(layout.dataset("rule_changes"))
     quarantine.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("quarantine"))
     write_exports(itemsets, rules, layout.exports)
+
+
+def write_for_reading(df: DataFrame, name: str, n_out: int, path: str) -> None:
+    """A dataset as at most ``n_out`` Parquet files, each sorted by the dataset's
+    :data:`~basket_core.file_layout.FILE_LAYOUTS` keys and cut into row groups of at most
+    its ``row_group_rows`` rows, so readers skip row groups on their min/max statistics.
+    Sorting within each file needs no shuffle and no sampling job (the files' key ranges
+    overlap; each file's row groups do not)."""
+    from pyspark.sql import functions as F
+
+    out = df.coalesce(n_out)
+    layout = FILE_LAYOUTS.get(name)
+    writer = out.write.mode("overwrite")
+    if layout is not None:
+        keys = [F.col(k.column).desc() if k.descending else F.col(k.column) for k in layout.sort_by]
+        writer = out.sortWithinPartitions(*keys).write.mode("overwrite")
+        writer = writer.option("parquet.block.row.count.limit", str(layout.row_group_rows))
+    writer.parquet(path)
 
 
 def write_exports(itemsets: DataFrame, rules: DataFrame, exports: str) -> None:
