@@ -269,7 +269,27 @@ def mine(
     """Mine into ``<output>/<dataset>/dt=<dt>/run_id=<run_id>/``; the run report."""
     from spark.job import run_mine
 
+    if settings.spark.remote:
+        settings, request = client_paths(settings, request)
     return run_mine(settings, request, spark=spark, progress=progress)
+
+
+def client_paths(settings: Settings, request: MineRequest) -> tuple[Settings, MineRequest]:
+    """Over Spark Connect the server reads the input and writes the outputs: local paths
+    are made absolute against this process's folder, so a server started in another
+    folder reads and writes the same files (URIs such as ``s3a://`` are left alone)."""
+    from spark.load import is_remote
+
+    def absolute(path: str | Path) -> str:
+        return str(path) if is_remote(str(path)) else str(Path(path).resolve())
+
+    resolved = settings.with_overrides(**{"paths.output_dir": absolute(settings.paths.output_dir)})
+    return resolved, replace(
+        request,
+        inputs=tuple(absolute(p) for p in request.inputs),
+        table=absolute(request.table) if request.table else None,
+        item_map=Path(absolute(request.item_map)) if request.item_map else None,
+    )
 
 
 def mine_planned(

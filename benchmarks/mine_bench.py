@@ -268,8 +268,10 @@ def mine_command(
 
 
 def find_run_json(output: Path, run_id: str) -> Path | None:
-    found = sorted(output.glob(f"exports/dt=*/run_id={run_id}/run.json"))
-    return found[-1] if found else None
+    """The run's ``run.json``: under its attempt folder since runs have attempts."""
+    found = sorted(output.glob(f"exports/dt=*/run_id={run_id}/attempt=*/run.json"))
+    found = found or sorted(output.glob(f"exports/dt=*/run_id={run_id}/run.json"))
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
 def run_mine(

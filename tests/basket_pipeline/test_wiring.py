@@ -167,3 +167,25 @@ def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
     assert all("SET LOCATION" in s and f"attempt={result.attempt}/" in s for s in statements)
     unpublished = stages.partition_statements(settings, sample_results.DT_A, sample_results.RUN_A)
     assert all("ADD IF NOT EXISTS" in s and "attempt=" not in s for s in unpublished)
+
+
+def test_connect_runs_get_absolute_local_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over Spark Connect the server reads and writes the files: relative local paths
+    become absolute against the client's folder; URIs stay as they are."""
+    from basket_core.config import Settings
+    from basket_pipeline.stages import client_paths
+    from spark.job import MineRequest
+
+    monkeypatch.chdir(tmp_path)
+    s = Settings().with_overrides(
+        **{"paths.output_dir": "out", "spark.remote": "sc://127.0.0.1:15002"}
+    )
+    request = MineRequest(inputs=("data/a.csv", "s3a://bucket/b.csv"), item_map=Path("m.csv"))
+    settings, resolved = client_paths(s, request)
+    assert settings.paths.output_dir == tmp_path / "out"
+    assert resolved.inputs == (str(tmp_path / "data" / "a.csv"), "s3a://bucket/b.csv")
+    assert resolved.item_map == tmp_path / "m.csv"
+    _, table = client_paths(s, MineRequest(table="output/delta/lines"))
+    assert table.table == str(tmp_path / "output" / "delta" / "lines")
