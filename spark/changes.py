@@ -48,7 +48,9 @@ def confidence_change_p(
     tail = pandas_udf(normal_two_sided, "double")  # type: ignore[call-overload]
     pooled = (count_a + count_b) / (total_a + total_b)
     se = F.sqrt(pooled * (1.0 - pooled) * (1.0 / total_a + 1.0 / total_b))
-    z = (count_b / total_b - count_a / total_a) / se
+    # guarded here, not only below: the UDF's input is computed for every row, and a
+    # division by zero fails the query under ANSI mode
+    z = F.when(se > 0, (count_b / total_b - count_a / total_a) / se)
     return F.when(se > 0, tail(z)).otherwise(F.lit(1.0))
 
 

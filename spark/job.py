@@ -41,7 +41,7 @@ from spark.load import (
 )
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
-from spark.rules import RuleOptions, derive_rules, select_rules
+from spark.rules import RuleOptions, adjust_rules, select_rules, tested_rules
 from spark.writes import begin_attempt, write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,11 +228,14 @@ def run_mine(
 
         with progress.stage("rules", "Derived association rules") as st:
             options = rule_options(mining)
-            all_rules = derive_rules(
-                itemsets, options=options, baskets={seg: per_segment[seg] for seg in segments}
+            tested = tested_rules(
+                itemsets, options, baskets={seg: per_segment[seg] for seg in segments}
             ).persist()
+            cached.append(tested)
+            all_rules = adjust_rules(tested, options.p_adjust).persist()
             cached.append(all_rules)
             found = all_rules.count()
+            tested.unpersist()
             rules = select_rules(all_rules, options)
             counts.rules = rules.count() if rules is not all_rules else found
             counts.rules_pruned = found - counts.rules

@@ -75,11 +75,14 @@ def with_improvement(rules: DataFrame, itemsets: DataFrame, baskets: Column) -> 
     confidences such as 2/4 and 5/10 count as equal). ``baskets``: the segment's baskets."""
     from pyspark.sql import functions as F
 
-    largest = rules.agg(F.max("antecedent_size")).first()
-    if largest is not None and (largest[0] or 0) > MAX_ANTECEDENT_ITEMS:
+    # checked on the itemsets (small, and cached by the job), not on the rules, whose
+    # every column a max() here would compute once more
+    largest = itemsets.agg(F.max("size")).first()
+    if largest is not None and (largest[0] or 0) - 1 > MAX_ANTECEDENT_ITEMS:
         raise ValueError(
-            f"improvement needs every subset of each antecedent; the largest has "
-            f"{largest[0]} items (limit {MAX_ANTECEDENT_ITEMS}): set mining.max_size"
+            f"improvement needs every subset of each antecedent; the largest itemset has "
+            f"{largest[0]} items (antecedents up to {MAX_ANTECEDENT_ITEMS} + 1): set "
+            "mining.max_size"
         )
     best = best_sub_rules(rules, itemsets)
     joined = rules.join(best, ["segment", "antecedent", "consequent"], "left")

@@ -79,20 +79,47 @@ def derive_rules(
 ) -> DataFrame:
     """Rules ``A -> C`` (``|C| <= max_consequent``) of every frequent itemset ``A ∪ C``
     with confidence >= ``min_confidence``, with every interest measure, the significance
-    tests (:mod:`spark.significance`) and improvement (:mod:`spark.redundancy`); the
-    filters of :func:`select_rules` are not applied.
+    tests (:mod:`spark.significance`), improvement (:mod:`spark.redundancy`) and the
+    adjusted p-value; the filters of :func:`select_rules` are not applied.
 
     ``itemsets`` has the ``ITEMSETS`` columns; ``baskets`` is the number of baskets per
     segment (derived from count / support when not given). Returns the ``RULES`` columns.
+    The job persists :func:`tested_rules` before :func:`adjust_rules` reads it twice.
     """
-    from pyspark.sql import functions as F
-
-    from spark.redundancy import with_improvement
-
     if options is None:
         if min_confidence is None:
             raise ValueError("give min_confidence or options")
         options = RuleOptions(min_confidence=min_confidence)
+    return adjust_rules(tested_rules(itemsets, options, baskets), options.p_adjust)
+
+
+def tested_rules(
+    itemsets: DataFrame, options: RuleOptions, baskets: Mapping[str, int] | None = None
+) -> DataFrame:
+    """:func:`measured_rules` plus the tests and improvement: every ``RULES`` column but
+    ``fisher_p_adjusted``."""
+    from pyspark.sql import functions as F
+
+    from spark.redundancy import with_improvement
+
+    n = _baskets_column(baskets)
+    rules = with_tests(measured_rules(itemsets, options).withColumn("_n", n), F.col("_n"))
+    rules = with_improvement(rules, itemsets, F.col("_n"))
+    return rules.select(*(c for c in RULES.names if c != "fisher_p_adjusted"))
+
+
+def adjust_rules(tested: DataFrame, method: Adjust) -> DataFrame:
+    """The ``RULES`` columns: ``fisher_p_adjusted`` over every rule of ``tested`` (all
+    that passed min_confidence, before the filters of :func:`select_rules`, which so
+    never change a p-value). Reads ``tested`` twice: persist it first."""
+    return adjust(tested, "fisher_p", "fisher_p_adjusted", method).select(*RULES.names)
+
+
+def measured_rules(itemsets: DataFrame, options: RuleOptions) -> DataFrame:
+    """The rules with their counts, supports and the :data:`~spark.metrics.METRICS`
+    (no tests, no improvement): the part every rule needs."""
+    from pyspark.sql import functions as F
+
     if options.max_consequent > 1:
         largest = itemsets.agg(F.max("size")).first()
         if largest is not None and (largest[0] or 0) > MAX_SPLIT_ITEMS:
@@ -124,7 +151,7 @@ def derive_rules(
         )
     )
     sAC, sA, sC = F.col("support"), F.col("antecedent_support"), F.col("consequent_support")
-    rules = joined.select(
+    return joined.select(
         "segment",
         "antecedent",
         "consequent",
@@ -145,13 +172,6 @@ def derive_rules(
             for name, fn in METRICS.items()
         ],
     ).where(F.col("confidence") >= options.min_confidence)
-    n = _baskets_column(baskets)
-    rules = with_tests(rules.withColumn("_n", n), F.col("_n"))
-    rules = with_improvement(rules, itemsets, F.col("_n"))
-    # the correction counts every rule tested: all that pass min_confidence, before the
-    # redundancy and p-value filters of select_rules (which so never change a p-value)
-    rules = adjust(rules, "fisher_p", "fisher_p_adjusted", options.p_adjust)
-    return rules.select(*RULES.names)
 
 
 def select_rules(rules: DataFrame, options: RuleOptions) -> DataFrame:

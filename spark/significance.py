@@ -101,11 +101,14 @@ def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
 
 def adjust(df: DataFrame, p: str, out: str, method: Adjust) -> DataFrame:
     """``df`` plus ``out``: the p-values in column ``p`` corrected for ``df``'s row count,
-    as R's ``p.adjust`` (``fdr`` = Benjamini-Hochberg). Tied p-values get the same
-    adjusted value whatever their order, so the result is deterministic.
+    as R's ``p.adjust`` (``fdr`` = Benjamini-Hochberg). ``df`` is read twice: persist it.
 
-    Holm and Benjamini-Hochberg need the rank of each p-value among all of them: a
-    window over the whole run (one partition; a sort of one double per rule)."""
+    The correction depends on a p-value's rank only, and tied p-values get one adjusted
+    value, so it is computed on the distinct p-values with their multiplicity (a frame
+    far smaller than the rules, sorted in one partition) and joined back on the p-value:
+    the rules keep their partitioning. For a group of t equal p-values after s smaller
+    ones, Holm's largest step is at rank s + 1 and Benjamini-Hochberg's smallest at rank
+    s + t, which is what R's running max/min over the sorted ranks gives every member."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -113,20 +116,24 @@ def adjust(df: DataFrame, p: str, out: str, method: Adjust) -> DataFrame:
         raise ValueError(f"unknown p-value adjustment {method!r}; one of {ADJUST_METHODS}")
     if method == "none":
         return df.withColumn(out, F.col(p))
-    m = F.count(F.lit(1)).over(Window.partitionBy())
-    if method == "bonferroni":
-        return df.withColumn(out, F.least(F.lit(1.0), F.col(p) * m))
-    ranked = df.withColumn("_m", m).withColumn(
-        "_rank", F.row_number().over(Window.orderBy(F.col(p).asc()))
+    groups = df.groupBy(F.col(p).alias("_p")).agg(F.count(F.lit(1)).alias("_t"))
+    whole = Window.partitionBy()
+    ascending = Window.orderBy("_p").rowsBetween(Window.unboundedPreceding, 0)
+    ranked = groups.select(
+        "_p",
+        "_t",
+        F.sum("_t").over(whole).alias("_m"),
+        F.sum("_t").over(ascending).alias("_through"),  # s + t
     )
-    if method == "holm":
-        # p_(i) * (m - i + 1), then the running maximum from the smallest p upwards
-        step = F.col(p) * (F.col("_m") - F.col("_rank") + 1)
-        running = Window.orderBy(F.col("_rank")).rowsBetween(Window.unboundedPreceding, 0)
-        value = F.max(step).over(running)
+    m, through, t, pv = F.col("_m"), F.col("_through"), F.col("_t"), F.col("_p")
+    if method == "bonferroni":
+        value = pv * m
+    elif method == "holm":
+        step = pv * (m - (through - t))  # (m - i + 1) p at i = s + 1
+        value = F.max(step).over(ascending)
     else:
-        # p_(i) * m / i, then the running minimum from the largest p downwards
-        step = F.col(p) * F.col("_m") / F.col("_rank")
-        running = Window.orderBy(F.col("_rank").desc()).rowsBetween(Window.unboundedPreceding, 0)
-        value = F.min(step).over(running)
-    return ranked.withColumn(out, F.least(F.lit(1.0), value)).drop("_m", "_rank")
+        step = pv * m / through  # m / i * p at i = s + t
+        descending = Window.orderBy(F.col("_p").desc()).rowsBetween(Window.unboundedPreceding, 0)
+        value = F.min(step).over(descending)
+    adjusted = ranked.select("_p", F.least(F.lit(1.0), value).alias(out))
+    return df.join(adjusted, df[p] == adjusted["_p"]).drop("_p")
