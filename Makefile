@@ -18,7 +18,7 @@ help:
 	@echo "make demo       Kafka + CSV drops -> Delta -> the daily Airflow DAG -> S3/Glue/QuickSight, hop counts"
 	@echo "make test       lint, type-check and run the test suite (what CI runs)"
 	@echo "make test-slow  the slow soak/perf tests"
-	@echo "make bench      mining benchmarks against pyfim and mlxtend (and warm on Spark Connect)"
+	@echo "make bench      mining benchmarks against pyfim and mlxtend (and warm on Spark Connect), then the cost of each rule option"
 	@echo "make bench-soak 50 mines in a row on one Spark Connect server: time and RSS"
 	@echo "make bench-ingest  Kafka -> Delta throughput and latency against the goals"
 	@echo "make bench-queries  every pack query at a million rules, in-process and via the CLI"
@@ -67,6 +67,7 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.mine_bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.rule_options_bench $(RULE_BENCH_ARGS)
 
 bench-soak: setup
 	$(BIN)/python -m benchmarks.mine_bench --sizes 100000 --tools mine --engines auto --no-connect --soak 50 $(BENCH_ARGS)
