@@ -20,6 +20,8 @@ def print_top_rules(rules_csv: Path, *, limit: int = 10, console: Console | None
         ("confidence", "right"),
         ("lift", "right"),
         ("count", "right"),
+        ("p (adj.)", "right"),
+        ("improvement", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     with rules_csv.open(newline="", encoding="utf-8") as fh:
@@ -33,5 +35,18 @@ def print_top_rules(rules_csv: Path, *, limit: int = 10, console: Console | None
                 f"{float(row['confidence']):.3f}",
                 f"{float(row['lift']):.2f}",
                 row["count"],
+                _number(row.get("fisher_p_adjusted"), "{:.1e}"),
+                _number(row.get("improvement"), "{:+.3f}")
+                + (" (redundant)" if row.get("redundant") == "true" else ""),
             )
     console.print(table)
+
+
+def _number(text: str | None, spec: str) -> str:
+    """A CSV cell as a number, or blank (exports written before the column existed)."""
+    if not text:
+        return ""
+    try:
+        return spec.format(float(text))
+    except ValueError:
+        return text
