@@ -320,6 +320,17 @@ class DashboardsConfig(_Section):
         return v
 
 
+class MaintenanceConfig(_Section):
+    """Small files of the ingest Delta tables (:mod:`ingest.maintenance`): compaction
+    (OPTIMIZE) and VACUUM, by ``basket ingest maintain`` and after each scheduled
+    catch-up."""
+
+    after_catch_up: bool = True
+    # Unreferenced files younger than this are kept (readers of older versions, time
+    # travel). Under Delta's 168 h default the retention check is lifted, with a warning.
+    vacuum_retention_hours: float = Field(default=168.0, ge=0.0)
+
+
 class OrchestrationConfig(_Section):
     """The Airflow DAGs (``dags/market_basket.py``, :mod:`basket_pipeline`): schedules,
     the mined window, where new transactions land, how Spark runs, optional stages."""
@@ -413,6 +424,7 @@ class Settings(BaseSettings):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     athena: AthenaConfig = Field(default_factory=AthenaConfig)
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
     dashboards: DashboardsConfig = Field(default_factory=DashboardsConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
 

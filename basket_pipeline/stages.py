@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from basket_core.aws.athena import Athena
     from basket_core.progress import Progress
     from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
+    from ingest.maintenance import TableMaintenance
     from ingest.report import BatchReport, IngestReport
     from ingest.stream import RunOptions, Source
     from quicksight.ranges import DataRanges
@@ -79,7 +80,7 @@ def ingest_session(settings: Settings, spark: SparkSession | None = None) -> Spa
         from importlib.metadata import version
 
         log.warning(INGEST_IN_PROCESS, settings.spark.remote, version("delta-spark"))
-        settings = settings.with_overrides(**{"spark.remote": None})
+        settings = settings.with_overrides(**{"spark.remote": ""})  # "" clears it; None is ignored
     return spark_session(settings)
 
 
@@ -174,6 +175,11 @@ class TableStatus:
     files: int
     version: int
     last_commit: str
+    bytes: int = 0
+
+    @property
+    def average_file_mb(self) -> float:
+        return self.bytes / self.files / 1e6 if self.files else 0.0
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,7 @@ def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> I
                 files=int(detail["numFiles"]) if detail else 0,
                 version=int(history["version"]) if history else 0,
                 last_commit=str(history["timestamp"]) if history else "",
+                bytes=int(detail["sizeInBytes"] or 0) if detail else 0,
             )
         )
     folder = Path(settings.paths.delta_dir) / "_reports"
@@ -227,7 +234,8 @@ def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> I
 
 
 def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) -> IngestReport:
-    """The scheduled catch-up: ``orchestration.ingest`` (files or kafka) once."""
+    """The scheduled catch-up: ``orchestration.ingest`` (files or kafka) once, then the
+    tables' maintenance (``maintenance.after_catch_up``), recorded in the report."""
     from ingest.stream import RunOptions
 
     kind = settings.orchestration.ingest
@@ -235,7 +243,31 @@ def catch_up_ingest(settings: Settings, *, spark: SparkSession | None = None) ->
         raise ValueError("orchestration.ingest is 'none': nothing to catch up")
     session = ingest_session(settings, spark)
     source = ingest_source(settings, kind, spark=session)
-    return ingest(settings, source, RunOptions(once=True), spark=session)
+    done = ingest(settings, source, RunOptions(once=True), spark=session)
+    if settings.maintenance.after_catch_up:
+        done.maintenance = [asdict(m) for m in maintain_tables(settings, spark=session)]
+    return done
+
+
+def maintain_tables(
+    settings: Settings, *, spark: SparkSession | None = None
+) -> list[TableMaintenance]:
+    """Compact and vacuum the ingest tables (:mod:`ingest.maintenance`); the results are
+    also kept beside the tables (``_reports/maintenance.json``) for ``ingest status``."""
+    from basket_core.layout import write_atomic
+    from ingest.maintenance import maintain
+    from ingest.tables import TablePaths
+
+    session = ingest_session(settings, spark)
+    done = maintain(
+        session,
+        TablePaths.under(settings.paths.delta_dir),
+        retention_hours=settings.maintenance.vacuum_retention_hours,
+    )
+    if done:
+        path = Path(settings.paths.delta_dir) / "_reports" / "maintenance.json"
+        write_atomic(path, (json.dumps([asdict(m) for m in done], indent=2) + "\n").encode())
+    return done
 
 
 # ---- mine ------------------------------------------------------------------------------

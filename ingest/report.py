@@ -69,6 +69,8 @@ class IngestReport:
     last_batch_id: int = -1
     updated_at: str = ""
     recent: list[dict[str, Any]] = field(default_factory=list)
+    maintenance: list[dict[str, Any]] = field(default_factory=list)
+    """The tables' compaction and VACUUM after this run, when it ran (file counts)."""
 
     def add(self, batch: BatchReport) -> None:
         """Fold in a committed batch; a batch id already counted (a replay) only replaces

@@ -157,8 +157,17 @@ def status(settings: Settings, delta_dir: Path | None, as_json: bool) -> None:
     for table in found.tables:
         click.echo(
             f"{table.name}: {table.rows:,} rows, {table.partitions:,} partitions, "
-            f"{table.files:,} files, version {table.version}, last commit {table.last_commit}"
+            f"{table.files:,} files ({table.average_file_mb:.2f} MB avg), "
+            f"version {table.version}, last commit {table.last_commit}"
         )
+    maintained = Path(settings.paths.delta_dir) / "_reports" / "maintenance.json"
+    if maintained.is_file():
+        for entry in json.loads(maintained.read_text(encoding="utf-8")):
+            click.echo(
+                f"last maintenance of {entry['table']} at {entry['finished_at']}: "
+                f"{entry['before']['files']:,} -> {entry['after']['files']:,} files, "
+                f"{entry['files_vacuumed']:,} vacuumed"
+            )
     for report in found.reports:
         last = report.recent[-1] if report.recent else None
         click.echo(report.summary())
@@ -166,3 +175,32 @@ def status(settings: Settings, delta_dir: Path | None, as_json: bool) -> None:
             click.echo(f"  last batch {last['batch_id']} at {last['finished_at']}")
     for topic_partition, lag in sorted(found.lag.items()):
         click.echo(f"lag {topic_partition}: {lag:,} events")
+
+
+@command.command("maintain")
+@click.option("--delta-dir", type=click.Path(path_type=Path), help="Delta tables root.")
+@click.option(
+    "--retention-hours",
+    type=click.FloatRange(min=0.0),
+    help="VACUUM keeps unreferenced files younger than this (default: config, 168).",
+)
+@click.pass_obj
+def maintain(settings: Settings, delta_dir: Path | None, retention_hours: float | None) -> None:
+    """Compact the lines and quarantine tables' small files (OPTIMIZE) and delete the
+    files no recent version needs (VACUUM); prints the file counts before and after.
+
+    Safe beside a running stream (appends do not conflict with compaction); the
+    scheduled catch-up runs it too (maintenance.after_catch_up)."""
+    from basket_pipeline import stages
+
+    settings = settings.with_overrides(
+        **{
+            "paths.delta_dir": delta_dir,
+            "maintenance.vacuum_retention_hours": retention_hours,
+        }
+    )
+    done = stages.maintain_tables(settings)
+    if not done:
+        raise click.ClickException(f"no ingest tables under {settings.paths.delta_dir}")
+    for table in done:
+        click.echo(table.line())
