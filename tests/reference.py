@@ -14,6 +14,21 @@ import pandas as pd
 
 Itemsets = dict[frozenset[str], int]
 
+MLXTEND_METRICS = {
+    "antecedent_support": "antecedent support",
+    "consequent_support": "consequent support",
+    "support": "support",
+    "confidence": "confidence",
+    "lift": "lift",
+    "leverage": "leverage",
+    "conviction": "conviction",
+    "zhangs_metric": "zhangs_metric",
+    "jaccard": "jaccard",
+    "kulczynski": "kulczynski",
+    "certainty": "certainty",
+}
+"""Our rule columns -> mlxtend's association_rules columns of the same measure."""
+
 
 def random_baskets(
     n: int, n_items: int, *, seed: int, mean_size: float = 3.0, planted: bool = True

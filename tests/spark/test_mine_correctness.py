@@ -14,19 +14,7 @@ from spark.fpcommon import min_count
 from spark.job import MineRequest, run_mine
 from tests import reference as ref
 
-METRICS = {
-    "antecedent_support": "antecedent support",
-    "consequent_support": "consequent support",
-    "support": "support",
-    "confidence": "confidence",
-    "lift": "lift",
-    "leverage": "leverage",
-    "conviction": "conviction",
-    "zhangs_metric": "zhangs_metric",
-    "jaccard": "jaccard",
-    "kulczynski": "kulczynski",
-    "certainty": "certainty",
-}
+METRICS = ref.MLXTEND_METRICS
 
 
 ENGINES = {

@@ -130,24 +130,11 @@ def test_multi_item_consequents_equal_mlxtend(spark, shape, max_consequent: int)
     theirs = ref.mlxtend_rules(baskets, shape["min_count"], 0.301, max_consequent=max_consequent)
     assert set(ours) == set(theirs.index)
     assert max(len(c) for _, c in ours) == max_consequent
-    columns = {
-        "antecedent_support": "antecedent support",
-        "consequent_support": "consequent support",
-        "support": "support",
-        "confidence": "confidence",
-        "lift": "lift",
-        "leverage": "leverage",
-        "conviction": "conviction",
-        "zhangs_metric": "zhangs_metric",
-        "jaccard": "jaccard",
-        "kulczynski": "kulczynski",
-        "certainty": "certainty",
-    }
     by_key = dict(zip(theirs.index, theirs.to_dict("records"), strict=True))
     for key, rule in ours.items():
         row = by_key[key]
         assert rule["consequent_size"] == len(key[1])
-        for ours_name, theirs_name in columns.items():
+        for ours_name, theirs_name in ref.MLXTEND_METRICS.items():
             want = float(row[theirs_name])
             got = rule[ours_name]
             assert (math.isinf(got) and math.isinf(want)) or math.isclose(
