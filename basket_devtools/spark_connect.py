@@ -54,7 +54,7 @@ class ServerState:
 
 def server_settings(settings: Settings) -> Settings:
     """The settings the server runs with: these, but never a client of another server."""
-    return settings.with_overrides(**{"spark.remote": None})
+    return settings.with_overrides(**{"spark.remote": ""})  # "" clears it; None is ignored
 
 
 class SparkConnectServer:
