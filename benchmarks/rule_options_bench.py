@@ -54,10 +54,8 @@ def timed(df_of: Callable[[], DataFrame]) -> tuple[float, int]:
 @click.option("--min-confidence", type=float, default=0.2, show_default=True)
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path),
-    default=Path(".cache/bench"),
-    show_default=True,
-    help="Where the generated baskets are kept between runs.",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where baskets are generated (default: <data_dir>/generated/bench, as make bench).",
 )
 @click.option(
     "--results-dir",
@@ -72,7 +70,7 @@ def main(
     seed: int,
     min_support: float,
     min_confidence: float,
-    data_dir: Path,
+    data_dir: Path | None,
     results_dir: Path,
 ) -> None:
     """Time each rule option on one mined run (see the module doc)."""
@@ -95,6 +93,8 @@ def main(
     from spark.significance import with_tests
 
     console = Console()
+    data_dir = data_dir or Settings().paths.data_dir / "generated" / "bench"
+    data_dir.mkdir(parents=True, exist_ok=True)
     config = GeneratorConfig(
         transactions=baskets, items=items, mean_basket=mean_basket, seed=seed, dirty_share=0.0
     )
