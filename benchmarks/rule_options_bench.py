@@ -60,7 +60,7 @@ def timed(df_of: Callable[[], DataFrame]) -> tuple[float, int]:
 @click.option(
     "--results-dir",
     type=click.Path(path_type=Path),
-    default=Path("benchmarks/results"),
+    default=Path("bench-results"),
     show_default=True,
 )
 def main(
