@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +46,25 @@ def expected_rules(run: sample_results.SampleRun) -> list[dict[str, Any]]:
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("dash-results")
     sample_results.write_sample(root)
-    # no BASKET_* variables, and a fresh working folder: no developer's basket.toml
+    with serve_dashboard(root, tmp_path_factory.mktemp("dash-cwd"), timeout_s=60) as url:
+        yield url
+
+
+@contextmanager
+def serve_dashboard(root: Path, cwd: Path, *, timeout_s: float) -> Iterator[str]:
+    """``basket dashboard`` over the results under ``root`` on a free 127.0.0.1 port, in a
+    fresh working folder with no BASKET_* variables (no developer's basket.toml); its URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASKET_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "basket.cli", "dashboard", "--output", str(root), "--port", "0"],
-        cwd=tmp_path_factory.mktemp("dash-cwd"),
+        cwd=cwd,
         env={**env, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        url = _wait_for_url(proc, timeout_s=60)
-        yield url
+        yield _wait_for_url(proc, timeout_s=timeout_s)
     finally:
         proc.terminate()
         try:

@@ -6,8 +6,6 @@ Slow: run by ``make test-slow``."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 
 from basket_devtools import million_results
-from tests.basket_dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, _wait_for_url
+from tests.basket_dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, serve_dashboard
 from tests.paths import REPO_ROOT
 
 pytestmark = [
@@ -38,23 +36,8 @@ def dashboard_url(
     million: tuple[Path, list[dict[str, Any]]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     root, _ = million
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BASKET_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "basket.cli", "dashboard", "--output", str(root), "--port", "0"],
-        cwd=tmp_path_factory.mktemp("dash-cwd"),
-        env={**env, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield _wait_for_url(proc, timeout_s=120)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve_dashboard(root, tmp_path_factory.mktemp("dash-cwd"), timeout_s=120) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
