@@ -202,7 +202,11 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
         athena_gen = read
         _manifest_objects_exist(s3, aws)
 
-    # ---- an unkilled re-run converges
+    # ---- an unkilled re-run (a mine, then a publish) converges. The mine also prunes
+    # what a remine killed between its switch and its pruning left behind: only a later
+    # commit of the run removes that (a reader never sees it: it is not the current one)
+    gen += 1
+    _child("remine", {**remine, "gen": gen}, None)
     _child("publish", {**publish, "grace_s": 0}, None)
     assert _generation(_athena_counts(s3, glue)) == dict.fromkeys(crash_child.MARKERS, gen)
     key = f"{aws.prefix}/_attempts/dt={DT}/run_id={RUN}.json"
