@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 DELTA_DEFAULT_RETENTION_HOURS = 168.0
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+"""How many tasks VACUUM lists and deletes files with: Spark's default is 10,000, which on
+a small machine turns a VACUUM of a few hundred files into minutes of empty tasks."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,12 @@ def compact(spark: SparkSession, path: str) -> tuple[int, int]:
 def vacuum(spark: SparkSession, path: str, retention_hours: float) -> int:
     """Delete unreferenced files older than the retention; the number deleted (listed by
     a ``DRY RUN`` first, as VACUUM itself reports no count)."""
+    from spark.session import default_parallelism
+
     lift_check = retention_hours < DELTA_DEFAULT_RETENTION_HOURS
     previous = spark.conf.get(RETENTION_CHECK, "true")
+    previous_listing = spark.conf.get(LISTING_PARALLELISM, None)
+    spark.conf.set(LISTING_PARALLELISM, str(max(2, 2 * default_parallelism(spark))))
     if lift_check:
         log.warning(
             "VACUUM %s with a retention of %g h, under Delta's %g h default: a reader of a "
@@ -115,6 +122,10 @@ def vacuum(spark: SparkSession, path: str, retention_hours: float) -> int:
     finally:
         if lift_check:
             spark.conf.set(RETENTION_CHECK, previous or "true")
+        if previous_listing is None:
+            spark.conf.unset(LISTING_PARALLELISM)
+        else:
+            spark.conf.set(LISTING_PARALLELISM, previous_listing)
 
 
 def maintain_table(
