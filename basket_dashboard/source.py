@@ -53,10 +53,13 @@ class LocalSource:
             return self._con
 
     def refresh(self) -> None:
+        """Make the views again only if a run was added or switched since (a stamp of the
+        pointers): a page load over a million rules does not list every file again."""
+        from athena import local
+
         with self._lock:
             if self._con is not None:
-                self._con.close()
-            self._con = None
+                local.refresh_if_switched(self._con)
 
     def run(self, name: str, **params: Any) -> list[Row]:
         from athena import local, pack

@@ -245,3 +245,22 @@ def test_athena_source_runs_the_pack_remotely(monkeypatch: pytest.MonkeyPatch) -
     src = CachedSource(AthenaSource(athena), ttl_s=60)
     assert src.run("run_summary") == src.run("run_summary") == [{"run_id": "r1", "rules": 3}]
     assert seen == [("run_summary", {"run_id": ""}, athena)]
+
+
+def test_page_load_shows_a_run_added_since_without_reconnecting(tmp_path: Path) -> None:
+    """A page load (``refresh``) lists the files again only when a run was added: the
+    same DuckDB connection, now with the new run as the latest."""
+    from basket_dashboard.app import layout
+
+    first, second = sample_results.SAMPLE_RUNS
+    sample_results.write_sample(tmp_path, (first,))
+    src = LocalSource(tmp_path)
+    assert [r["run_id"] for r in model.runs(src)] == [first.run_id]
+    con = src._connection()
+    layout(src)  # nothing new: the views stay as they are
+    assert src._connection() is con
+    sample_results.write_run(tmp_path, second)
+    page = str(layout(src))
+    assert src._connection() is con
+    assert [r["run_id"] for r in model.runs(src)] == [second.run_id, first.run_id]
+    assert second.run_id in page
