@@ -52,7 +52,6 @@ DB = "basket_faults"
 SEED = 20261205
 MiB = 1024 * 1024
 BIG = 11 * MiB  # three 5 MiB parts: kills land inside a multipart upload too
-ROUNDS = 7
 
 
 def _child(mode: str, args: dict[str, Any], kill_after: float | None) -> tuple[bool, float, str]:
@@ -138,8 +137,9 @@ def _manifest_objects_exist(s3: Any, aws: AwsConfig) -> None:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("rounds", [4, pytest.param(12, marks=pytest.mark.slow)])
 def test_kill_9_during_remine_and_republish_never_shows_a_mix(
-    tmp_path: Path, moto_aws: AwsConfig
+    tmp_path: Path, moto_aws: AwsConfig, rounds: int
 ) -> None:
     from basket_publish.publisher import check_complete, find_run
     from spark.writes import begin_attempt, commit_attempt
@@ -176,7 +176,7 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
     kill_points: list[int] = []
     seen = Counter[str]()
     gen = 1
-    for round_ in range(ROUNDS):
+    for round_ in range(rounds):
         gen += 1
         killed, _, _ = _child("remine", {**remine, "gen": gen}, rng.uniform(0.0, 1.1 * remine_s))
         kills["remine"] += killed
@@ -191,7 +191,7 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
 
         # one kill point per stratum of the request range: the tail (switch, pointer,
         # manifest, retirement) is hit as surely as the uploads
-        kill_at = rng.randint(1 + round_ * requests // ROUNDS, (round_ + 1) * requests // ROUNDS)
+        kill_at = rng.randint(1 + round_ * requests // rounds, (round_ + 1) * requests // rounds)
         kill_points.append(kill_at)
         killed, _, _ = _child("publish", {**publish, "kill_at": kill_at}, None)
         kills["publish"] += killed
@@ -233,8 +233,8 @@ def test_kill_9_during_remine_and_republish_never_shows_a_mix(
 
     elapsed = time.monotonic() - t0
     print(
-        f"\n{ROUNDS} rounds, kills {dict(kills)}, readers saw {dict(seen)}, "
+        f"\n{rounds} rounds, kills {dict(kills)}, readers saw {dict(seen)}, "
         f"remine {remine_s:.2f}s, publish killed before request {kill_points} of "
         f"{requests}, total {elapsed:.1f}s"
     )
-    assert sum(kills.values()) >= 10, kills
+    assert sum(kills.values()) >= rounds + rounds // 2, kills

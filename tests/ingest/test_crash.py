@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from basket_devtools.kafka_broker import KafkaBroker
 from ingest.replay import csv_messages, producer, publish
 from ingest.tables import TablePaths
@@ -36,7 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 REPO = REPO_ROOT
 KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
-KILLS = 5
+SOAK = pytest.mark.slow
+"""More kills run in ``make test-slow``; CI's default path kills 3 times."""
 
 
 def _ingest(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -47,8 +50,13 @@ def _ingest(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen
         )
 
 
+@pytest.mark.parametrize("kills_wanted", [3, pytest.param(10, marks=SOAK)])
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(
-    ingest_spark: SparkSession, kafka_broker: KafkaBroker, kafka_topic: str, tmp_path: Path
+    ingest_spark: SparkSession,
+    kafka_broker: KafkaBroker,
+    kafka_topic: str,
+    tmp_path: Path,
+    kills_wanted: int,
 ) -> None:
     spark = ingest_spark
     settings = ingest_settings(tmp_path)
@@ -80,8 +88,8 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     rng = random.Random(seed)
     try:
         kills = 0
-        for _ in range(3 * KILLS):  # a run that died by itself does not count as a kill
-            if kills == KILLS:
+        for _ in range(3 * kills_wanted):  # a run that died by itself does not count as a kill
+            if kills == kills_wanted:
                 break
             proc = _ingest(
                 [*args, "--trigger-seconds", "1", "--max-offsets-per-trigger", "40"], env, log
@@ -92,7 +100,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
                 kills += 1
             proc.wait()
         feeder.join()
-        assert kills == KILLS, log.read_text()[-3000:]
+        assert kills == kills_wanted, log.read_text()[-3000:]
     finally:
         feeder.join()
         prod.close()

@@ -105,9 +105,19 @@ MAP_IN_ARROW = ("brute_force_basket", "pyfim_mlxtend")
 """... and these also with several PFP groups (``mapInArrow`` on the server's workers)."""
 
 
+DEFAULT_PATH = {("pyfim_mlxtend", "pfp-3-groups")}
+"""The case CI's default path runs over Connect (references, the driver path for the
+rules and ``mapInArrow`` for the itemsets); ``make test-slow`` runs them all."""
+
+
+def _case(name: str, engine: str) -> Any:
+    marks = () if (name, engine) in DEFAULT_PATH else (pytest.mark.slow,)
+    return pytest.param(name, engine, marks=marks, id=f"{name}-{engine}")
+
+
 @pytest.mark.parametrize(
     ("name", "engine"),
-    [(n, "auto") for n in CORRECTNESS] + [(n, "pfp-3-groups") for n in MAP_IN_ARROW],
+    [_case(n, "auto") for n in CORRECTNESS] + [_case(n, "pfp-3-groups") for n in MAP_IN_ARROW],
 )
 def test_correctness_over_connect(
     client: Any, remote: Settings, tmp_path: Path, name: str, engine: str
@@ -155,6 +165,7 @@ def test_same_outputs_as_in_process(
     _same_results(tmp_path / "there", tmp_path / "here")
 
 
+@pytest.mark.slow  # a minute: a Delta table ingested, then mined both ways
 def test_delta_table_mined_over_connect_while_ingest_stays_in_process(
     spark: Any, remote: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

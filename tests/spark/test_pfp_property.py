@@ -69,13 +69,7 @@ def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     )
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(case=cases())
-def test_engines_agree_with_brute_force(spark, case) -> None:  # type: ignore[no-untyped-def]
+def _engines_agree(spark, case) -> None:  # type: ignore[no-untyped-def]
     segments, min_support = case
     rows = [(seg, b) for seg, bs in segments.items() for b in bs]
     df = spark.createDataFrame(rows, "segment string, items array<string>").cache()
@@ -97,3 +91,22 @@ def test_engines_agree_with_brute_force(spark, case) -> None:  # type: ignore[no
     for name, other in rules.items():
         assert set(other) == set(base), name
         assert all(_close(other[k], base[k]) for k in base), name
+
+
+PROPERTY = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+
+
+@settings(max_examples=4, **PROPERTY)  # type: ignore[arg-type]
+@given(case=cases())
+def test_engines_agree_with_brute_force(spark, case) -> None:  # type: ignore[no-untyped-def]
+    _engines_agree(spark, case)
+
+
+@pytest.mark.slow
+@settings(max_examples=40, **PROPERTY)  # type: ignore[arg-type]
+@given(case=cases())
+def test_engines_agree_with_brute_force_soak(spark, case) -> None:  # type: ignore[no-untyped-def]
+    _engines_agree(spark, case)
