@@ -58,7 +58,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" --durations=25 $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
