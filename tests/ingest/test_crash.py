@@ -23,14 +23,7 @@ from ingest.replay import csv_messages, producer, publish
 from ingest.tables import TablePaths
 from spark.clean import clean_lines
 from spark.load import read_long
-from tests.fixtures.kafka import (  # noqa: F401 - fixtures
-    ingest_settings,
-    ingest_spark_fixture,
-    kafka_broker_fixture,
-    kafka_topic_fixture,
-    sample_rows,
-    write_csv,
-)
+from tests.fixtures.kafka import ingest_settings, sample_rows, write_csv
 from tests.paths import REPO_ROOT
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from ingest import dedup, lookup
 from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON
-from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession

@@ -14,12 +14,7 @@ from basket_core.reasons import FileReason
 from ingest import stream
 from ingest.drops import DropStager, expected_records, scan_drops
 from ingest.tables import TablePaths
-from tests.fixtures.kafka import (  # noqa: F401 - fixtures
-    HEADER,
-    ingest_settings,
-    ingest_spark_fixture,
-    sample_rows,
-)
+from tests.fixtures.kafka import HEADER, ingest_settings, sample_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

@@ -11,13 +11,7 @@ from ingest import stream
 from ingest.tables import TablePaths
 from spark.clean import clean_lines
 from spark.load import read_long
-from tests.fixtures.kafka import (  # noqa: F401 - fixtures
-    ingest_settings,
-    ingest_spark_fixture,
-    sample_rows,
-    wait_for,
-    write_csv,
-)
+from tests.fixtures.kafka import ingest_settings, sample_rows, wait_for, write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession

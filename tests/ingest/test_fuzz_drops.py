@@ -16,7 +16,7 @@ from ingest import stream
 from ingest.drops import scan_drops
 from ingest.tables import TablePaths
 from spark.load import FileRejected, scan_long_file, source_path
-from tests.fixtures.kafka import ingest_settings, ingest_spark_fixture  # noqa: F401 - fixtures
+from tests.fixtures.kafka import ingest_settings
 from tests.spark.fuzz_files import COUNT, SEED, benign, generate
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -20,12 +20,7 @@ from basket_devtools.kafka_broker import KafkaBroker
 from ingest import events, stream
 from ingest.replay import producer
 from ingest.tables import TablePaths
-from tests.fixtures.kafka import (  # noqa: F401 - fixtures
-    ingest_settings,
-    ingest_spark_fixture,
-    kafka_broker_fixture,
-    kafka_topic_fixture,
-)
+from tests.fixtures.kafka import ingest_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

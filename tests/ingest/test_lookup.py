@@ -14,7 +14,6 @@ from pyspark.sql import types as T
 from ingest import dedup, lookup
 from ingest.tables import PARTITION, TablePaths, ensure_tables
 from spark.clean import REASON
-from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

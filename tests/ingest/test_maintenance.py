@@ -16,12 +16,7 @@ import pytest
 from basket_pipeline import stages
 from ingest.maintenance import RETENTION_CHECK, table_files
 from ingest.tables import TablePaths
-from tests.fixtures.kafka import (  # noqa: F401 - fixtures
-    ingest_settings,
-    ingest_spark_fixture,
-    sample_rows,
-    write_csv,
-)
+from tests.fixtures.kafka import ingest_settings, sample_rows, write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

@@ -15,13 +15,7 @@ from ingest.tables import TablePaths
 from spark.job import MineRequest, run_mine
 from spark.report import Counts
 from tests import reference as ref
-from tests.fixtures.kafka import (  # noqa: F401 - fixtures
-    HEADER,
-    ingest_settings,
-    ingest_spark_fixture,
-    sample_rows,
-    write_csv,
-)
+from tests.fixtures.kafka import HEADER, ingest_settings, sample_rows, write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession

@@ -9,7 +9,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ingest import events, staging
-from tests.fixtures.kafka import ingest_spark_fixture  # noqa: F401 - fixture
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
