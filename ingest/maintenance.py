@@ -98,13 +98,10 @@ def compact(spark: SparkSession, path: str) -> tuple[int, int]:
 def vacuum(spark: SparkSession, path: str, retention_hours: float) -> int:
     """Delete unreferenced files older than the retention; the number deleted (listed by
     a ``DRY RUN`` first, as VACUUM itself reports no count)."""
-    from spark.session import default_parallelism
+    from spark.session import default_parallelism, overridden_conf
 
-    lift_check = retention_hours < DELTA_DEFAULT_RETENTION_HOURS
-    previous = spark.conf.get(RETENTION_CHECK, "true")
-    previous_listing = spark.conf.get(LISTING_PARALLELISM, None)
-    spark.conf.set(LISTING_PARALLELISM, str(max(2, 2 * default_parallelism(spark))))
-    if lift_check:
+    values = {LISTING_PARALLELISM: str(max(2, 2 * default_parallelism(spark)))}
+    if retention_hours < DELTA_DEFAULT_RETENTION_HOURS:
         log.warning(
             "VACUUM %s with a retention of %g h, under Delta's %g h default: a reader of a "
             "version older than that may fail",
@@ -112,20 +109,13 @@ def vacuum(spark: SparkSession, path: str, retention_hours: float) -> int:
             retention_hours,
             DELTA_DEFAULT_RETENTION_HOURS,
         )
-        spark.conf.set(RETENTION_CHECK, "false")
-    try:
+        values[RETENTION_CHECK] = "false"
+    with overridden_conf(spark, values):
         retain = f"RETAIN {retention_hours:g} HOURS"
         doomed = spark.sql(f"VACUUM delta.`{path}` {retain} DRY RUN").count()
         if doomed:
             spark.sql(f"VACUUM delta.`{path}` {retain}").collect()
         return int(doomed)
-    finally:
-        if lift_check:
-            spark.conf.set(RETENTION_CHECK, previous or "true")
-        if previous_listing is None:
-            spark.conf.unset(LISTING_PARALLELISM)
-        else:
-            spark.conf.set(LISTING_PARALLELISM, previous_listing)
 
 
 def maintain_table(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -285,3 +286,20 @@ def default_parallelism(spark: SparkSession) -> int:
 
     row = spark.range(0, 1 << 16).select(F.max(F.spark_partition_id())).first()
     return int(row[0]) + 1 if row is not None and row[0] is not None else 1
+
+
+@contextmanager
+def overridden_conf(spark: SparkSession, values: Mapping[str, str]) -> Iterator[None]:
+    """Session settings ``values`` for the duration of the block, then each key back to
+    what it was (unset again if it was not set)."""
+    previous = {key: spark.conf.get(key, None) for key in values}
+    try:
+        for key, value in values.items():
+            spark.conf.set(key, value)
+        yield
+    finally:
+        for key, was in previous.items():
+            if was is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, was)

@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 REPO = REPO_ROOT
 KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
-SOAK = pytest.mark.slow
-"""More kills run in ``make test-slow``; CI's default path kills 3 times."""
 
 
 def _ingest(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -43,7 +41,7 @@ def _ingest(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen
         )
 
 
-@pytest.mark.parametrize("kills_wanted", [3, pytest.param(10, marks=SOAK)])
+@pytest.mark.parametrize("kills_wanted", [3, pytest.param(10, marks=pytest.mark.slow)])
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     ingest_spark: SparkSession,
     kafka_broker: KafkaBroker,
