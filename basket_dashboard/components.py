@@ -19,7 +19,6 @@ CARD = {
 }
 PANEL = {"flex": "1 1 480px", "minWidth": "0"}
 ROW = {"display": "flex", "flexWrap": "wrap", "gap": "16px", "alignItems": "flex-start"}
-CELL = {"padding": "4px 10px", "borderBottom": "1px solid #eee", "textAlign": "left"}
 
 RULE_TABLE: tuple[tuple[str, str, Formatter], ...] = (
     ("segment", "Segment", str),
@@ -76,37 +75,77 @@ def headline_cards(row: Row | None) -> list[Any]:
     ]
 
 
+PAGE_SIZE = 50
+"""Rows per page of a table: the browser draws one page, whatever the rows sent."""
+LIFT_SHADES = 16
+"""Bands of lift shading: one conditional style per band, not one per cell."""
+
+
+def _lift_styles(keys: list[str]) -> list[dict[str, Any]]:
+    """Conditional cell styles that shade a lift cell by its value (the colour of the
+    band's middle: :func:`~basket_dashboard.figures.lift_colour`, white at 1, deep green
+    from 3)."""
+    low, high = 1.0, 3.0
+    step = (high - low) / LIFT_SHADES
+    styles = []
+    for key in keys:
+        for band in range(LIFT_SHADES):
+            lower = low + band * step
+            upper = "" if band == LIFT_SHADES - 1 else f" && {{{key}}} < {lower + step}"
+            styles.append(
+                {
+                    "if": {"column_id": key, "filter_query": f"{{{key}}} >= {lower}{upper}"},
+                    "backgroundColor": lift_colour(lower + step / 2),
+                }
+            )
+    return styles
+
+
 def table(
     columns: tuple[tuple[str, str, Formatter], ...],
     rows: list[Row],
     table_id: str,
     empty: str = "No rows",
 ) -> Any:
-    """A plain HTML table; a ``lift`` cell is shaded by its value."""
-    from dash import html
+    """One ``DataTable`` (a single component, paged: thousands of ``Td`` components take
+    Dash's renderer seconds), cells formatted as the CSV and CLI show them; a ``lift``
+    cell is shaded by its value."""
+    from dash import dash_table, html
+    from dash.dash_table.Format import Format, Scheme
 
     if not rows:
         return html.P(empty, id=table_id, className="empty")
-    head = html.Thead(html.Tr([html.Th(label, style=CELL) for _, label, _ in columns]))
-    body = html.Tbody(
-        [
-            html.Tr(
-                [
-                    html.Td(
-                        fmt(r.get(key)) if r.get(key) is not None else "",
-                        className=key,
-                        style={**CELL, "background": lift_colour(r.get(key))}
-                        if key.startswith("lift")
-                        else CELL,
-                    )
-                    for key, _, fmt in columns
-                ]
-            )
-            for r in rows
-        ]
-    )
-    return html.Table(
-        [head, body], id=table_id, style={"borderCollapse": "collapse", "width": "100%"}
+    lifts = [key for key, _, _ in columns if key.startswith("lift")]
+    data = []
+    for r in rows:
+        cells = {key: fmt(r.get(key)) if r.get(key) is not None else "" for key, _, fmt in columns}
+        for key in lifts:  # numeric, so the shading bands compare numbers
+            value = r.get(key)
+            cells[key] = round(float(value), 2) if value is not None else None
+        data.append(cells)
+    two_places = Format(precision=2, scheme=Scheme.fixed)
+    return dash_table.DataTable(
+        id=table_id,
+        columns=[
+            {"name": label, "id": key, "type": "numeric", "format": two_places}
+            if key in lifts
+            else {"name": label, "id": key}
+            for key, label, _ in columns
+        ],
+        data=data,
+        page_size=PAGE_SIZE,
+        page_action="native",
+        style_as_list_view=True,
+        style_cell={
+            "padding": "4px 10px",
+            "textAlign": "left",
+            "fontFamily": "system-ui, sans-serif",
+            "fontSize": "14px",
+            "whiteSpace": "normal",
+            "height": "auto",
+        },
+        style_header={"fontWeight": 600, "background": "#fafafa"},
+        style_data_conditional=_lift_styles(lifts),
     )
 
 

@@ -112,7 +112,7 @@ def page(dashboard_url: str, errors: list[str]) -> Iterator[Any]:
 
 def _wait_rows(page: Any, n: int) -> None:
     page.wait_for_function(
-        "n => document.querySelectorAll('#rules-table tbody tr').length === n", arg=n
+        "n => document.querySelectorAll('#rules-table tbody tr:has(td)').length === n", arg=n
     )
 
 
@@ -132,7 +132,7 @@ def test_headline_figures_match_the_data(page: Any) -> None:
     _wait_rows(page, expected["rules"])
     assert page.inner_text("#rules-count").startswith(f"{expected['rules']} rules match")
     # the strongest rule first, as the query ranks them
-    first = page.locator("#rules-table tbody tr").first.inner_text()
+    first = page.locator("#rules-table tbody tr:has(td)").first.inner_text()
     assert "eggs" in first and "milk" in first and "2.00" in first
 
 
@@ -146,7 +146,7 @@ def test_a_filter_changes_the_rules_table(
     strong = [r for r in rules if r["lift"] >= 1.5]
     assert 0 < len(strong) < len(rules)
     _wait_rows(page, len(strong))
-    lifts = page.locator("#rules-table tbody td.lift").all_inner_texts()
+    lifts = page.locator("#rules-table tbody td[data-dash-column=lift]").all_inner_texts()
     assert all(float(v) >= 1.5 for v in lifts)
 
     page.fill("#item-search", "EGG")
@@ -175,13 +175,15 @@ def test_significance_and_redundancy_filters(page: Any, errors: list[str]) -> No
     page.fill("#min-lift", "0")
     page.press("#min-lift", "Enter")
     _wait_rows(page, len(rules))
-    flags = page.locator("#rules-table tbody td.redundant").all_inner_texts()
+    flags = page.locator("#rules-table tbody td[data-dash-column=redundant]").all_inner_texts()
     assert sorted(flags) == sorted("yes" if r["redundant"] else "no" for r in rules)
     page.locator("#hide-redundant input").check()
     kept = [r for r in rules if not r["redundant"]]
     assert 0 < len(kept) < len(rules)
     _wait_rows(page, len(kept))
-    assert set(page.locator("#rules-table tbody td.redundant").all_inner_texts()) == {"no"}
+    assert set(
+        page.locator("#rules-table tbody td[data-dash-column=redundant]").all_inner_texts()
+    ) == {"no"}
     page.fill("#max-p", "0.000001")
     page.press("#max-p", "Enter")
     significant = [r for r in kept if r["fisher_p_adjusted"] <= 1e-6]
@@ -204,8 +206,8 @@ def test_what_changed_panel(page: Any, errors: list[str]) -> None:
     for kind in ("new", "strengthened", "weakened", "gone"):
         n = sum(1 for c in changes if c["change"] == kind)
         assert page.inner_text(f"#changes-{kind} .value") == str(n), kind
-    assert page.locator("#changes-table tbody tr").count() == len(changes)
-    first = page.locator("#changes-table tbody tr").first.inner_text()
+    assert page.locator("#changes-table tbody tr:has(td)").count() == len(changes)
+    first = page.locator("#changes-table tbody tr:has(td)").first.inner_text()
     assert first.startswith("new") and "eggs" in first
     assert sample_results.RUN_A in page.inner_text("#changes-summary")
     assert errors == []

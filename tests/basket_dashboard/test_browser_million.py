@@ -56,7 +56,7 @@ def _painted(page: Any, rules: int) -> None:
         " return v && v.innerText === n }",
         arg=f"{rules:,}",
     )
-    page.wait_for_selector("#rules-table tbody tr")
+    page.wait_for_selector("#rules-table tbody tr:has(td)")
     page.wait_for_selector("#network .main-svg")
 
 
@@ -91,14 +91,14 @@ def test_first_paint_and_filter_changes_under_two_seconds(
         page.press(selector, "Enter")
         if shown is None:
             page.wait_for_function(
-                "t => { const r = [...document.querySelectorAll('#rules-table tbody tr')];"
+                "t => { const r = [...document.querySelectorAll('#rules-table tbody tr:has(td)')];"
                 " return r.length > 0 && r.every(x => x.innerText.toUpperCase().includes(t)) }",
                 arg=value,
             )
         else:
             page.wait_for_function(
                 "([c, m]) => { const v = [...document.querySelectorAll("
-                "'#rules-table tbody td.' + c)];"
+                "'#rules-table tbody td[data-dash-column=' + c + ']')];"
                 " return v.length > 0 && v.every(x => parseFloat(x.innerText) >= m) }",
                 arg=list(shown),
             )
