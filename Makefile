@@ -27,6 +27,8 @@ help:
 setup: $(STAMP) $(JARS)
 	@# the JVM class-data-sharing archive (faster Spark start); a no-op once it exists
 	@$(BIN)/python -m basket_devtools.warmup
+	@# plotly.js's basic bundle for the dashboard (from npm); a no-op once it is cached
+	@$(BIN)/python -m basket_dashboard.plotly_bundle fetch --cache-dir .cache
 
 $(SYSTEM): scripts/ensure-system.sh
 	@mkdir -p .cache

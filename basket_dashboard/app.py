@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from basket_dashboard import components, figures, model
+from basket_dashboard import components, figures, model, plotly_bundle
 from basket_dashboard.source import QuerySource
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,12 +102,21 @@ FILTER_INPUTS = (
 )
 
 
-def create_app(src: QuerySource) -> dash.Dash:
-    """The dashboard over ``src`` (every number comes from a pack query)."""
+def create_app(src: QuerySource, assets: Path | None = None) -> dash.Dash:
+    """The dashboard over ``src`` (every number comes from a pack query). ``assets``: a
+    folder with plotly.js's basic bundle (:mod:`basket_dashboard.plotly_bundle`), put in
+    the page so the graphs do not load the full plotly.js."""
     import dash
     from dash import Input, Output, State, dcc, html
 
-    app = dash.Dash(__name__, title=TITLE, update_title="")
+    if assets is not None and not (assets / plotly_bundle.FILE).is_file():
+        raise FileNotFoundError(f"no {plotly_bundle.FILE} in {assets}")
+    app = dash.Dash(
+        __name__,
+        title=TITLE,
+        update_title="",
+        assets_folder=str(assets) if assets is not None else "assets",
+    )
     app.layout = lambda: layout(src)
     filter_inputs = [Input(i, "value") for i in FILTER_INPUTS]
 

@@ -117,8 +117,36 @@ def circle_layout(nodes: list[str]) -> dict[str, tuple[float, float]]:
     }
 
 
+EDGE_BANDS = 4
+"""Widths an edge can have: one line trace per band (SVG annotations, one per edge, took
+the browser most of a second to lay out at the dashboard's 60 edges)."""
+NODE_GAP = 0.07
+"""How far short of a node's centre an edge starts and ends (axis units; the circle's
+radius is 1)."""
+
+
+def _edge_geometry(
+    x0: float, y0: float, x1: float, y1: float
+) -> tuple[float, float, float, float, float]:
+    """The drawn segment of an edge, ``NODE_GAP`` short of both nodes, and the angle of
+    its arrowhead (degrees clockwise from up, as Plotly's ``marker.angle`` takes it)."""
+    dx, dy = x1 - x0, y1 - y0
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    angle = 90.0 - math.degrees(math.atan2(dy, dx))
+    return (
+        x0 + ux * NODE_GAP,
+        y0 + uy * NODE_GAP,
+        x1 - ux * NODE_GAP,
+        y1 - uy * NODE_GAP,
+        angle,
+    )
+
+
 def network(edges: list[Row], title: str = "Rules between items") -> go.Figure:
-    """Items as nodes, one arrow per item → item edge; wider and darker with more lift."""
+    """Items as nodes, one arrow per item → item edge; wider and darker with more lift.
+    Edges are a few line traces (one per width band) and one trace of arrowheads, which
+    carries each edge's hover text."""
     import plotly.graph_objects as go
 
     if not edges:
@@ -130,31 +158,57 @@ def network(edges: list[Row], title: str = "Rules between items") -> go.Figure:
     nodes = sorted(degree, key=lambda n: (-degree[n], n))
     pos = circle_layout(nodes)
     max_lift = max(float(e["lift"]) for e in edges) or 1.0
-    arrows: list[dict[str, Any]] = []
+    bands: list[tuple[list[float | None], list[float | None]]] = [
+        ([], []) for _ in range(EDGE_BANDS)
+    ]
+    heads: dict[str, list[Any]] = {"x": [], "y": [], "angle": [], "colour": [], "text": []}
     for e in edges:
         (x0, y0), (x1, y1) = pos[str(e["source"])], pos[str(e["target"])]
+        sx, sy, ex, ey, angle = _edge_geometry(x0, y0, x1, y1)
         strength = float(e["lift"]) / max_lift
-        arrows.append(
-            {
-                "x": x1,
-                "y": y1,
-                "ax": x0,
-                "ay": y0,
-                "xref": "x",
-                "yref": "y",
-                "axref": "x",
-                "ayref": "y",
-                "showarrow": True,
-                "arrowhead": 2,
-                "arrowsize": 1.2,
-                "arrowwidth": 1 + 3 * strength,
-                "arrowcolor": f"rgba(31, 119, 180, {0.25 + 0.7 * strength:.2f})",
-                "standoff": 14,
-                "startstandoff": 10,
-                "text": "",
-            }
+        band = min(int(strength * EDGE_BANDS), EDGE_BANDS - 1)
+        xs, ys = bands[band]
+        xs.extend((sx, ex, None))
+        ys.extend((sy, ey, None))
+        heads["x"].append(ex)
+        heads["y"].append(ey)
+        heads["angle"].append(angle)
+        heads["colour"].append(_edge_colour((band + 1) / EDGE_BANDS))
+        heads["text"].append(
+            f"{e['source']} → {e['target']}<br>lift {fmt_measure(e['lift'], 2)}, "
+            f"confidence {fmt_measure(e['confidence'])}, {e['rules']} rules"
         )
-    fig = go.Figure(
+    traces: list[Any] = [
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={
+                "width": 1 + 3 * (band + 1) / EDGE_BANDS,
+                "color": _edge_colour((band + 1) / EDGE_BANDS),
+            },
+            hoverinfo="skip",
+        )
+        for band, (xs, ys) in enumerate(bands)
+        if xs
+    ]
+    traces.append(
+        go.Scatter(
+            x=heads["x"],
+            y=heads["y"],
+            mode="markers",
+            marker={
+                "symbol": "arrow",
+                "size": 11,
+                "angle": heads["angle"],
+                "color": heads["colour"],
+            },
+            text=heads["text"],
+            hovertemplate="%{text}<extra></extra>",
+            name="edges",
+        )
+    )
+    traces.append(
         go.Scatter(
             x=[pos[n][0] for n in nodes],
             y=[pos[n][1] for n in nodes],
@@ -163,13 +217,14 @@ def network(edges: list[Row], title: str = "Rules between items") -> go.Figure:
             textposition="top center",
             customdata=[degree[n] for n in nodes],
             hovertemplate="%{text}<br>%{customdata} rule edges<extra></extra>",
-            marker={"size": [12 + 3 * degree[n] for n in nodes], "color": "#ff7f0e"},
+            marker={"size": [_node_size(degree[n]) for n in nodes], "color": "#ff7f0e"},
+            name="items",
         )
     )
+    fig = go.Figure(traces)
     fig.update_layout(
         title=title,
         template=TEMPLATE,
-        annotations=arrows,
         showlegend=False,
         xaxis={"visible": False, "range": [-1.4, 1.4]},
         yaxis={"visible": False, "range": [-1.3, 1.3], "scaleanchor": "x"},
@@ -177,6 +232,16 @@ def network(edges: list[Row], title: str = "Rules between items") -> go.Figure:
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
+
+
+def _node_size(degree: int) -> float:
+    """Marker size of a node: grows with its edges, but a hub of every edge stays small
+    enough not to cover the arrows that end at it."""
+    return round(10 + 4 * math.sqrt(degree), 1)
+
+
+def _edge_colour(strength: float) -> str:
+    return f"rgba(31, 119, 180, {0.25 + 0.7 * strength:.2f})"
 
 
 def lift_colour(lift: float | None, low: float = 1.0, high: float = 3.0) -> str:

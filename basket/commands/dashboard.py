@@ -46,11 +46,20 @@ def command(settings: Settings, **opts: Any) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"snapshot written: {path}")
         return
+    from basket_dashboard import plotly_bundle
     from basket_dashboard.app import create_app, serve
 
     d = settings.dashboards
+    try:
+        assets: Path | None = plotly_bundle.ensure(settings.paths.cache_dir)
+    except plotly_bundle.BundleError as exc:
+        click.echo(
+            f"warning: {exc}; the page loads plotly.js's full bundle (a slower first paint)",
+            err=True,
+        )
+        assets = None
 
     def ready(url: str) -> None:
         click.echo(f"Dashboard on {url} (Ctrl-C to stop)", err=False)
 
-    serve(create_app(src), d.host, d.port, on_ready=ready)
+    serve(create_app(src, assets), d.host, d.port, on_ready=ready)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from basket_dashboard import plotly_bundle
 from basket_devtools import sample_results
 from tests.paths import REPO_ROOT
 
@@ -53,8 +54,10 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @contextmanager
 def serve_dashboard(root: Path, cwd: Path, *, timeout_s: float) -> Iterator[str]:
     """``basket dashboard`` over the results under ``root`` on a free 127.0.0.1 port, in a
-    fresh working folder with no BASKET_* variables (no developer's basket.toml); its URL."""
+    fresh working folder with no BASKET_* variables (no developer's basket.toml) but the
+    project's cache (where ``make setup`` put plotly.js's basic bundle); its URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASKET_")}
+    env["BASKET_PATHS__CACHE_DIR"] = str(ROOT / ".cache")
     proc = subprocess.Popen(
         [sys.executable, "-m", "basket.cli", "dashboard", "--output", str(root), "--port", "0"],
         cwd=cwd,
@@ -95,7 +98,13 @@ def errors() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def page(dashboard_url: str, errors: list[str]) -> Iterator[Any]:
+def scripts() -> list[str]:
+    """The URLs of the scripts the page loaded."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def page(dashboard_url: str, errors: list[str], scripts: list[str]) -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
@@ -105,6 +114,7 @@ def page(dashboard_url: str, errors: list[str]) -> Iterator[Any]:
         pg.set_default_timeout(20_000)
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
         pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        pg.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
         pg.goto(dashboard_url)
         yield pg
         browser.close()
@@ -168,6 +178,18 @@ def test_a_filter_changes_the_rules_table(
     page.wait_for_selector("#changes-table")
     page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
     assert errors == []
+
+
+def test_graphs_draw_with_the_basic_plotly_bundle(page: Any, scripts: list[str]) -> None:
+    """The page has plotly.js's basic bundle, and the graphs never fetch the full one."""
+    page.wait_for_selector("#network .main-svg")
+    page.wait_for_selector("#scatter .main-svg")
+    page.wait_for_selector("#itemsets-chart .main-svg")
+    assert any(u.split("?")[0].endswith("/plotly-basic.min.js") for u in scripts), scripts
+    assert not [u for u in scripts if u.split("?")[0].endswith("/plotly.min.js")]
+    assert page.evaluate("() => Object.keys(window.Plotly.PlotSchema.get().traces).sort()") == (
+        sorted(plotly_bundle.TRACE_TYPES)
+    )
 
 
 def test_significance_and_redundancy_filters(page: Any, errors: list[str]) -> None:

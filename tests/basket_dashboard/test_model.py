@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from basket.cli import main
 from basket_core.config import Settings
-from basket_dashboard import figures, model, snapshot
+from basket_dashboard import figures, model, plotly_bundle, snapshot
 from basket_dashboard.source import CachedSource, LocalSource, Row, source_for
 from basket_devtools import sample_results
 
@@ -141,8 +141,17 @@ def test_figures_are_built_from_rows(src: LocalSource) -> None:
     scatter = figures.rules_scatter(model.rules(src, f))
     assert list(scatter.data[0].marker.color) == [r["lift"] for r in model.rules(src, f)]
     net = figures.network(model.edges(src, f))
-    assert set(net.data[0].text) == {"bread", "butter", "milk", "eggs", "tea"}
-    assert len(net.layout.annotations) == len(model.edges(src, f))
+    edges = model.edges(src, f)
+    assert set(net.data[-1].text) == {"bread", "butter", "milk", "eggs", "tea"}
+    heads = net.data[-2]  # one arrowhead per edge, at the target's end
+    assert len(heads.x) == len(edges) == len(heads.marker.angle)
+    assert {t.split("<br>")[0] for t in heads.text} == {
+        f"{e['source']} → {e['target']}" for e in edges
+    }
+    lines = net.data[:-2]
+    assert sum(list(t.x).count(None) for t in lines) == len(edges)
+    drawn = {t.type for fig in (bar, scatter, net, figures.network([])) for t in fig.data}
+    assert drawn <= plotly_bundle.TRACE_TYPES  # what the page's plotly.js bundle can draw
     empty = figures.rules_scatter([])
     assert empty.layout.annotations[0].text == "No rules match the filters"
     assert figures.lift_colour(1.0) == "rgb(255, 255, 255)"
