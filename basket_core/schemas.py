@@ -194,6 +194,12 @@ RULES = Dataset(
             "improvement <= 0: a more general rule predicts C at least as well (arules' "
             "is.redundant).",
         ),
+        Column(
+            "rule_key",
+            "bigint",
+            "The rule's key, the same in every run: the first 60 bits of md5 of its segment "
+            "and items (basket_core.rule_key); runs are compared on it.",
+        ),
     ),
 )
 

@@ -116,15 +116,17 @@ def table(
     if not rows:
         return html.P(empty, id=table_id, className="empty")
     lifts = [key for key, _, _ in columns if key.startswith("lift")]
-    data = []
+    data: list[dict[str, str | float | None]] = []
     for r in rows:
-        cells = {key: fmt(r.get(key)) if r.get(key) is not None else "" for key, _, fmt in columns}
+        cells: dict[str, str | float | None] = {
+            key: fmt(r.get(key)) if r.get(key) is not None else "" for key, _, fmt in columns
+        }
         for key in lifts:  # numeric, so the shading bands compare numbers
             value = r.get(key)
             cells[key] = round(float(value), 2) if value is not None else None
         data.append(cells)
     two_places = Format(precision=2, scheme=Scheme.fixed)
-    return dash_table.DataTable(
+    return dash_table.DataTable(  # type: ignore[attr-defined]  # generated component
         id=table_id,
         columns=[
             {"name": label, "id": key, "type": "numeric", "format": two_places}

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from basket_core import rule_key
 from basket_core.file_layout import FILE_LAYOUTS
 from basket_core.layout import RunLayout, switch_local
 from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset, arrow_type
@@ -53,7 +54,9 @@ class MillionConfig:
     run_id: str = "bench-million"
 
     def key(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
+        """Names the built results: the configuration and the rules' columns (a column
+        added to the schema builds them again)."""
+        text = json.dumps({**asdict(self), "rules": RULES.names}, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     @property
@@ -145,9 +148,10 @@ SELECT segment, antecedent, consequent, antecedent_size, consequent_size, antece
         AS zhangs_metric,
     s_ac / (s_a + s_c - s_ac) AS jaccard,
     (conf + s_ac / s_c) / 2 AS kulczynski,
-    CASE WHEN s_c < 1 THEN (conf - s_c) / (1 - s_c) ELSE 0 END AS certainty
+    CASE WHEN s_c < 1 THEN (conf - s_c) / (1 - s_c) ELSE 0 END AS certainty,
+    {rule_key} AS rule_key
 FROM measured
-"""
+""".replace("{rule_key}", rule_key.duckdb_sql())
 
 
 def rules_table(con: duckdb.DuckDBPyConnection, n: int, config: MillionConfig) -> pa.Table:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from basket_core.layout import LATEST, RunLayout
+from basket_core.rule_key import rule_key
 from basket_core.schemas import (
     ITEMSETS,
     QUARANTINE,
@@ -176,6 +177,7 @@ def rule_row(
         # set, whose confidence is P(C)
         "improvement": _r(conf - s_c),
         "redundant": conf - s_c <= 0,
+        "rule_key": rule_key(segment, a, c),
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from basket_core import rule_key
 from basket_core.schemas import RULES
 from spark.bitmasks import bit_subsets
 from spark.metrics import METRICS
@@ -105,6 +106,7 @@ def tested_rules(
     n = _baskets_column(baskets)
     rules = with_tests(measured_rules(itemsets, options).withColumn("_n", n), F.col("_n"))
     rules = with_improvement(rules, itemsets, F.col("_n"))
+    rules = rules.withColumn("rule_key", F.expr(rule_key.spark_sql()))
     return rules.select(*(c for c in RULES.names if c != "fisher_p_adjusted"))
 
 

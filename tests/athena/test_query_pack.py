@@ -218,6 +218,42 @@ def test_rule_changes(con: duckdb.DuckDBPyConnection) -> None:
     assert run(con, "rule_changes", run_a=sample_results.RUN_B, run_b=sample_results.RUN_B) == []
 
 
+def test_rule_changes_keeps_the_largest_lift_moves(con: duckdb.DuckDBPyConnection) -> None:
+    given = {"run_a": sample_results.RUN_A, "run_b": sample_results.RUN_B}
+    every = run(con, "rule_changes", min_lift_change="0.1", **given)
+
+    def moved(r: dict[str, Any]) -> float:
+        return float(abs((r["lift_b"] or 0) - (r["lift_a"] or 0)))
+
+    for top_n in range(1, len(every)):
+        top = run(con, "rule_changes", min_lift_change="0.1", top_n=str(top_n), **given)
+        assert len(top) == top_n and all(r in every for r in top)
+        rest = [r for r in every if r not in top]
+        assert min(map(moved, top)) >= max(map(moved, rest)), top_n
+    weakened = run(con, "rule_changes", min_lift_change="0.1", change="weakened", **given)
+    assert weakened == [r for r in every if r["change"] == "weakened"] and weakened
+    uk = run(con, "rule_changes", min_lift_change="0.1", segment="UK", **given)
+    assert uk == [r for r in every if r["segment"] == "UK"] and uk
+    assert every[0]["confidence_a"] is None and every[0]["confidence_b"] is not None  # new
+
+
+def test_rule_changes_of_runs_without_rule_keys_match_on_the_rules_text(tmp_path: Path) -> None:
+    """Runs mined before the rules carried rule_key: compared by their segment and items,
+    with the same answer; and a run with keys beside one without is compared by text too."""
+    import pyarrow.parquet as pq
+
+    sample_results.write_sample(tmp_path)
+    given = {"run_a": sample_results.RUN_A, "run_b": sample_results.RUN_B, "min_lift_change": "0.1"}
+    keyed = run(local.connect(tmp_path), "rule_changes", **given)
+    parts = sorted((tmp_path / "rules").rglob("*.parquet"))
+    assert len(parts) == 2
+    pq.write_table(pq.read_table(parts[0]).drop_columns(["rule_key"]), parts[0])
+    one_keyed = run(local.connect(tmp_path), "rule_changes", **given)
+    pq.write_table(pq.read_table(parts[1]).drop_columns(["rule_key"]), parts[1])
+    none_keyed = run(local.connect(tmp_path), "rule_changes", **given)
+    assert keyed == one_keyed == none_keyed and len(keyed) == 7
+
+
 def test_segment_comparison(con: duckdb.DuckDBPyConnection) -> None:
     rows = run(con, "segment_comparison")
     assert pick(rows, "segment", "rules", "itemsets", "max_itemset_size", "strongest_rule") == [

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from basket_core import rule_key
 from basket_core.schemas import MINED_ITEMSETS, RULES, spark_schema
 from spark.itemset_kinds import with_kinds
 from spark.rules import RuleOptions, derive_rules, select_rules
@@ -134,6 +135,7 @@ def test_multi_item_consequents_equal_mlxtend(spark, shape, max_consequent: int)
     for key, rule in ours.items():
         row = by_key[key]
         assert rule["consequent_size"] == len(key[1])
+        assert rule["rule_key"] == rule_key.rule_key("all", *key)  # the reference definition
         for ours_name, theirs_name in ref.MLXTEND_METRICS.items():
             want = float(row[theirs_name])
             got = rule[ours_name]
