@@ -216,12 +216,16 @@ def _create_s3_views(
 
 
 def connect(
-    root: Path, datasets: tuple[Dataset, ...] = RESULT_DATASETS
+    root: Path, datasets: tuple[Dataset, ...] = RESULT_DATASETS, *, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the tables and latest_* views over ``root``."""
+    """An in-memory DuckDB with the tables and latest_* views over ``root``; ``threads``
+    per query (default: DuckDB's, one per core)."""
     import duckdb
 
-    con = duckdb.connect(":memory:", config=dict(_NO_DOWNLOADS))
+    config: dict[str, str | bool | int | float | list[str]] = dict(_NO_DOWNLOADS)
+    if threads is not None:
+        config["threads"] = threads
+    con = duckdb.connect(":memory:", config=config)
     _create_views(con, Path(root), datasets)
     return con
 

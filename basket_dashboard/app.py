@@ -205,14 +205,14 @@ def create_app(src: QuerySource, assets: Path | None = None) -> dash.Dash:
 
 
 def _changes(src: QuerySource, run_id: str) -> Any:
-    """The run's recorded rule changes: counts by kind, then the table."""
+    """The run's recorded rule changes: counts by kind (of every change), then the first
+    rows."""
     from dash import html
 
-    before, rows = model.changes(src, run_id)
-    summary = html.P(model.change_summary(before, rows), id="changes-summary")
-    if before is None:
+    counts = model.change_counts(src, run_id)
+    summary = html.P(model.change_summary(counts), id="changes-summary")
+    if counts.previous_run_id is None:
         return summary
-    counts = model.change_counts(rows)
     cards = html.Div(
         [
             html.Div(
@@ -227,15 +227,21 @@ def _changes(src: QuerySource, run_id: str) -> Any:
                 id=f"changes-{kind}",
                 style=components.CARD,
             )
-            for kind, n in counts.items()
+            for kind, n in counts.counts.items()
         ],
         style=components.ROW,
     )
-    shown = rows[:TABLE_ROWS]
+    rows = model.changes(src, run_id, top_n=TABLE_ROWS)
+    shown = (
+        html.P(f"The first {len(rows):,} of {counts.total:,}, largest lift moves first.")
+        if len(rows) < counts.total
+        else None
+    )
     return [
         summary,
         cards,
-        components.table(components.CHANGE_TABLE, shown, "changes-table", "No rule changed."),
+        shown,
+        components.table(components.CHANGE_TABLE, rows, "changes-table", "No rule changed."),
     ]
 
 

@@ -145,35 +145,49 @@ def previous_run(run_list: list[Row], run_id: str) -> str | None:
     return ids[at + 1] if 0 <= at < len(ids) - 1 else None
 
 
-def changes(src: QuerySource, run_id: str = "", segment: str = "") -> tuple[str | None, list[Row]]:
-    """``(previous run, rule changes)`` of ``run_id`` as the miner recorded them (its
-    ``rule_changes`` against the previous run of its kind); ``(None, [])`` when it
-    recorded none: a first run of its kind, no rule crossed the thresholds, or a run
-    mined before rule changes were recorded."""
-    rows = src.run("run_changes", run_id=run_id, segment=segment)
-    if not rows:
-        return None, []
-    return str(rows[0]["previous_run_id"]), rows
+@dataclass(frozen=True)
+class ChangeCounts:
+    """How many of a run's rules changed, by kind, against the run it was compared with
+    (``previous_run_id`` None: no changes recorded)."""
+
+    previous_run_id: str | None
+    previous_dt: str | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
 
-def change_counts(rows: list[Row]) -> dict[str, int]:
+def change_counts(src: QuerySource, run_id: str = "", segment: str = "") -> ChangeCounts:
+    """The counts of every recorded rule change of ``run_id`` (not only of the rows a
+    table shows). No changes recorded: a first run of its kind, no rule crossed the
+    thresholds, or a run mined before rule changes were recorded."""
+    rows = src.run("run_change_counts", run_id=run_id, segment=segment)
     counts = dict.fromkeys(CHANGE_KINDS, 0)
     for r in rows:
-        counts[str(r["change"])] = counts.get(str(r["change"]), 0) + 1
-    return counts
+        counts[str(r["change"])] = counts.get(str(r["change"]), 0) + int(r["rules"])
+    if not rows:
+        return ChangeCounts(None, None, counts)
+    return ChangeCounts(str(rows[0]["previous_run_id"]), str(rows[0]["previous_dt"]), counts)
 
 
-def change_summary(before: str | None, rows: list[Row]) -> str:
+def changes(src: QuerySource, run_id: str = "", segment: str = "", top_n: int = 200) -> list[Row]:
+    """The ``top_n`` first of ``run_id``'s recorded rule changes (by kind, then the largest
+    lift moves), as the miner recorded them against the previous run of its kind."""
+    return src.run("run_changes", run_id=run_id, segment=segment, top_n=top_n)
+
+
+def change_summary(counts: ChangeCounts) -> str:
     """One line over the changes panel."""
-    if before is None:
+    if counts.previous_run_id is None:
         return (
             "No rule changes recorded for this run (the first run of its kind, none beyond "
             "the thresholds, or mined before changes were recorded)."
         )
-    counts = change_counts(rows)
-    previous = {str(r["previous_dt"]) for r in rows}
-    when = f" of {previous.pop()}" if len(previous) == 1 else ""
-    return f"Compared with run {before}{when}: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+    when = f" of {counts.previous_dt}" if counts.previous_dt else ""
+    listed = ", ".join(f"{fmt_count(n)} {k}" for k, n in counts.counts.items())
+    return f"Compared with run {counts.previous_run_id}{when}: {listed}"
 
 
 def bought_together(src: QuerySource, item: str, segment: str = "", top_n: int = 20) -> list[Row]:

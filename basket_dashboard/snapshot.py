@@ -79,8 +79,8 @@ def render(src: QuerySource, run_id: str = "", now: datetime | None = None) -> s
     run_id = str(row["run_id"])
     f = model.Filters(run_id=run_id)
     rules = model.rules(src, f)
-    before, changes = model.changes(src, run_id)
-    change_text = model.change_summary(before, changes)
+    changes = model.changes(src, run_id)
+    change_text = model.change_summary(model.change_counts(src, run_id))
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     title = f"Market basket snapshot · {row['dt']} · {run_id}"
     return f"""<!DOCTYPE html>
@@ -99,7 +99,7 @@ def render(src: QuerySource, run_id: str = "", now: datetime | None = None) -> s
 {_figure(figures.network(model.edges(src, f)), "network")}
 <h2>What changed since the previous run</h2>
 <p id="changes-summary">{html.escape(change_text)}</p>
-{_table(changes, "changes-table", CHANGE_TABLE) if before else ""}
+{_table(changes, "changes-table", CHANGE_TABLE) if changes else ""}
 </body></html>
 """
 

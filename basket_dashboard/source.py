@@ -37,10 +37,12 @@ def _rows(columns: list[str], rows: list[tuple[Any, ...]]) -> list[Row]:
 
 
 class LocalSource:
-    """DuckDB over a local results folder; one in-memory database, a cursor per query."""
+    """DuckDB over a local results folder; one in-memory database, a cursor per query
+    (``threads`` DuckDB threads each; default: one per core)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, threads: int | None = None) -> None:
         self.root = Path(root)
+        self.threads = threads
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -49,7 +51,7 @@ class LocalSource:
 
         with self._lock:
             if self._con is None:
-                self._con = local.connect(self.root)
+                self._con = local.connect(self.root, threads=self.threads)
             return self._con
 
     def refresh(self) -> None:
@@ -121,7 +123,9 @@ def source_for(settings: Settings, backend: str | None = None) -> QuerySource:
     """The configured backend: ``local`` (DuckDB over ``paths.output_dir``) or ``athena``."""
     backend = backend or settings.dashboards.backend
     if backend == "local":
-        return LocalSource(Path(settings.paths.output_dir))
+        return LocalSource(
+            Path(settings.paths.output_dir), threads=settings.dashboards.query_threads
+        )
     if backend == "athena":
         from basket_core.aws.athena import for_settings
 

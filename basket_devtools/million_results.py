@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 from basket_core import rule_key
 from basket_core.file_layout import FILE_LAYOUTS
 from basket_core.layout import RunLayout, switch_local
-from basket_core.schemas import ITEMSETS, QUARANTINE, RULES, RUNS, Dataset, arrow_type
+from basket_core.schemas import (
+    ITEMSETS,
+    QUARANTINE,
+    RULE_CHANGES,
+    RULES,
+    RUNS,
+    Dataset,
+    arrow_type,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -54,9 +62,10 @@ class MillionConfig:
     run_id: str = "bench-million"
 
     def key(self) -> str:
-        """Names the built results: the configuration and the rules' columns (a column
-        added to the schema builds them again)."""
-        text = json.dumps({**asdict(self), "rules": RULES.names}, sort_keys=True)
+        """Names the built results: the configuration and the datasets' columns (a column
+        added to a schema builds them again)."""
+        columns = {d.name: d.names for d in (RULES, RULE_CHANGES)}
+        text = json.dumps({**asdict(self), "columns": columns}, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     @property
@@ -154,6 +163,86 @@ FROM measured
 """.replace("{rule_key}", rule_key.duckdb_sql())
 
 
+CHANGES_SQL = """
+WITH before AS (
+    SELECT segment, antecedent, consequent, lift, confidence, "count", antecedent_count
+    FROM read_parquet($before)
+),
+after AS (
+    SELECT segment, antecedent, consequent, lift, confidence, "count", antecedent_count,
+        fisher_p_adjusted
+    FROM read_parquet($after)
+),
+joined AS (
+    SELECT
+        coalesce(a.segment, b.segment) AS segment,
+        coalesce(a.antecedent, b.antecedent) AS antecedent,
+        coalesce(a.consequent, b.consequent) AS consequent,
+        b.lift AS lift_before, a.lift AS lift_after,
+        b.confidence AS confidence_before, a.confidence AS confidence_after,
+        b."count" AS count_before, a."count" AS count_after,
+        b.antecedent_count AS total_before, a.antecedent_count AS total_after,
+        a.fisher_p_adjusted
+    FROM before AS b
+    FULL OUTER JOIN after AS a
+        ON a.segment = b.segment AND a.antecedent = b.antecedent AND a.consequent = b.consequent
+),
+classified AS (
+    SELECT *,
+        CASE
+            WHEN lift_before IS NULL THEN 'new'
+            WHEN lift_after IS NULL THEN 'gone'
+            WHEN lift_after >= lift_before * $lift_ratio THEN 'strengthened'
+            WHEN lift_after <= lift_before / $lift_ratio THEN 'weakened'
+            WHEN confidence_after - confidence_before >= $confidence_delta THEN 'strengthened'
+            WHEN confidence_after - confidence_before <= -$confidence_delta THEN 'weakened'
+        END AS change,
+        (count_before + count_after) / (total_before + total_after) AS pooled
+    FROM joined
+)
+SELECT *,
+    lift_after / lift_before AS lift_ratio,
+    confidence_after - confidence_before AS confidence_delta,
+    CASE WHEN pooled > 0 AND pooled < 1 THEN
+        (count_after / total_after - count_before / total_before)
+        / sqrt(pooled * (1 - pooled) * (1 / total_before + 1 / total_after))
+    END AS z
+FROM classified
+WHERE change IS NOT NULL
+"""
+
+
+def changes_table(
+    con: duckdb.DuckDBPyConnection, before: Path, after: Path, previous: MillionConfig
+) -> pa.Table:
+    """The latest run's ``rule_changes`` against ``previous``, as :func:`spark.changes.
+    rule_changes` computes them with the default thresholds (a full outer join on the
+    rules, the same classification, the same two-proportion z-test)."""
+    import pyarrow as pa
+
+    from spark.changes import ChangeThresholds
+    from spark.significance import normal_two_sided
+
+    thresholds = ChangeThresholds()
+    params = {
+        "before": str(before),
+        "after": str(after),
+        "lift_ratio": thresholds.lift_ratio,
+        "confidence_delta": thresholds.confidence_delta,
+    }
+    table = con.sql(CHANGES_SQL, params=params).to_arrow_table()
+    z = table.column("z").to_pandas()
+    both = table.column("lift_before").is_valid().to_pandas() & (
+        table.column("lift_after").is_valid().to_pandas()
+    )
+    p = normal_two_sided(z.fillna(0.0)).where(z.notna(), 1.0).where(both)
+    return (
+        table.append_column("confidence_change_p", pa.array(p, pa.float64(), from_pandas=True))
+        .append_column("previous_run_id", pa.array([previous.run_id] * table.num_rows))
+        .append_column("previous_dt", pa.array([previous.dt] * table.num_rows))
+    )
+
+
 def rules_table(con: duckdb.DuckDBPyConnection, n: int, config: MillionConfig) -> pa.Table:
     params = {"n": float(n), "min_confidence": config.min_confidence}
     return con.sql(RULES_SQL, params=params).to_arrow_table()
@@ -189,8 +278,11 @@ def write_parquet(folder: str, dataset: Dataset, table: pa.Table) -> Path:
     return path
 
 
-def build(root: Path, config: MillionConfig = MillionConfig()) -> dict[str, Any]:
-    """Write the run under ``root`` (beside any other run there); its ``run.json``."""
+def build(
+    root: Path, config: MillionConfig = MillionConfig(), previous: MillionConfig | None = None
+) -> dict[str, Any]:
+    """Write the run under ``root`` (beside any other run there), with its rule changes
+    against ``previous`` (built before, in ``root``); its ``run.json``."""
     import duckdb
     import pyarrow as pa
 
@@ -203,7 +295,15 @@ def build(root: Path, config: MillionConfig = MillionConfig()) -> dict[str, Any]
     dt = date.fromisoformat(config.dt)
     layout = RunLayout(str(root), dt, config.run_id, "a-bench")
     write_parquet(layout.dataset("itemsets"), ITEMSETS, itemsets)
-    write_parquet(layout.dataset("rules"), RULES, rules)
+    rules_file = write_parquet(layout.dataset("rules"), RULES, rules)
+    if previous is not None:
+        before = RunLayout(str(root), date.fromisoformat(previous.dt), previous.run_id, "a-bench")
+        changes = changes_table(
+            con, Path(before.dataset("rules")) / "part-00000.parquet", rules_file, previous
+        )
+    else:
+        changes = arrow_schema(RULE_CHANGES).empty_table()
+    write_parquet(layout.dataset("rule_changes"), RULE_CHANGES, changes)
     write_parquet(layout.dataset("quarantine"), QUARANTINE, arrow_schema(QUARANTINE).empty_table())
     begin = datetime(dt.year, dt.month, dt.day, 1, 0, tzinfo=UTC)
     finished = datetime.fromtimestamp(begin.timestamp() + (time.time() - started), UTC)
@@ -266,6 +366,9 @@ def ensure(
         if root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True)
-        reports = [{**build(root, c), "config": asdict(c)} for c in runs]
+        reports = [
+            {**build(root, c, runs[i - 1] if i else None), "config": asdict(c)}
+            for i, c in enumerate(runs)
+        ]
         done.write_text(json.dumps(reports, indent=2) + "\n", encoding="utf-8")
     return root, json.loads(done.read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ week AS (
         AND (:segment = '' OR c.segment = :segment)
         AND (:change = '' OR c.change = :change)
 ),
-ranked AS (
+top AS (  -- ranked first: only the top_n rows are expanded
     SELECT
         w.dt,
         w.run_id,
@@ -37,26 +37,27 @@ ranked AS (
         w.count_after,
         w.fisher_p_adjusted,
         w.previous_dt,
-        row_number() OVER (
-            ORDER BY
-                CASE w.change
-                    WHEN 'new' THEN 1
-                    WHEN 'strengthened' THEN 2
-                    WHEN 'weakened' THEN 3
-                    WHEN 'gone' THEN 4
-                    ELSE 5
-                END,
-                abs(coalesce(w.lift_after, 0) - coalesce(w.lift_before, 0)) DESC,
-                w.dt DESC, w.segment,
-                array_join(w.antecedent, ', '), array_join(w.consequent, ', '), w.run_id
-        ) AS place
+        CASE w.change
+            WHEN 'new' THEN 1
+            WHEN 'strengthened' THEN 2
+            WHEN 'weakened' THEN 3
+            WHEN 'gone' THEN 4
+            ELSE 5
+        END AS kind_order,
+        abs(coalesce(w.lift_after, 0) - coalesce(w.lift_before, 0)) AS lift_move
     FROM week AS w
+    ORDER BY kind_order, lift_move DESC, w.dt DESC, w.segment,
+        array_join(w.antecedent, ', '), array_join(w.consequent, ', '), w.run_id
+    LIMIT :top_n
 )
 SELECT
-    place, dt, run_id, change, segment, antecedent, consequent,
-    lift_before, lift_after, lift_ratio,
-    confidence_before, confidence_after, confidence_delta, confidence_change_p,
-    count_before, count_after, fisher_p_adjusted, previous_dt
-FROM ranked
-WHERE place <= :top_n
+    row_number() OVER (
+        ORDER BY t.kind_order, t.lift_move DESC, t.dt DESC, t.segment, t.antecedent,
+            t.consequent, t.run_id
+    ) AS place,
+    t.dt, t.run_id, t.change, t.segment, t.antecedent, t.consequent,
+    t.lift_before, t.lift_after, t.lift_ratio,
+    t.confidence_before, t.confidence_after, t.confidence_delta, t.confidence_change_p,
+    t.count_before, t.count_after, t.fisher_p_adjusted, t.previous_dt
+FROM top AS t
 ORDER BY place

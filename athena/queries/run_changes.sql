@@ -3,7 +3,7 @@
 -- @param segment string = '' : only this segment ('' = every segment)
 -- @param change string = '' : only this kind of change: new, strengthened, weakened or gone ('' = all)
 -- @param top_n int = 1000 : rows returned
-WITH ranked AS (
+WITH top AS (  -- ranked first: only the top_n rows are expanded
     SELECT
         c.run_id,
         c.change,
@@ -22,30 +22,31 @@ WITH ranked AS (
         c.fisher_p_adjusted,
         c.previous_run_id,
         c.previous_dt,
-        row_number() OVER (
-            ORDER BY
-                CASE c.change
-                    WHEN 'new' THEN 1
-                    WHEN 'strengthened' THEN 2
-                    WHEN 'weakened' THEN 3
-                    WHEN 'gone' THEN 4
-                    ELSE 5
-                END,
-                abs(coalesce(c.lift_after, 0) - coalesce(c.lift_before, 0)) DESC,
-                c.segment, array_join(c.antecedent, ', '), array_join(c.consequent, ', ')
-        ) AS place
+        CASE c.change
+            WHEN 'new' THEN 1
+            WHEN 'strengthened' THEN 2
+            WHEN 'weakened' THEN 3
+            WHEN 'gone' THEN 4
+            ELSE 5
+        END AS kind_order,
+        abs(coalesce(c.lift_after, 0) - coalesce(c.lift_before, 0)) AS lift_move
     FROM rule_changes AS c
     WHERE c.run_id = (
             CASE WHEN :run_id = '' THEN (SELECT l.run_id FROM latest_runs AS l) ELSE :run_id END
         )
         AND (:segment = '' OR c.segment = :segment)
         AND (:change = '' OR c.change = :change)
+    ORDER BY kind_order, lift_move DESC, c.segment,
+        array_join(c.antecedent, ', '), array_join(c.consequent, ', ')
+    LIMIT :top_n
 )
 SELECT
-    place, run_id, change, segment, antecedent, consequent,
-    lift_before, lift_after, lift_ratio,
-    confidence_before, confidence_after, confidence_delta, confidence_change_p,
-    count_before, count_after, fisher_p_adjusted, previous_run_id, previous_dt
-FROM ranked
-WHERE place <= :top_n
+    row_number() OVER (
+        ORDER BY t.kind_order, t.lift_move DESC, t.segment, t.antecedent, t.consequent
+    ) AS place,
+    t.run_id, t.change, t.segment, t.antecedent, t.consequent,
+    t.lift_before, t.lift_after, t.lift_ratio,
+    t.confidence_before, t.confidence_after, t.confidence_delta, t.confidence_change_p,
+    t.count_before, t.count_after, t.fisher_p_adjusted, t.previous_run_id, t.previous_dt
+FROM top AS t
 ORDER BY place

@@ -50,7 +50,8 @@ def browser() -> Iterator[Any]:
 
 
 def _painted(page: Any, rules: int) -> None:
-    """The headline, the rules table and the rule network are on the page."""
+    """The headline, the rules table, the rule network and the rule changes against the
+    previous run are on the page."""
     page.wait_for_function(
         "n => { const v = document.querySelector('#headline-rules .value');"
         " return v && v.innerText === n }",
@@ -58,6 +59,7 @@ def _painted(page: Any, rules: int) -> None:
     )
     page.wait_for_selector("#rules-table tbody tr:has(td)")
     page.wait_for_selector("#network .main-svg")
+    page.wait_for_selector("#changes-table tbody tr:has(td)")
 
 
 def test_first_paint_and_filter_changes_under_two_seconds(

@@ -46,9 +46,13 @@ def test_headline_runs_and_changes(src: LocalSource) -> None:
     assert model.previous_run(runs, sample_results.RUN_B) == sample_results.RUN_A
     assert model.previous_run(runs, sample_results.RUN_A) is None
     assert model.previous_run(runs, "unknown") is None
-    before, rows = model.changes(src)  # RUN_B's recorded rule_changes
-    assert before == sample_results.RUN_A
-    assert model.change_counts(rows) == {"new": 2, "strengthened": 2, "weakened": 2, "gone": 1}
+    counts = model.change_counts(src)  # RUN_B's recorded rule_changes
+    assert counts == model.ChangeCounts(
+        sample_results.RUN_A,
+        "2026-01-01",
+        {"new": 2, "strengthened": 2, "weakened": 2, "gone": 1},
+    )
+    rows = model.changes(src)
     assert [(r["change"], r["segment"], r["antecedent"], r["consequent"]) for r in rows] == [
         ("new", "FR", "eggs", "milk"),
         ("new", "FR", "milk", "eggs"),
@@ -58,17 +62,22 @@ def test_headline_runs_and_changes(src: LocalSource) -> None:
         ("weakened", "UK", "tea", "milk"),
         ("gone", "FR", "jam", "butter"),
     ]
-    assert model.change_summary(before, rows) == (
+    assert model.change_summary(counts) == (
         f"Compared with run {sample_results.RUN_A} of 2026-01-01: "
         "2 new, 2 strengthened, 2 weakened, 1 gone"
     )
-    uk = model.changes(src, sample_results.RUN_B, "UK")[1]
+    # the counts are of every change, not of the rows a table shows
+    assert len(model.changes(src, top_n=3)) == 3 and model.change_counts(src).total == 7
+    uk = model.changes(src, sample_results.RUN_B, "UK")
     assert [(r["lift_before"], r["lift_after"], r["confidence_change_p"]) for r in uk] == [
         (1.333333, 1.190476, 0.0879745),
         (1.333333, 1.190476, 0.236984),
     ]
-    assert model.changes(src, sample_results.RUN_A) == (None, [])  # a first run: none
-    assert "No rule changes recorded" in model.change_summary(None, [])
+    assert model.change_counts(src, sample_results.RUN_B, "UK").counts["weakened"] == 2
+    first = model.change_counts(src, sample_results.RUN_A)  # a first run: none recorded
+    assert first.previous_run_id is None and first.total == 0
+    assert model.changes(src, sample_results.RUN_A) == []
+    assert "No rule changes recorded" in model.change_summary(first)
 
 
 def test_filters_from_form_inputs() -> None:
@@ -126,6 +135,19 @@ def test_rules_csv_and_formatting(src: LocalSource) -> None:
     assert list(parsed[0]) == list(model.RULE_COLUMNS)
     assert model.fmt_count(1234567) == "1,234,567" and model.fmt_count(None) == "–"
     assert model.fmt_measure(float("inf")) == "∞" and model.fmt_measure(0.5, 2) == "0.50"
+
+
+def test_source_for_runs_dashboard_queries_on_the_configured_threads(
+    results: Path, tmp_path: Path
+) -> None:
+    settings = Settings().with_overrides(
+        **{"paths.output_dir": results, "dashboards.query_threads": 1}
+    )
+    src = source_for(settings)
+    assert isinstance(src, LocalSource)
+    assert src.run("run_list") and src._connection().execute(
+        "SELECT current_setting('threads')"
+    ).fetchall() == [(1,)]
 
 
 def test_bought_together(src: LocalSource) -> None:
