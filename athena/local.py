@@ -162,6 +162,10 @@ _S3_SOURCES: dict[str, S3Results] = {}
 them again."""
 _NO_DOWNLOADS = {"autoinstall_known_extensions": False}
 """DuckDB never downloads an extension here (no httpfs: pyarrow reads S3)."""
+_READ_SETTINGS = {**_NO_DOWNLOADS, "parquet_metadata_cache": True}
+"""Parquet footers are read once per connection, not once per reference to a view in
+each query (a run's files never change: a new attempt writes new files); rule_changes
+names the rules nine times, and its planning went from ~78 ms to ~44 ms."""
 
 
 def results_stamp(root: Path) -> str:
@@ -222,7 +226,7 @@ def connect(
     per query (default: DuckDB's, one per core)."""
     import duckdb
 
-    config: dict[str, str | bool | int | float | list[str]] = dict(_NO_DOWNLOADS)
+    config: dict[str, str | bool | int | float | list[str]] = dict(_READ_SETTINGS)
     if threads is not None:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)

@@ -10,44 +10,56 @@ WITH keyed AS (  -- 1 when both runs have every rule's rule_key (runs mined befo
     FROM rules AS r
     WHERE r.run_id IN (:run_a, :run_b)
 ),
-by_key AS (  -- each run's rules on the integer key (a join on the items is ~5x slower)
-    SELECT r.run_id, r.rule_key AS key_id, CAST(NULL AS varchar) AS key_text, r.lift
-    FROM rules AS r
-    WHERE r.run_id IN (:run_a, :run_b)
-        AND (:segment = '' OR r.segment = :segment)
-        AND (SELECT k.ok FROM keyed AS k) = 1
-),
-by_text AS (  -- the same on the rules' text, for runs without keys
-    SELECT
-        r.run_id,
-        CAST(NULL AS bigint) AS key_id,
-        concat(
-            r.segment, chr(31), array_join(r.antecedent, chr(30)), chr(31),
-            array_join(r.consequent, chr(30))
-        ) AS key_text,
-        r.lift
-    FROM rules AS r
-    WHERE r.run_id IN (:run_a, :run_b)
-        AND (:segment = '' OR r.segment = :segment)
-        AND (SELECT k.ok FROM keyed AS k) = 0
-),
-moved AS (
+moved AS (  -- each side read once, in its own scan (a shared CTE would be materialized)
     SELECT
         coalesce(b.key_id, a.key_id) AS key_id,
         CAST(NULL AS varchar) AS key_text,
         a.lift AS lift_a,
         b.lift AS lift_b
-    FROM (SELECT * FROM by_key WHERE run_id = :run_a) AS a
-    FULL OUTER JOIN (SELECT * FROM by_key WHERE run_id = :run_b) AS b
+    FROM (  -- the run's rules on the integer key (a join on the items is ~5x slower)
+        SELECT r.rule_key AS key_id, r.lift
+        FROM rules AS r
+        WHERE r.run_id = :run_a
+            AND (:segment = '' OR r.segment = :segment)
+    ) AS a
+    FULL OUTER JOIN (  -- the run's rules on the integer key (a join on the items is ~5x slower)
+        SELECT r.rule_key AS key_id, r.lift
+        FROM rules AS r
+        WHERE r.run_id = :run_b
+            AND (:segment = '' OR r.segment = :segment)
+    ) AS b
         ON a.key_id = b.key_id
+    WHERE (SELECT k.ok FROM keyed AS k) = 1  -- after the join: a filter per scanned row costs more
     UNION ALL
     SELECT
         CAST(NULL AS bigint) AS key_id,
         coalesce(b.key_text, a.key_text) AS key_text,
         a.lift AS lift_a,
         b.lift AS lift_b
-    FROM (SELECT * FROM by_text WHERE run_id = :run_a) AS a
-    FULL OUTER JOIN (SELECT * FROM by_text WHERE run_id = :run_b) AS b
+    FROM (  -- the same on the rules' text, for runs without keys
+        SELECT
+            concat(
+                r.segment, chr(31), array_join(r.antecedent, chr(30)), chr(31),
+                array_join(r.consequent, chr(30))
+            ) AS key_text,
+            r.lift
+        FROM rules AS r
+        WHERE r.run_id = :run_a
+            AND (:segment = '' OR r.segment = :segment)
+            AND (SELECT k.ok FROM keyed AS k) = 0
+    ) AS a
+    FULL OUTER JOIN (  -- the same on the rules' text, for runs without keys
+        SELECT
+            concat(
+                r.segment, chr(31), array_join(r.antecedent, chr(30)), chr(31),
+                array_join(r.consequent, chr(30))
+            ) AS key_text,
+            r.lift
+        FROM rules AS r
+        WHERE r.run_id = :run_b
+            AND (:segment = '' OR r.segment = :segment)
+            AND (SELECT k.ok FROM keyed AS k) = 0
+    ) AS b
         ON a.key_text = b.key_text
 ),
 classified AS (
