@@ -35,6 +35,9 @@ enough that a row group's columns are still read in a few big requests."""
 
 FILE_LAYOUTS: dict[str, FileLayout] = {
     "rules": FileLayout((SortKey("segment"), SortKey("lift", descending=True)), ROW_GROUP_ROWS),
+    "item_edges": FileLayout(
+        (SortKey("segment"), SortKey("lift", descending=True)), ROW_GROUP_ROWS
+    ),
     "itemsets": FileLayout(
         (SortKey("segment"), SortKey("size"), SortKey("support", descending=True)),
         ROW_GROUP_ROWS,

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from basket_core.config import AwsConfig
 
-DATASETS = ("itemsets", "rules", "rule_changes", "quarantine", "runs")
+DATASETS = ("itemsets", "rules", "rule_changes", "quarantine", "runs", "item_edges")
 EXPORTS = "exports"
 LATEST = "_latest.json"
 ATTEMPTS = "_attempts"

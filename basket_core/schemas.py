@@ -203,6 +203,21 @@ RULES = Dataset(
     ),
 )
 
+ITEM_EDGES = Dataset(
+    "item_edges",
+    "The item-to-item edges of the run's rules, per segment: every item of A to every "
+    "item of C (the rule network, without unnesting every rule at query time).",
+    (
+        Column("segment", "string", "Segment value ('all' for an unsegmented run).", False),
+        Column("source", "string", "An item of A.", False),
+        Column("target", "string", "An item of C.", False),
+        Column("rules", "bigint", "Rules with source in A and target in C.", False),
+        Column("lift", "double", "The largest lift of those rules.", False),
+        Column("confidence", "double", "The largest confidence of those rules.", False),
+        Column("support", "double", "The largest support of those rules.", False),
+    ),
+)
+
 RULE_CHANGES = Dataset(
     "rule_changes",
     "How this run's rules differ from the previous run of the same kind (same segment_by "
@@ -261,7 +276,14 @@ RUNS = Dataset(
     ),
 )
 
-RESULT_DATASETS: tuple[Dataset, ...] = (ITEMSETS, RULES, RULE_CHANGES, QUARANTINE, RUNS)
+RESULT_DATASETS: tuple[Dataset, ...] = (
+    ITEMSETS,
+    RULES,
+    RULE_CHANGES,
+    QUARANTINE,
+    RUNS,
+    ITEM_EDGES,
+)
 
 _SPARK_NAMES = {
     "string": "StringType",

@@ -30,6 +30,7 @@ from basket_core import rule_key
 from basket_core.file_layout import FILE_LAYOUTS
 from basket_core.layout import RunLayout, switch_local
 from basket_core.schemas import (
+    ITEM_EDGES,
     ITEMSETS,
     QUARANTINE,
     RULE_CHANGES,
@@ -64,7 +65,7 @@ class MillionConfig:
     def key(self) -> str:
         """Names the built results: the configuration and the datasets' columns (a column
         added to a schema builds them again)."""
-        columns = {d.name: d.names for d in (RULES, RULE_CHANGES)}
+        columns = {d.name: d.names for d in (RULES, RULE_CHANGES, ITEM_EDGES)}
         text = json.dumps({**asdict(self), "columns": columns}, sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
@@ -212,6 +213,22 @@ WHERE change IS NOT NULL
 """
 
 
+EDGES_SQL = """
+WITH pairs AS (
+    SELECT segment, unnest(antecedent) AS source, consequent, lift, confidence, support
+    FROM rules
+),
+edges AS (
+    SELECT segment, source, unnest(consequent) AS target, lift, confidence, support
+    FROM pairs
+)
+SELECT segment, source, target, count(*) AS rules, max(lift) AS lift,
+    max(confidence) AS confidence, max(support) AS support
+FROM edges
+GROUP BY segment, source, target
+"""
+
+
 def changes_table(
     con: duckdb.DuckDBPyConnection, before: Path, after: Path, previous: MillionConfig
 ) -> pa.Table:
@@ -296,6 +313,9 @@ def build(
     layout = RunLayout(str(root), dt, config.run_id, "a-bench")
     write_parquet(layout.dataset("itemsets"), ITEMSETS, itemsets)
     rules_file = write_parquet(layout.dataset("rules"), RULES, rules)
+    con.register("rules", rules)
+    edges = con.sql(EDGES_SQL).to_arrow_table()
+    write_parquet(layout.dataset("item_edges"), ITEM_EDGES, edges)
     if previous is not None:
         before = RunLayout(str(root), date.fromisoformat(previous.dt), previous.run_id, "a-bench")
         changes = changes_table(
@@ -337,7 +357,12 @@ def build(
         "dt": config.dt,
         "finished_at": finished.isoformat(),
         "status": "succeeded",
-        "counts": {"itemsets": itemsets.num_rows, "rules": rules.num_rows, "rejected_rows": 0},
+        "counts": {
+            "itemsets": itemsets.num_rows,
+            "rules": rules.num_rows,
+            "item_edges": edges.num_rows,
+            "rejected_rows": 0,
+        },
     }
     exports = Path(layout.exports)
     exports.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from typing import Any
 from basket_core.layout import LATEST, RunLayout
 from basket_core.rule_key import rule_key
 from basket_core.schemas import (
+    ITEM_EDGES,
     ITEMSETS,
     QUARANTINE,
     RULE_CHANGES,
@@ -179,6 +180,24 @@ def rule_row(
         "redundant": conf - s_c <= 0,
         "rule_key": rule_key(segment, a, c),
     }
+
+
+def edge_rows(rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ``item_edges`` of rule rows, as :func:`spark.edges.item_edges` derives them."""
+    edges: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rules:
+        for source in r["antecedent"]:
+            for target in r["consequent"]:
+                key = (r["segment"], source, target)
+                edge = edges.setdefault(
+                    key,
+                    {"segment": key[0], "source": source, "target": target, "rules": 0}
+                    | dict.fromkeys(("lift", "confidence", "support"), float("-inf")),
+                )
+                edge["rules"] += 1
+                for measure in ("lift", "confidence", "support"):
+                    edge[measure] = max(edge[measure], r[measure])
+    return list(edges.values())
 
 
 def rule_rows(counts: Counts, rules: Rules) -> list[dict[str, Any]]:
@@ -383,6 +402,7 @@ def write_run(root: Path, run: SampleRun, *, pad_bytes: int = 0) -> RunLayout:
     finished = started.replace(minute=5)
     write_dataset(layout.dataset("itemsets"), ITEMSETS, itemset_rows(run.counts))
     write_dataset(layout.dataset("rules"), RULES, rules)
+    write_dataset(layout.dataset("item_edges"), ITEM_EDGES, edge_rows(rules))
     write_dataset(layout.dataset("rule_changes"), RULE_CHANGES, changes)
     write_dataset(layout.dataset("quarantine"), QUARANTINE, quarantine_rows(run.quarantine))
     write_dataset(
@@ -393,6 +413,7 @@ def write_run(root: Path, run: SampleRun, *, pad_bytes: int = 0) -> RunLayout:
     counts = {
         "itemsets": sum(len(s) for s in run.counts.values()),
         "rules": len(rules),
+        "item_edges": len(edge_rows(rules)),
         "rule_changes": dict(Counter(c["change"] for c in changes)),  # by kind of change
         "rejected_rows": len(run.quarantine),
     }  # what the publisher checks the files against (the miner writes every count)

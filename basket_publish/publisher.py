@@ -298,17 +298,20 @@ def read_report(path: Path) -> dict[str, Any] | None:
 def expected_rows(report: Mapping[str, Any]) -> dict[str, int | None]:
     """Rows each dataset must hold per the run report (``quarantine``: every rejected
     row; ``runs``: the run's one row; ``rule_changes``: the changes of every kind the
-    report counts, ``{"new": 2, "gone": 1, ...}``, or None when it does not count them,
-    a run mined before that dataset existed, whose folder is not checked)."""
+    report counts, ``{"new": 2, "gone": 1, ...}``; ``rule_changes`` and ``item_edges``
+    are None when the report does not count them, a run mined before that dataset
+    existed, whose folder is not checked)."""
     counts = report.get("counts")
     if not isinstance(counts, Mapping):
         raise KeyError("counts")
     changes = counts.get("rule_changes")
     if isinstance(changes, Mapping):
         changes = sum(int(n) for n in changes.values())
+    edges = counts.get("item_edges")
     return {
         "itemsets": int(counts["itemsets"]),
         "rules": int(counts["rules"]),
+        "item_edges": None if edges is None else int(edges),
         "rule_changes": None if changes is None else int(changes),
         "quarantine": int(counts["rejected_rows"]),
         "runs": 1,

@@ -24,6 +24,7 @@ from basket_core.layout import DATASETS, new_run_id
 from basket_core.progress import Progress
 from spark.baskets import check_window
 from spark.changes import ChangeThresholds, no_changes, rule_changes
+from spark.edges import item_edges
 from spark.engine import mine_itemsets
 from spark.explosion import guard, itemset_bounds, subsets
 from spark.filters import check_filter
@@ -285,7 +286,10 @@ def run_mine(
 
         with progress.stage("write", "Wrote results") as st:
             written = keep(itemsets, mining.itemsets)
-            write_results(spark, layout, written, rules, loaded.quarantine, changes)
+            edges = item_edges(rules).persist()
+            cached.append(edges)
+            counts.item_edges = edges.count()
+            write_results(spark, layout, written, rules, loaded.quarantine, changes, edges)
             st.done(f"{layout.root} ({layout.partition})")
     finally:
         for df in cached:

@@ -36,6 +36,8 @@ class Counts:
     rules: int = 0
     rules_pruned: int = 0
     """Rules found but not kept (``prune_redundant``, ``max_p``)."""
+    item_edges: int = 0
+    """Item-to-item edges of the kept rules (the ``item_edges`` rows)."""
     compared_with: str | None = None
     """The previous run the rule changes are against (None: none of this kind)."""
     rule_changes: dict[str, int] = field(default_factory=dict)

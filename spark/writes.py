@@ -53,13 +53,15 @@ def write_results(
     rules: DataFrame,
     quarantine: DataFrame,
     changes: DataFrame,
+    edges: DataFrame,
 ) -> None:
-    """The four result datasets, then ``itemsets.csv`` and ``rules.csv`` in the exports."""
+    """The result datasets, then ``itemsets.csv`` and ``rules.csv`` in the exports."""
     from spark.session import default_parallelism  # Connect-safe (no sparkContext)
 
     n_out = max(1, min(8, default_parallelism(spark)))
     write_for_reading(itemsets, "itemsets", n_out, layout.dataset("itemsets"))
     write_for_reading(rules, "rules", n_out, layout.dataset("rules"))
+    write_for_reading(edges, "item_edges", 1, layout.dataset("item_edges"))
     changes.coalesce(1).write.mode("overwrite").parquet(layout.dataset("rule_changes"))
     quarantine.coalesce(n_out).write.mode("overwrite").parquet(layout.dataset("quarantine"))
     write_exports(itemsets, rules, layout.exports)

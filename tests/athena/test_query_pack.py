@@ -237,6 +237,39 @@ def test_rule_changes_keeps_the_largest_lift_moves(con: duckdb.DuckDBPyConnectio
     assert every[0]["confidence_a"] is None and every[0]["confidence_b"] is not None  # new
 
 
+def test_rule_edges_from_item_edges_equal_the_edges_of_the_rules(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Without a filter the edges come from the miner's item_edges; with a filter that
+    keeps every rule they come from unnesting the rules: the same rows. A run mined before
+    item_edges existed is answered from its rules."""
+    for run_id in (sample_results.RUN_A, sample_results.RUN_B):
+        for segment in ("", "FR"):
+            given = {"run_id": run_id, "segment": segment, "top_n": "100"}
+            fast = run(con, "rule_edges", **given)
+            every_rule = run(con, "rule_edges", min_support="0.000001", **given)
+            assert fast == every_rule and fast, (run_id, segment)
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    sample_results.write_sample(tmp_path)
+    parts = list((tmp_path / "item_edges").rglob("*.parquet"))
+    for part in parts:  # marked, to see which path answered
+        table = pq.read_table(part)
+        marked = pc.multiply(table["rules"], 1000)
+        pq.write_table(
+            table.set_column(table.schema.get_field_index("rules"), "rules", marked), part
+        )
+    answered = run(local.connect(tmp_path), "rule_edges", top_n="100")
+    assert [r["rules"] for r in answered] == [
+        1000 * r["rules"] for r in run(con, "rule_edges", top_n="100")
+    ]
+    for part in parts:
+        part.unlink()
+    legacy = run(local.connect(tmp_path), "rule_edges", top_n="100")
+    assert legacy == run(con, "rule_edges", top_n="100")
+
+
 def test_rule_changes_of_runs_without_rule_keys_match_on_the_rules_text(tmp_path: Path) -> None:
     """Runs mined before the rules carried rule_key: compared by their segment and items,
     with the same answer; and a run with keys beside one without is compared by text too."""

@@ -149,7 +149,7 @@ def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
 
     result = stages.publish(settings, clients, sample_results.RUN_B)
 
-    tables = [d.name for d in RESULT_DATASETS]  # rule_changes too
+    tables = [d.name for d in RESULT_DATASETS]  # rule_changes and item_edges too
     for table in tables:
         location = glue_api.partition_location(
             glue, "wiring", table, ["2026-01-02", sample_results.RUN_B]
@@ -158,7 +158,7 @@ def test_publish_moves_the_glue_partitions_and_the_sql_path_follows(
             f"{root}/{table}/dt=2026-01-02/run_id={sample_results.RUN_B}/attempt={result.attempt}/"
         )
     statements = stages.partition_statements(settings, sample_results.DT_B, sample_results.RUN_B)
-    assert len(statements) == len(tables) == 5
+    assert len(statements) == len(tables) == 6
     assert all("SET LOCATION" in s and f"attempt={result.attempt}/" in s for s in statements)
     unpublished = stages.partition_statements(settings, sample_results.DT_A, sample_results.RUN_A)
     assert all("ADD IF NOT EXISTS" in s and "attempt=" not in s for s in unpublished)

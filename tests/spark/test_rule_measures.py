@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from basket_core import rule_key
-from basket_core.schemas import MINED_ITEMSETS, RULES, spark_schema
+from basket_core.schemas import ITEM_EDGES, MINED_ITEMSETS, RULES, spark_schema
 from spark.itemset_kinds import with_kinds
 from spark.rules import RuleOptions, derive_rules, select_rules
 from tests import reference as ref
@@ -215,3 +215,26 @@ def test_property_rules_match_references(spark, baskets, min_count) -> None:  # 
     assert {frozenset(r["items"]) for r in flagged if r["maximal"]} == ref.pyfim_itemsets_of_kind(
         baskets, min_count, "m"
     )
+
+
+def test_item_edges_equal_the_edges_of_the_rules(spark, shape) -> None:  # type: ignore[no-untyped-def]
+    """Every antecedent item to every consequent item, counted and maxed as
+    ``basket_devtools.sample_results.edge_rows`` does in Python (multi-item consequents
+    included)."""
+    from basket_devtools.sample_results import edge_rows
+    from spark.edges import item_edges
+
+    baskets = _baskets(shape)
+    found = ref.brute_force(baskets, shape["min_count"])
+    rules = derive_rules(
+        _itemsets_df(spark, found, len(baskets)),
+        options=RuleOptions(min_confidence=0.3, max_consequent=2),
+        baskets={"all": len(baskets)},
+    )
+    edges = item_edges(rules)
+    assert edges.columns == ITEM_EDGES.names
+    got = {(r["segment"], r["source"], r["target"]): r.asDict() for r in edges.collect()}
+    want = {(e["segment"], e["source"], e["target"]): e for e in edge_rows(rules.collect())}
+    assert got.keys() == want.keys() and len(got) > 10
+    for key, edge in got.items():
+        assert edge == want[key], key
