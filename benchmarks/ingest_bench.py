@@ -6,7 +6,14 @@
      generation and JIT warm-up) as rows / summed ``triggerExecution`` time and as rows /
      wall time from the first batch's completion to the last batch's completion;
    - *whole run*: events / wall time from query start to the end of the run.
-2. **Latency**: a continuous query (``--trigger-seconds``) is started and warmed up first
+2. **Retailer-shaped catch-up**: a year of a retailer's POS lines in the shape of the real
+   data set issue 19 measured (``--retail-transactions`` invoices of ~20 lines, long
+   descriptions, a Country column, 3% dirty rows: duplicates, cancellations...), replayed
+   with ``basket replay``'s producer (its rate is the replay figure), then caught up in
+   one availableNow run into tables of their own. Prints the rates as ratios to the
+   synthetic steady state and to the goals, and the lines table's file count and
+   average size.
+3. **Latency**: a continuous query (``--trigger-seconds``) is started and warmed up first
    (``--warmup-events`` are sent and waited for until they are in the table), then a
    producer sends ``--rate`` events/s for ``--seconds``; for the measured events only,
    latency = commit time of the Delta version that inserted the row (row tracking) -
@@ -160,6 +167,11 @@ def steady_state(batches: list[BatchTimes]) -> SteadyState | None:
 
 
 GOAL_EVENTS_PER_S = 100_000
+RETAIL_CATCHUP_GOAL = 0.7
+"""The real-shaped catch-up's rate as a share of the synthetic steady state (issue 19)."""
+REPLAY_GOAL_EVENTS_PER_S = 50_000
+FILE_GOAL_BYTES = 4_000_000
+"""The lines table's average file size after the catch-up (issue 19)."""
 """Issue #4's throughput goal, Kafka -> Delta, sustained."""
 GOAL_P95_S = 10.0
 """Issue #4's latency goal: p95 event-to-table seconds at 10k events/s."""
@@ -178,18 +190,15 @@ def kafka_settings(
     )
 
 
-def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
+def throughput(
+    spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace
+) -> SteadyState | None:
     topic = create_topic(bootstrap, args.partitions)
     t0 = time.monotonic()
     sent = preload(bootstrap, topic, args.events, args.load_processes)
     took = time.monotonic() - t0
     print(f"loaded {sent:,} events in {took:.1f}s ({sent / took:,.0f}/s)")
-    source = stream.kafka_source(spark, kafka_settings(settings, bootstrap, topic, args))
-    options = stream.RunOptions(once=True, checkpoint=Path(args.work) / f"cp-{topic}")
-    started = time.monotonic()
-    query = stream.start(spark, settings, source, options)
-    stream.run(query)
-    seconds = time.monotonic() - started
+    query, seconds = catch_up(spark, settings, bootstrap, topic, args)
     batches = batch_times(query.recentProgress)
     rows = sum(b.rows for b in batches)
     first = batches[0] if batches else None
@@ -219,6 +228,106 @@ def throughput(spark: Any, settings: Settings, bootstrap: str, args: argparse.Na
         print(f"trigger phases (mean, batches 2..): {phase_means(query.recentProgress, later)}")
     if rows != args.events:
         print(f"WARNING: read {rows:,} rows, loaded {args.events:,}")
+    return steady
+
+
+def catch_up(
+    spark: Any, settings: Settings, bootstrap: str, topic: str, args: argparse.Namespace
+) -> tuple[Any, float]:
+    """One availableNow run of the ingest query over everything in ``topic``: the query
+    and its wall seconds (query start included)."""
+    source = stream.kafka_source(spark, kafka_settings(settings, bootstrap, topic, args))
+    options = stream.RunOptions(once=True, checkpoint=Path(args.work) / f"cp-{topic}")
+    started = time.monotonic()
+    query = stream.start(spark, settings, source, options)
+    stream.run(query)
+    return query, time.monotonic() - started
+
+
+def retailer_csv(work: Path, transactions: int) -> Path:
+    """A year of a retailer's POS lines in the UCI Online Retail shape (the real data set
+    the issue measured: ~20 lines per invoice, long descriptions, a Country column, 3%
+    dirty rows among them exact duplicates and cancellations, 305 days)."""
+    from basket_devtools.generate import GeneratorConfig, generate
+
+    path = work / "retail.csv"
+    config = GeneratorConfig(
+        transactions=transactions, items=4_000, days=305, mean_basket=20.0, dirty_share=0.03
+    )
+    generate(config, path)
+    return path
+
+
+def table_files(table: str) -> tuple[int, int]:
+    """Data files of a local Delta table (the ``_delta_log`` aside) and their bytes; a
+    VACUUM has not run, so files an OPTIMIZE replaced would count: none ran here."""
+    files = [
+        p for p in Path(table).rglob("*.parquet") if "_delta_log" not in p.relative_to(table).parts
+    ]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def retailer(
+    spark: Any,
+    settings: Settings,
+    bootstrap: str,
+    args: argparse.Namespace,
+    synthetic: SteadyState | None,
+) -> None:
+    """The real shape, caught up: replay the retailer's year with ``basket replay``'s
+    producer (its rate is the replay figure), then one availableNow run into tables of
+    their own; the rates against the synthetic steady state and the goals, and the lines
+    table's files."""
+    from basket_core.config import ColumnsConfig, InputConfig
+    from ingest.replay import replay
+
+    work = Path(args.work)
+    csv_path = retailer_csv(work, args.retail_transactions)
+    topic = create_topic(bootstrap, args.partitions)
+    sent = replay(csv_path, bootstrap, topic, ColumnsConfig(), InputConfig())
+    print(
+        f"retailer replay: {sent.messages:,} events in {sent.seconds:.1f}s = {sent.rate:,.0f} "
+        f"events/s (one `basket replay` producer); / goal ({REPLAY_GOAL_EVENTS_PER_S:,}/s): "
+        f"{sent.rate / REPLAY_GOAL_EVENTS_PER_S:.2f}"
+    )
+    own = settings.with_overrides(**{"paths.delta_dir": str(work / "delta-retailer")})
+    query, seconds = catch_up(spark, own, bootstrap, topic, args)
+    batches = batch_times(query.recentProgress)
+    rows = sum(b.rows for b in batches)
+    rate = rows / seconds
+    print(
+        f"retailer catch-up whole run: {rows:,} events in {seconds:.1f}s = {rate:,.0f} "
+        f"events/s ({len(batches)} batches, query start included)"
+    )
+    steady = steady_state(batches)
+    if steady is not None:
+        print(
+            f"retailer catch-up steady state (batches 2..{len(batches)}): "
+            f"{steady.wall_rate:,.0f} events/s over wall time"
+        )
+        later = {b.batch_id for b in batches[1:]}
+        print(
+            f"retailer trigger phases (mean, batches 2..): {phase_means(query.recentProgress, later)}"
+        )
+    if synthetic is not None:
+        ratio = rate / synthetic.wall_rate
+        print(
+            f"retailer catch-up / synthetic steady state: {ratio:.2f} (whole run; goal "
+            f">= {RETAIL_CATCHUP_GOAL})"
+            + (
+                f"; steady state {steady.wall_rate / synthetic.wall_rate:.2f}"
+                if steady is not None
+                else ""
+            )
+        )
+    files, size = table_files(TablePaths.under(own.paths.delta_dir).lines)
+    average = size / files if files else 0.0
+    print(
+        f"retailer lines table: {files:,} files, {size / 1e6:.1f} MB, {average / 1e6:.2f} MB "
+        f"on average; / goal ({FILE_GOAL_BYTES / 1e6:.0f} MB): {average / FILE_GOAL_BYTES:.2f}"
+    )
+    if rows != sent.messages:
+        print(f"WARNING: read {rows:,} rows, replayed {sent.messages:,}")
 
 
 def phase_means(progress: Sequence[Any], batch_ids: set[int]) -> str:
@@ -339,7 +448,15 @@ def main(argv: list[str] | None = None) -> int:
         help="Events per micro-batch (0: no limit).",
     )
     parser.add_argument(
-        "--skip", choices=("throughput", "latency"), help="Run only the other measurement."
+        "--skip",
+        choices=("throughput", "retailer", "latency"),
+        help="Leave out this measurement.",
+    )
+    parser.add_argument(
+        "--retail-transactions",
+        type=int,
+        default=26_000,
+        help="Invoices of the retailer-shaped year (~20 lines each).",
     )
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument(
@@ -351,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("ingest").setLevel(logging.INFO)  # per-batch timings
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # the producers' slow-poll warnings
     args.work = args.work or tempfile.mkdtemp(prefix="ingest-bench-")
     os.environ.setdefault("SPARK_LOCAL_IP", args.host)
     base = load_settings()
@@ -373,8 +491,11 @@ def main(argv: list[str] | None = None) -> int:
         from spark.session import get_spark
 
         spark = get_spark(settings)
+        synthetic = None
         if args.skip != "throughput":
-            throughput(spark, settings, bootstrap, args)
+            synthetic = throughput(spark, settings, bootstrap, args)
+        if args.skip != "retailer":
+            retailer(spark, settings, bootstrap, args, synthetic)
         if args.skip != "latency":
             latency(spark, settings, bootstrap, args)
     finally:
