@@ -156,6 +156,21 @@ def pyfim_itemsets_of_kind(
     return {frozenset(items) for items, _ in found}
 
 
+def itemsets_of_kind(found: Itemsets, kind: str) -> set[frozenset[str]]:
+    """Closed ('c': no proper superset has the same count) or maximal ('m': no proper
+    superset is frequent) itemsets of ``found``, by the definitions. pyfim's
+    ``target='c'`` leaves out the closure of the empty set (the items in every basket,
+    e.g. ``{a}`` when ``a`` is in all of them), which is closed by the definition."""
+    out = set()
+    for items, count in found.items():
+        supersets = [c for s, c in found.items() if items < s]
+        if kind == "m" and not supersets:
+            out.add(items)
+        if kind == "c" and all(c != count for c in supersets):
+            out.add(items)
+    return out
+
+
 def p_adjust(p: list[float], method: str) -> list[float]:
     """R's ``p.adjust`` (bonferroni, holm, fdr = BH), transcribed from its source."""
     n = len(p)
