@@ -60,6 +60,24 @@ def spark(spark_settings):  # type: ignore[no-untyped-def]
     session.stop()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _spark_garbage_collected() -> Iterator[None]:
+    """After each module, a JVM GC, so the Spark context cleaner drops the module's dead
+    broadcasts and shuffles. The one session serves every module; without this, a module
+    inherits hundreds of MB of dead broadcast relations from the ones before it (seen
+    as "Not enough memory to build and broadcast" in CI), which a fresh driver never
+    carries."""
+    yield
+    if "pyspark.sql" not in sys.modules:
+        return
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    context = getattr(active, "sparkContext", None)  # None over Spark Connect
+    if context is not None and context._jvm is not None:
+        context._jvm.System.gc()
+
+
 @pytest.fixture
 def settings(spark_settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Per-test settings writing under the test's own tmp folder."""
