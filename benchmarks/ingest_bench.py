@@ -450,7 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip",
         choices=("throughput", "retailer", "latency"),
-        help="Leave out this measurement.",
+        action="append",
+        default=[],
+        help="Leave out this measurement (repeatable).",
     )
     parser.add_argument(
         "--retail-transactions",
@@ -492,11 +494,11 @@ def main(argv: list[str] | None = None) -> int:
 
         spark = get_spark(settings)
         synthetic = None
-        if args.skip != "throughput":
+        if "throughput" not in args.skip:
             synthetic = throughput(spark, settings, bootstrap, args)
-        if args.skip != "retailer":
+        if "retailer" not in args.skip:
             retailer(spark, settings, bootstrap, args, synthetic)
-        if args.skip != "latency":
+        if "latency" not in args.skip:
             latency(spark, settings, bootstrap, args)
     finally:
         if broker is not None:
