@@ -4,6 +4,10 @@ Kafka topic as events (:mod:`ingest.events`), keyed by transaction id, at a chos
 Values are passed through as text; the stream applies the cleaning rules, so a replayed
 file ends up exactly as a batch run would clean it. A row with the wrong number of fields
 is published as its raw text (the stream quarantines it as ``bad_event``).
+
+Every record's delivery is checked: a replay that could not deliver them all raises
+:class:`ingest.fanout.ReplayError` saying how many got through. ``processes`` > 1 sends
+with several producer processes (:mod:`ingest.fanout`), each partition still in file order.
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ from typing import Any
 
 from basket_core.config import ColumnsConfig, InputConfig
 from ingest import events
+from ingest.fanout import DeliveryCount, ReplayError, fan_out, producer, send_checked
+
+__all__ = [
+    "Message",
+    "ReplayError",
+    "ReplayReport",
+    "csv_messages",
+    "producer",
+    "publish",
+    "replay",
+]
 from spark.load import BOM, mapped_columns, open_text, scan_long_file
 
 
@@ -80,13 +95,6 @@ def _event(row: list[str], index: dict[str, int], line_nos: dict[str, int]) -> t
     return tx.encode("utf-8", "replace"), events.encode(event)
 
 
-def producer(bootstrap_servers: str, **config: Any) -> Any:
-    from kafka import KafkaProducer
-
-    defaults: dict[str, Any] = {"acks": "all", "linger_ms": 5, "batch_size": 256 * 1024}
-    return KafkaProducer(bootstrap_servers=bootstrap_servers, **{**defaults, **config})
-
-
 def publish(
     messages: Iterator[Message],
     send: Any,
@@ -95,9 +103,11 @@ def publish(
     rate: float | None = None,
     limit: int | None = None,
 ) -> ReplayReport:
-    """Send messages with ``send`` (a KafkaProducer), at most ``rate`` per second."""
+    """Send messages with ``send`` (a KafkaProducer), at most ``rate`` per second; raises
+    :class:`ReplayError` when a record could not be delivered."""
     started = time.monotonic()
     count = malformed = 0
+    failures = DeliveryCount()
     for msg in messages:
         if limit is not None and count >= limit:
             break
@@ -105,11 +115,24 @@ def publish(
             ahead = started + count / rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
-        send.send(topic, key=msg.key, value=msg.value)
+        send_checked(send, topic, failures, key=msg.key, value=msg.value)
         count += 1
         malformed += msg.key is None
     send.flush()
+    if failures.failed:
+        raise ReplayError(
+            f"{count - failures.failed:,} of {count:,} events delivered to {topic}; "
+            f"{failures.failed:,} not ({failures.first_error})"
+        )
     return ReplayReport(count, malformed, time.monotonic() - started)
+
+
+def topic_partitions(bootstrap_servers: str, topic: str) -> int:
+    prod = producer(bootstrap_servers)
+    try:
+        return len(prod.partitions_for(topic))
+    finally:
+        prod.close()
 
 
 def replay(
@@ -121,9 +144,22 @@ def replay(
     *,
     rate: float | None = None,
     limit: int | None = None,
+    processes: int = 1,
 ) -> ReplayReport:
+    messages = csv_messages(path, columns, inp)
+    if processes > 1:
+        sent = fan_out(
+            messages,
+            bootstrap_servers,
+            topic,
+            partitions=topic_partitions(bootstrap_servers, topic),
+            processes=processes,
+            rate=rate,
+            limit=limit,
+        )
+        return ReplayReport(sent.messages, sent.malformed, sent.seconds)
     prod = producer(bootstrap_servers)
     try:
-        return publish(csv_messages(path, columns, inp), prod, topic, rate=rate, limit=limit)
+        return publish(messages, prod, topic, rate=rate, limit=limit)
     finally:
         prod.close()

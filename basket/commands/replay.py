@@ -17,13 +17,20 @@ from basket_core.config import Settings
 @click.option("--topic", help="Topic (default: config).")
 @click.option("--rate", type=float, help="Events per second (default: as fast as possible).")
 @click.option("--limit", type=int, help="Stop after this many events.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Producer processes (at most one per partition; each partition stays in file order).",
+)
 @click.option("--delimiter", help="CSV field delimiter (default ',').")
 @column_options
 @click.pass_obj
 def command(settings: Settings, csv_file: Path, **opts: Any) -> None:
     """Publish CSV_FILE (one row per line item, `basket mine` layout) to a topic, one JSON
     event per line keyed by transaction id (contract: ingest/events.py)."""
-    from ingest.replay import replay
+    from ingest.replay import ReplayError, replay
     from spark.load import InputError
 
     settings = settings.with_overrides(
@@ -43,8 +50,9 @@ def command(settings: Settings, csv_file: Path, **opts: Any) -> None:
             settings.input,
             rate=opts["rate"],
             limit=opts["limit"],
+            processes=opts["processes"],
         )
-    except InputError as exc:
+    except (InputError, ReplayError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"published {report.messages:,} events to {settings.kafka.topic} in "

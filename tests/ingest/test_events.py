@@ -55,12 +55,18 @@ def test_csv_messages_number_lines_per_transaction(tmp_path: Path) -> None:
     assert msgs[3].value == b"A,too,many,fields,here,x,y"
 
 
+class _Delivered:
+    def add_errback(self, callback: object) -> None:
+        pass
+
+
 class _Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes]] = []
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(self, topic: str, key: bytes | None, value: bytes) -> _Delivered:
         self.sent.append((topic, key, value))
+        return _Delivered()
 
     def flush(self) -> None:
         pass
