@@ -284,10 +284,12 @@ def retailer(
     work = Path(args.work)
     csv_path = retailer_csv(work, args.retail_transactions)
     topic = create_topic(bootstrap, args.partitions)
-    sent = replay(csv_path, bootstrap, topic, ColumnsConfig(), InputConfig())
+    processes = args.replay_processes
+    sent = replay(csv_path, bootstrap, topic, ColumnsConfig(), InputConfig(), processes=processes)
     print(
         f"retailer replay: {sent.messages:,} events in {sent.seconds:.1f}s = {sent.rate:,.0f} "
-        f"events/s (one `basket replay` producer); / goal ({REPLAY_GOAL_EVENTS_PER_S:,}/s): "
+        f"events/s (`basket replay --processes {processes}`); "
+        f"/ goal ({REPLAY_GOAL_EVENTS_PER_S:,}/s): "
         f"{sent.rate / REPLAY_GOAL_EVENTS_PER_S:.2f}"
     )
     own = settings.with_overrides(**{"paths.delta_dir": str(work / "delta-retailer")})
@@ -461,6 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         help="Invoices of the retailer-shaped year (~20 lines each).",
     )
     parser.add_argument("--partitions", type=int, default=2)
+    parser.add_argument(
+        "--replay-processes",
+        type=int,
+        default=2,
+        help="basket replay --processes for the retailer replay (at most one per partition).",
+    )
     parser.add_argument(
         "--load-processes", type=int, default=2, help="Producer processes pre-loading the topic."
     )
