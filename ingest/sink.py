@@ -255,15 +255,29 @@ class DeltaSink:
                 if stored_copies:
                     duplicate = Reason.DUPLICATE.value
                     by_reason[duplicate] = by_reason.get(duplicate, 0) + stored_copies
-            if new_lines:
-                lines = to_lines(final, at, self.extras)
-                if new_lines < SINGLE_FILE_ROWS:
-                    lines = lines.coalesce(1)  # fewer, larger files for the next lookups
-                self._append(lines, self.paths.lines, batch_id)
-                laps.lap("lines")
-            if rejected_count:
-                self._append(to_quarantine(final, self.spec, at), self.paths.quarantine, batch_id)
-                laps.lap("quarantine")
+            # the two appends read the cache and commit to different tables, each
+            # idempotent by (txnAppId, batch id): run them side by side, so one's Delta
+            # commit (driver work) overlaps the other's tasks
+            with ThreadPoolExecutor(1, thread_name_prefix="ingest-quarantine") as pool:
+                quarantined = (
+                    pool.submit(
+                        self._append,
+                        to_quarantine(final, self.spec, at),
+                        self.paths.quarantine,
+                        batch_id,
+                    )
+                    if rejected_count
+                    else None
+                )
+                if new_lines:
+                    lines = to_lines(final, at, self.extras)
+                    if new_lines < SINGLE_FILE_ROWS:
+                        lines = lines.coalesce(1)  # fewer, larger files for the next lookups
+                    self._append(lines, self.paths.lines, batch_id)
+                    laps.lap("lines")
+                if quarantined is not None:
+                    quarantined.result()
+                    laps.lap("quarantine")
         finally:
             base.unpersist()
             if found is not None:
