@@ -79,6 +79,14 @@ def producer(bootstrap_servers: str, **config: Any) -> Any:
     return KafkaProducer(bootstrap_servers=bootstrap_servers, **{**defaults, **config})
 
 
+def pace(started: float, sent: int, rate: float | None) -> None:
+    """Sleep until the next message is due, at most ``rate`` a second since ``started``."""
+    if rate:
+        ahead = started + sent / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+
+
 def send_checked(prod: Any, topic: str, failures: DeliveryCount, **record: Any) -> None:
     prod.send(topic, **record).add_errback(failures)
 
@@ -147,10 +155,7 @@ def fan_out(
     count = malformed = 0
     try:
         for routed in route(itertools.islice(messages, limit), partitions):
-            if rate:
-                ahead = started + count / rate - time.monotonic()
-                if ahead > 0:
-                    time.sleep(ahead)
+            pace(started, count, rate)
             owner = routed.partition % processes
             pending[owner].append((routed.partition, routed.key, routed.value))
             if len(pending[owner]) >= chunk:

@@ -21,7 +21,14 @@ from typing import Any
 
 from basket_core.config import ColumnsConfig, InputConfig
 from ingest import events
-from ingest.fanout import DeliveryCount, ReplayError, fan_out, producer, send_checked
+from ingest.fanout import (
+    DeliveryCount,
+    ReplayError,
+    fan_out,
+    pace,
+    producer,
+    send_checked,
+)
 
 __all__ = [
     "Message",
@@ -111,10 +118,7 @@ def publish(
     for msg in messages:
         if limit is not None and count >= limit:
             break
-        if rate:
-            ahead = started + count / rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
+        pace(started, count, rate)
         send_checked(send, topic, failures, key=msg.key, value=msg.value)
         count += 1
         malformed += msg.key is None
