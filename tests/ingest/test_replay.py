@@ -143,3 +143,21 @@ def test_cli_replay_with_processes_and_its_failure(
     )
     assert typo.returncode == 2 and "--processes" in typo.stderr
     assert "Traceback" not in typo.stderr
+
+
+def test_a_record_the_broker_refuses_is_counted_not_reported_sent(
+    kafka_broker: KafkaBroker,
+) -> None:
+    """A delivery that fails after ``send`` returned (the broker refuses a record over its
+    1 MB message limit) fails the replay with the count that got through: kafka-python's
+    ``flush`` alone would have returned as if all were sent."""
+    from ingest.replay import Message, producer, publish
+
+    topic = _topic(kafka_broker, 1)
+    big = Message(b"T2", b"x" * 2_000_000)
+    prod = producer(kafka_broker.bootstrap_servers, max_request_size=4_000_000)
+    try:
+        with pytest.raises(ReplayError, match=r"^1 of 2 events delivered .*; 1 not \("):
+            publish(iter([Message(b"T1", b"{}"), big]), prod, topic)
+    finally:
+        prod.close()
