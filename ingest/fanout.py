@@ -71,6 +71,13 @@ class DeliveryCount:
         if not self.first_error:
             self.first_error = f"{type(exc).__name__}: {exc}"
 
+    def reason(self) -> str:
+        return f"{self.failed:,} not ({self.first_error})"
+
+
+def delivery_error(topic: str, delivered: int, count: int, reason: str) -> ReplayError:
+    return ReplayError(f"{delivered:,} of {count:,} events delivered to {topic}; {reason}")
+
 
 def producer(bootstrap_servers: str, **config: Any) -> Any:
     from kafka import KafkaProducer
@@ -106,17 +113,13 @@ def _worker(conn: Connection, bootstrap_servers: str, topic: str) -> None:
             sent += len(chunk)
         prod.flush()
         if failures.failed:
-            conn.send(("error", sent - failures.failed, _undelivered(failures)))
+            conn.send(("error", sent - failures.failed, failures.reason()))
         else:
             conn.send(("ok", sent, ""))
     except Exception as exc:
         conn.send(("error", sent - failures.failed, f"{type(exc).__name__}: {exc}"))
     finally:
         prod.close(timeout=5)
-
-
-def _undelivered(failures: DeliveryCount) -> str:
-    return f"{failures.failed:,} events not delivered ({failures.first_error})"
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ def fan_out(
     errors = [text for status, _, text in outcomes if status != "ok"]
     if errors:
         delivered = sum(n for _, n, _ in outcomes)
-        raise ReplayError(f"{delivered:,} of {count:,} events delivered to {topic}; {errors[0]}")
+        raise delivery_error(topic, delivered, count, errors[0])
     return FanoutResult(count, malformed, time.monotonic() - started)
 
 

@@ -24,11 +24,13 @@ from ingest import events
 from ingest.fanout import (
     DeliveryCount,
     ReplayError,
+    delivery_error,
     fan_out,
     pace,
     producer,
     send_checked,
 )
+from spark.load import BOM, mapped_columns, open_text, scan_long_file
 
 __all__ = [
     "Message",
@@ -39,7 +41,6 @@ __all__ = [
     "publish",
     "replay",
 ]
-from spark.load import BOM, mapped_columns, open_text, scan_long_file
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,7 @@ def publish(
         malformed += msg.key is None
     send.flush()
     if failures.failed:
-        raise ReplayError(
-            f"{count - failures.failed:,} of {count:,} events delivered to {topic}; "
-            f"{failures.failed:,} not ({failures.first_error})"
-        )
+        raise delivery_error(topic, count - failures.failed, count, failures.reason())
     return ReplayReport(count, malformed, time.monotonic() - started)
 
 
