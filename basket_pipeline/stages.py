@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from basket_core.aws.athena import Athena
     from basket_core.progress import Progress
     from basket_publish.publisher import LocalRun, PublishOptions, PublishResult
-    from ingest.maintenance import TableMaintenance
+    from ingest.maintenance import Relayout, TableMaintenance
     from ingest.report import BatchReport, IngestReport
     from ingest.stream import RunOptions, Source
     from quicksight.ranges import DataRanges
@@ -176,6 +176,7 @@ class TableStatus:
     version: int
     last_commit: str
     bytes: int = 0
+    layout: str = ""
 
     @property
     def average_file_mb(self) -> float:
@@ -206,6 +207,7 @@ def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> I
         detail = session.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
         history = session.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
         partitions = detail["partitionColumns"] if detail else []
+        clustering = (detail.asDict().get("clusteringColumns") or []) if detail else []
         tables.append(
             TableStatus(
                 name=name,
@@ -215,6 +217,13 @@ def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> I
                 version=int(history["version"]) if history else 0,
                 last_commit=str(history["timestamp"]) if history else "",
                 bytes=int(detail["sizeInBytes"] or 0) if detail else 0,
+                layout=(
+                    f"clustered by {', '.join(clustering)}"
+                    if clustering
+                    else f"partitioned by {', '.join(partitions)}"
+                    if partitions
+                    else "unpartitioned"
+                ),
             )
         )
     folder = Path(settings.paths.delta_dir) / "_reports"
@@ -268,6 +277,20 @@ def maintain_tables(
         path = Path(settings.paths.delta_dir) / "_reports" / "maintenance.json"
         write_atomic(path, (json.dumps([asdict(m) for m in done], indent=2) + "\n").encode())
     return done
+
+
+def relayout_lines(settings: Settings, *, spark: SparkSession | None = None) -> Relayout | None:
+    """Rewrite a ``lines`` table laid out by date partitions as a clustered one
+    (:func:`ingest.maintenance.relayout`); None when it already is clustered."""
+    from ingest.maintenance import relayout
+    from ingest.tables import TablePaths
+
+    path = TablePaths.under(settings.paths.delta_dir).lines
+    if not (Path(path) / "_delta_log").is_dir() and "://" not in path:
+        from basket_core.errors import InputError
+
+        raise InputError(f"no lines table at {path}")
+    return relayout(ingest_session(settings, spark), path)
 
 
 # ---- mine ------------------------------------------------------------------------------

@@ -259,13 +259,45 @@ def retailer_csv(work: Path, transactions: int) -> Path:
     return path
 
 
-def table_files(table: str) -> tuple[int, int]:
-    """Data files of a local Delta table (the ``_delta_log`` aside) and their bytes; a
-    VACUUM has not run, so files an OPTIMIZE replaced would count: none ran here."""
-    files = [
-        p for p in Path(table).rglob("*.parquet") if "_delta_log" not in p.relative_to(table).parts
-    ]
-    return len(files), sum(p.stat().st_size for p in files)
+def print_files(spark: Any, table: str, when: str) -> None:
+    """The files of the table's current version, against the file-size goal."""
+    from ingest.maintenance import table_files
+
+    files = table_files(spark, table)
+    print(
+        f"retailer lines table {when}: {files.files:,} files, {files.bytes / 1e6:.1f} MB, "
+        f"{files.average_mb:.2f} MB on average; / goal ({FILE_GOAL_BYTES / 1e6:.0f} MB): "
+        f"{files.average_mb * 1e6 / FILE_GOAL_BYTES:.2f}"
+    )
+
+
+WINDOW_DAYS = 28
+
+
+def window_read(spark: Any, settings: Settings, table: str, runs: int = 3) -> None:
+    """The miner's read of a ``WINDOW_DAYS``-day window in the middle of the table's
+    dates: ``basket mine --table --start-date --end-date``'s load and basket stages
+    (seconds, each run; the first pays the code generation)."""
+    from datetime import timedelta
+
+    from pyspark.sql import functions as F
+
+    from spark.job import MineRequest, run_mine
+
+    bounds = spark.read.format("delta").load(table).agg(F.min("event_date"), F.max("event_date"))
+    first, last = bounds.first()
+    start = first + (last - first) / 2
+    end = start + timedelta(days=WINDOW_DAYS - 1)
+    own = settings.with_overrides(**{"paths.output_dir": str(Path(table).parent / "mined")})
+    laps = []
+    for run in range(runs):
+        request = MineRequest(table=table, run_id=f"window-{run}", start_date=start, end_date=end)
+        timings = run_mine(own, request, spark=spark).timings
+        laps.append((timings["load_s"], timings["baskets_s"]))
+    print(
+        f"miner's {WINDOW_DAYS}-day window read ({start}..{end}), load + baskets per run: "
+        + ", ".join(f"{load:.2f} + {baskets:.2f} s" for load, baskets in laps)
+    )
 
 
 def retailer(
@@ -323,14 +355,20 @@ def retailer(
                 else ""
             )
         )
-    files, size = table_files(TablePaths.under(own.paths.delta_dir).lines)
-    average = size / files if files else 0.0
-    print(
-        f"retailer lines table: {files:,} files, {size / 1e6:.1f} MB, {average / 1e6:.2f} MB "
-        f"on average; / goal ({FILE_GOAL_BYTES / 1e6:.0f} MB): {average / FILE_GOAL_BYTES:.2f}"
-    )
     if rows != sent.messages:
         print(f"WARNING: read {rows:,} rows, replayed {sent.messages:,}")
+    from ingest.maintenance import maintain_table
+
+    lines = TablePaths.under(own.paths.delta_dir).lines
+    print_files(spark, lines, "after the catch-up")
+    window_read(spark, own, lines)
+    # what the scheduled catch-up runs next (maintenance.after_catch_up)
+    done = maintain_table(
+        spark, "lines", lines, retention_hours=own.maintenance.vacuum_retention_hours
+    )
+    print(f"retailer maintenance: {done.line()}")
+    print_files(spark, lines, "after its maintenance")
+    window_read(spark, own, lines)
 
 
 def phase_means(progress: Sequence[Any], batch_ids: set[int]) -> str:

@@ -1,10 +1,11 @@
 """Small files under control: compaction (Delta ``OPTIMIZE``) and ``VACUUM`` of the two
 ingest tables, with the file counts before and after.
 
-A stream appends one file per touched date partition per micro-batch, so a continuous
-feed leaves many small files for the miner and Athena to open. :func:`maintain` bin-packs
-them (``OPTIMIZE``: a new table version whose files replace the small ones; readers see
-the old version or the new, never a mix) and then deletes the files no version newer than
+A stream appends a file per task per micro-batch, so a continuous feed leaves many small
+files for the miner and Athena to open. :func:`maintain` rewrites them (``OPTIMIZE``:
+on the clustered ``lines`` table, sorted by its clustering key; elsewhere bin-packed; a
+new table version whose files replace the small ones; readers see the old version or the
+new, never a mix) and then deletes the files no version newer than
 the retention still needs (``VACUUM``). ``basket ingest maintain`` runs it, and the
 scheduled catch-up runs it after each catch-up (``maintenance.after_catch_up``).
 
@@ -84,8 +85,8 @@ def table_files(spark: SparkSession, path: str) -> TableFiles:
 
 
 def compact(spark: SparkSession, path: str) -> tuple[int, int]:
-    """``OPTIMIZE`` the table (bin-packing, partition by partition); (files removed,
-    files added)."""
+    """``OPTIMIZE`` the table (clustering a clustered table, else bin-packing partition by
+    partition); (files removed, files added)."""
     from delta.tables import DeltaTable
 
     result = DeltaTable.forPath(spark, path).optimize().executeCompaction().first()
@@ -155,3 +156,103 @@ def maintain(
             continue
         out.append(maintain_table(spark, name, path, retention_hours=retention_hours))
     return out
+
+
+@dataclass(frozen=True)
+class Relayout:
+    """What :func:`relayout` did to a table laid out before :data:`~ingest.tables.CLUSTER_BY`."""
+
+    table: str
+    before: str
+    after: str
+    rows: int
+    version: int
+    """The table version the rows were copied from."""
+    restored: int
+    """Rows appended by another writer during the rewrite, copied again after it."""
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"{self.table}: {self.before} -> {self.after}; {self.rows:,} rows of version "
+            f"{self.version} rewritten"
+            + (f", {self.restored:,} appended meanwhile copied after" if self.restored else "")
+            + f" in {self.seconds:.1f} s"
+        )
+
+
+def relayout(spark: SparkSession, path: str) -> Relayout | None:
+    """Rewrite a ``lines`` table partitioned by date (the layout before liquid clustering)
+    as a table clustered by :data:`~ingest.tables.CLUSTER_BY`, in one Delta commit
+    (``CREATE OR REPLACE ... AS SELECT`` of the current version, then ``OPTIMIZE``);
+    None when it already is. History, time travel and the stream's idempotency watermarks
+    stay: it is a new version of the same table.
+
+    A writer that appends between the copied version and the rewrite's commit (a stream
+    left running) would lose those rows to the replace: they are found afterwards by
+    ``line_key`` and appended again, so nothing is lost either way."""
+    from ingest.tables import CLUSTER_BY, STATS_COLUMNS, STATS_PROPERTY, layout
+
+    started = time.perf_counter()
+    before = layout(spark, path)
+    if before.clustered_by == CLUSTER_BY:
+        return None
+    version = _version(spark, path)
+    source = spark.read.format("delta").option("versionAsOf", version).load(path)
+    rows = source.count()
+    source.createOrReplaceTempView("_relayout_source")
+    try:
+        spark.sql(
+            f"CREATE OR REPLACE TABLE delta.`{path}` USING delta "
+            f"CLUSTER BY ({', '.join(CLUSTER_BY)}) "
+            f"TBLPROPERTIES ('delta.enableRowTracking' = 'true', "
+            f"'{STATS_PROPERTY}' = '{','.join(STATS_COLUMNS)}') "
+            "AS SELECT * FROM _relayout_source"
+        )
+    finally:
+        spark.catalog.dropTempView("_relayout_source")
+    replaced = _replace_version(spark, path, after=version)
+    restored = 0
+    if replaced > version + 1:
+        # commits landed between the copy and the replace: their rows are in the version
+        # before the replace and not after it
+        previous = spark.read.format("delta").option("versionAsOf", replaced - 1).load(path)
+        current = spark.read.format("delta").load(path)
+        missing = previous.join(current.select("line_key"), "line_key", "left_anti")
+        restored = missing.count()
+        if restored:
+            missing.write.format("delta").mode("append").save(path)
+            log.warning(
+                "%s: %d rows appended during the relayout were copied again", path, restored
+            )
+    compact(spark, path)
+    done = Relayout(
+        table=path,
+        before=before.describe(),
+        after=layout(spark, path).describe(),
+        rows=rows,
+        version=version,
+        restored=restored,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    log.info("%s", done.line())
+    return done
+
+
+def _version(spark: SparkSession, path: str) -> int:
+    row = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
+    return int(row["version"]) if row else 0
+
+
+def _replace_version(spark: SparkSession, path: str, *, after: int) -> int:
+    """The version the replace committed: the first ``CREATE OR REPLACE TABLE AS SELECT``
+    after ``after``."""
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where(f"version > {after}")
+    replaced = [
+        int(r["version"])
+        for r in history.collect()
+        if str(r["operation"]).startswith("CREATE OR REPLACE TABLE")
+    ]
+    if not replaced:
+        raise RuntimeError(f"{path}: the relayout's commit is not in the table's history")
+    return min(replaced)

@@ -1,8 +1,9 @@
 """The two Delta tables ingest writes, under ``<delta_dir>``:
 
 - ``lines``: one row per accepted transaction line: the ``basket_core.schemas.LINES`` columns
-  (what the batch miner reads) plus the line's identity and provenance; partitioned by
-  ``event_date``; row tracking on (``_metadata.row_commit_version`` dates every row).
+  (what the batch miner reads) plus the line's identity and provenance; liquid-clustered
+  by ``event_date`` (:data:`CLUSTER_BY`); row tracking on (``_metadata.row_commit_version``
+  dates every row).
 - ``quarantine``: ``basket_core.schemas.QUARANTINE`` plus ``ingested_at``; one row per rejected
   record, keyed by its source position (file + row, or topic/partition + offset).
 """
@@ -47,10 +48,27 @@ QUARANTINE_TABLE = Dataset(
     ),
 )
 PARTITION = "event_date"
-STATS_COLUMNS = ("transaction_id", "ts", "source_offset", "source_ts", "ingested_at")
-"""``lines`` columns with file statistics: ``transaction_id`` lets the sink's lookup of
-stored keys skip files (:func:`ingest.lookup.stored_matches`); the others serve time and
-provenance filters."""
+"""The event date column: what date windows filter on (the miner's ``--start-date``, the
+sink's lookup of stored keys). Tables created before :data:`CLUSTER_BY` are partitioned
+by it (:func:`layout`); both layouts are read and written the same way."""
+CLUSTER_BY = (PARTITION,)
+"""Liquid clustering keys of ``lines``. Date partitions made one file per date touched
+by each micro-batch (a catch-up of a year: ~600 files of ~85 KB, and compaction could
+not go past one file per date); a clustered table's append writes one file per task
+whatever the dates, and ``OPTIMIZE`` (:mod:`ingest.maintenance`) rewrites them sorted by
+date, so a date window still skips files and row groups by their statistics."""
+STATS_COLUMNS = (
+    "event_date",
+    "transaction_id",
+    "ts",
+    "source_offset",
+    "source_ts",
+    "ingested_at",
+)
+"""``lines`` columns with file statistics: ``event_date`` is the clustering key (Delta
+needs statistics on it) and what date windows skip files by; ``transaction_id`` lets the
+sink's lookup of stored keys skip files (:func:`ingest.lookup.stored_matches`); the others
+serve time and provenance filters."""
 STATS_PROPERTY = "delta.dataSkippingStatsColumns"
 
 
@@ -77,7 +95,7 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
         DeltaTable.createIfNotExists(spark)
         .location(paths.lines)
         .addColumns(spark_schema(LINES_TABLE))
-        .partitionedBy(PARTITION)
+        .clusterBy(*CLUSTER_BY)
         .property("delta.enableRowTracking", "true")
         .property("delta.appendOnly", "false")
         .property(STATS_PROPERTY, ",".join(STATS_COLUMNS))
@@ -93,6 +111,31 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
     )
 
 
+def layout(spark: SparkSession, path: str) -> Layout:
+    """How the Delta table at ``path`` lays out its files (``DESCRIBE DETAIL``)."""
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+    if detail is None:
+        return Layout((), ())
+    columns = detail.asDict()
+    return Layout(
+        tuple(columns.get("partitionColumns") or ()),
+        tuple(columns.get("clusteringColumns") or ()),
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    partitioned_by: tuple[str, ...]
+    clustered_by: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.clustered_by:
+            return f"clustered by {', '.join(self.clustered_by)}"
+        if self.partitioned_by:
+            return f"partitioned by {', '.join(self.partitioned_by)}"
+        return "unpartitioned"
+
+
 def _ensure_stats_columns(spark: SparkSession, path: str) -> None:
     """A ``lines`` table created before :data:`STATS_COLUMNS` gets the property once (old
     files keep their statistics; new appends collect only these)."""
@@ -101,7 +144,9 @@ def _ensure_stats_columns(spark: SparkSession, path: str) -> None:
     props = DeltaTable.forPath(spark, path).detail().first()
     if props is None or STATS_PROPERTY in (props["properties"] or {}):
         return
-    value = ",".join(STATS_COLUMNS)
+    # a partition column has no file statistics to collect (Delta refuses it here)
+    partitioned = set(props["partitionColumns"] or ())
+    value = ",".join(c for c in STATS_COLUMNS if c not in partitioned)
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_PROPERTY}' = '{value}')")
 
 

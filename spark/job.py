@@ -151,6 +151,7 @@ def run_mine(
                 inspected=inspected,
                 counts=counts,
                 cached=cached,
+                window=(request.start_date, request.end_date),
             )
             st.done(
                 f"{counts.input_rows:,} rows, {counts.accepted_rows:,} accepted, "

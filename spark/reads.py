@@ -64,14 +64,19 @@ def load_clean(
     inspected: LongInput | None,
     counts: Counts,
     cached: list[DataFrame],
+    window: tuple[date | None, date | None] = (None, None),
 ) -> Loaded:
     """Read and clean ``inputs`` (or the Delta ``table``), filling the row counts of
     ``counts``. DataFrames persisted here are appended to ``cached`` for the caller to
-    unpersist."""
+    unpersist. A table is read only within the date ``window`` (the lines outside it count
+    as input rows, filtered later by :func:`lines_to_baskets`)."""
     if table:
-        lines = read_table(spark, table).persist()
+        whole = read_table(spark, table)
+        # Delta answers a bare count from its log; the date window is applied before the
+        # cache so the scan skips the files (and row groups) outside it
+        counts.input_rows = counts.accepted_rows = whole.count()
+        lines = apply_window(whole, *window).persist()
         cached.append(lines)
-        counts.input_rows = counts.accepted_rows = lines.count()
         lines = with_attribute_columns(lines)
         empty = spark.createDataFrame([], spark_schema(QUARANTINE))
         return Loaded(lines, None, empty)

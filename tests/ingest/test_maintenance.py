@@ -1,6 +1,6 @@
 """Compaction and VACUUM of the ingest tables: the scheduled catch-up over several CSV
-drops leaves one small file per date per batch; maintenance compacts them to one file per
-date, deletes the replaced ones (or keeps them for older readers, under the default
+drops leaves a small file per batch; maintenance clusters them into one file (a table
+this small), deletes the replaced ones (or keeps them for older readers, under the default
 retention), and a reader sees exactly the same rows before and after.
 """
 
@@ -47,7 +47,7 @@ def test_catch_up_compacts_and_vacuums_small_files(
         },
     )
     paths = TablePaths.under(settings.paths.delta_dir)
-    # three catch-ups of one drop each: every batch writes a file per date (3 dates)
+    # catch-ups of one drop each: every batch writes one file (3 dates in it)
     for n in range(2):
         write_csv(landing / f"drop-{n}.csv", sample_rows(12, seed=n, first_tx=2000 + 100 * n))
         stages.catch_up_ingest(
@@ -64,7 +64,8 @@ def test_catch_up_compacts_and_vacuums_small_files(
             settings.with_overrides(**{"maintenance.vacuum_retention_hours": 168.0}), spark=spark
         )
     }["lines"]
-    assert on_disk >= 6 and kept.files_compacted == on_disk and kept.files_vacuumed == 0
+    assert on_disk == 2 and kept.files_compacted == on_disk and kept.files_vacuumed == 0
+    assert kept.after.files == kept.files_written == 1
     assert _parquet_files(paths.lines) == on_disk + kept.files_written
     assert _rows(spark, paths.lines, versionAsOf=version) == old
 
@@ -90,16 +91,16 @@ def test_catch_up_compacts_and_vacuums_small_files(
     dates = spark.read.format("delta").load(paths.lines).select("event_date").distinct().count()
     assert dates == 3
     lines_done = next(m for m in report.maintenance if m["table"] == "lines")
-    # referenced: one compacted file per date and the last batch's small files
-    assert lines_done["before"]["files"] == kept.after.files + dates
-    assert lines_done["after"]["files"] == dates == table_files(spark, paths.lines).files
-    assert lines_done["files_compacted"] == kept.after.files + dates
-    assert lines_done["files_written"] == dates
+    # referenced: the compacted file and the last batch's
+    assert lines_done["before"]["files"] == kept.after.files + 1
+    assert lines_done["after"]["files"] == 1 == table_files(spark, paths.lines).files
+    assert lines_done["files_compacted"] == kept.after.files + 1
+    assert lines_done["files_written"] == 1
     # every file on disk (counted by the test) but the new ones is deleted: the ones the
     # first compaction replaced, the first compaction's own, the last batch's
     assert isinstance(before_files[0], int)
     assert lines_done["files_vacuumed"] == before_files[0]
-    assert _parquet_files(paths.lines) == dates
+    assert _parquet_files(paths.lines) == 1
     # what a reader sees is unchanged, row for row
     assert _rows(spark, paths.lines) == before_lines[0]
     assert _rows(spark, paths.quarantine) == before_lines[1]
