@@ -175,6 +175,42 @@ class Lookup:
             self.hits = None
 
 
+def recount(marked: DataFrame, found: Lookup) -> tuple[BatchStats, Lookup]:
+    """The counts of a batch after the in-batch duplicate check (:func:`ingest.dedup.
+    dedup_within_batch`), from the lookup made before it, in one aggregation.
+
+    A stored match depends on the line alone, not on the other lines of the batch, so the
+    hits found for every accepted line still hold for those the check left accepted: only
+    the counts change, and a second lookup of the table is not needed."""
+    from pyspark.sql import functions as F
+
+    ok = F.col(REASON).isNull()
+    if found.hits is not None:
+        key = F.col(f"`{RAW_KEY}`")
+        joined = marked.join(F.broadcast(found.hits), ok & (key == F.col("_k")), "left")
+    else:
+        joined = marked.withColumn("_k", F.lit(None).cast("string")).withColumn(
+            "_present", F.lit(None).cast("boolean")
+        )
+    rows = (
+        joined.groupBy(F.col(REASON).alias("reason"))
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.count("_k").alias("hits"),
+            F.count_if(F.coalesce(F.col("_present"), F.lit(False))).alias("present"),
+        )
+        .collect()
+    )
+    accepted = sum(r["n"] for r in rows if r["reason"] is None)
+    by_reason = {r["reason"]: r["n"] for r in rows if r["reason"] is not None}
+    stats = BatchStats(
+        dates=[], accepted=accepted, rejected=sum(by_reason.values()), rejected_by_reason=by_reason
+    )
+    hits = sum(r["hits"] for r in rows)
+    present = sum(r["present"] for r in rows)
+    return stats, Lookup(found.hits, hits, present)
+
+
 def drop_stored(marked: DataFrame, hits: DataFrame) -> DataFrame:
     """Drop accepted lines whose key is stored; mark those stored under another key as
     ``duplicate``."""

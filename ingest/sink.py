@@ -53,7 +53,14 @@ from basket_core.reasons import Reason
 from ingest import staging
 from ingest.dedup import HASH, dedup_within_batch, line_hash, repeat_suspects
 from ingest.drops import BAD_REASON
-from ingest.lookup import BatchStats, Lookup, batch_stats, drop_stored, stored_matches
+from ingest.lookup import (
+    BatchStats,
+    Lookup,
+    batch_stats,
+    drop_stored,
+    recount,
+    stored_matches,
+)
 from ingest.report import BatchReport
 from ingest.report import now as report_now
 from ingest.rows import attribute_columns, to_lines, to_quarantine
@@ -126,7 +133,7 @@ def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
 
 
 SINGLE_FILE_ROWS = 50_000
-"""Batches with fewer new lines write one file per event date."""
+"""Batches with fewer new lines write one file, not one per task."""
 
 
 class DeltaSink:
@@ -238,11 +245,10 @@ class DeltaSink:
             laps.lap("repeats+lookup")
             marked = base
             if key_repeats or (dedup and content_repeats):
-                # rare (producer retries, repeated lines): mark them, count and look up again
+                # producer retries, repeated lines: mark them and count again (the lookup's
+                # hits still hold for the lines left accepted)
                 marked = dedup_within_batch(base, dedup, key_repeats, content_repeats)
-                stats = batch_stats(marked)
-                found.release()
-                found = self._lookup(marked, stats)
+                stats, found = recount(marked, found)
                 laps.lap("dedup")
             final = marked
             rejected_count, new_lines = stats.rejected, stats.accepted
