@@ -22,7 +22,7 @@ USER basket
 
 COPY --chown=basket:basket . .
 RUN make setup PYTHON=python3.11 \
-    && .venv/bin/uv pip install -q --python .venv/bin/python 'trino>=0.330,<1' \
+    && .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python 'trino>=0.330,<1' \
     && rm -rf /home/basket/.m2 /home/basket/.cache
 
 ENV PATH=/app/.venv/bin:$PATH \
@@ -34,8 +34,8 @@ FROM pipeline AS airflow
 
 # The Spark provider goes in without its dependencies, as `make setup` does: they would
 # bring pyspark-client, whose files overwrite pyspark's own (tests/test_compose.py checks).
-RUN .venv/bin/uv pip install -q --python .venv/bin/python -e '.[airflow]' \
-    && .venv/bin/uv pip install -q --python .venv/bin/python --no-deps \
+RUN .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -e '.[airflow]' \
+    && .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python --no-deps \
         'apache-airflow-providers-apache-spark>=6.3,<7' \
     && rm -rf /home/basket/.cache
 ENV AIRFLOW_HOME=/opt/airflow
