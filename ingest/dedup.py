@@ -88,7 +88,11 @@ def repeat_suspects(df: DataFrame) -> tuple[bool, bool]:
 
 
 def dedup_within_batch(
-    df: DataFrame, deduplicate: bool, key_repeats: bool = True, content_repeats: bool = True
+    df: DataFrame,
+    deduplicate: bool,
+    key_repeats: bool = True,
+    content_repeats: bool = True,
+    cached: list[DataFrame] | None = None,
 ) -> DataFrame:
     """Keep the first record of each line key; with ``deduplicate``, mark accepted lines
     identical to an earlier accepted line as ``duplicate`` (first = source position).
@@ -96,8 +100,18 @@ def dedup_within_batch(
     step.
 
     Only the repeated keys / contents are shuffled and joined back (a narrow aggregation
-    each), not the batch itself."""
+    each), not the batch itself. With ``cached``, those aggregates (the repeated groups
+    only: small) are kept and broadcast, and appended to it for the caller to unpersist:
+    the result is read by several jobs (the counts, both appends), which then join the
+    batch with them instead of aggregating the whole batch again."""
     from pyspark.sql import functions as F
+
+    def kept(firsts: DataFrame) -> DataFrame:
+        if cached is None:
+            return firsts
+        firsts = firsts.persist()
+        cached.append(firsts)
+        return F.broadcast(firsts)
 
     pos = _position()
     key = F.col(f"`{RAW_KEY}`")
@@ -109,6 +123,7 @@ def dedup_within_batch(
             .where("_rn > 1")
             .drop("_rn")
         )
+        firsts = kept(firsts)
         df = (
             df.join(firsts, key == F.col("_rk"), "left")
             .where(F.col("_rk").isNull() | (pos == F.col("_rfirst")))
@@ -124,7 +139,7 @@ def dedup_within_batch(
         .where("_cn > 1")
         .drop("_cn")
     )
-    joined = df.join(firsts, ok & (_content() == F.col("_cc")), "left")
+    joined = df.join(kept(firsts), ok & (_content() == F.col("_cc")), "left")
     dup = ok & F.col("_cfirst").isNotNull() & (pos != F.col("_cfirst"))
     return mark_duplicate(joined.withColumn("_dup", dup), F.col("_dup")).drop(
         "_dup", "_cc", "_cfirst"

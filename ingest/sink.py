@@ -230,6 +230,7 @@ class DeltaSink:
         # the batch is computed (Kafka fetch, staging, cleaning rules) once, into the cache
         base = classified.withColumn(HASH, F.when(F.col(REASON).isNull(), line_hash())).persist()
         found: Lookup | None = None
+        repeated: list[DataFrame] = []
         started = time.perf_counter()
         try:
             stats = batch_stats(base)
@@ -247,7 +248,9 @@ class DeltaSink:
             if key_repeats or (dedup and content_repeats):
                 # producer retries, repeated lines: mark them and count again (the lookup's
                 # hits still hold for the lines left accepted)
-                marked = dedup_within_batch(base, dedup, key_repeats, content_repeats)
+                marked = dedup_within_batch(
+                    base, dedup, key_repeats, content_repeats, cached=repeated
+                )
                 stats, found = recount(marked, found)
                 laps.lap("dedup")
             final = marked
@@ -286,6 +289,8 @@ class DeltaSink:
                     laps.lap("quarantine")
         finally:
             base.unpersist()
+            for df in repeated:
+                df.unpersist()
             if found is not None:
                 found.release()
         log.info("batch %d written: %s", batch_id, laps.rounded(2))
