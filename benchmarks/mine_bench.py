@@ -174,6 +174,35 @@ def tree_memory(root: int) -> tuple[int, int]:
     return total, top
 
 
+def live_heap_mb(root: int) -> float | None:
+    """Live heap of the JVM in ``root``'s process tree after a full GC (None without
+    ``jcmd`` or a JVM): the total of ``jcmd <pid> GC.class_histogram``."""
+    import shutil
+    import subprocess
+
+    jcmd = shutil.which("jcmd") or str(
+        Path(os.environ.get("JAVA_HOME", "/nonexistent")) / "bin/jcmd"
+    )
+    children = _children_map()
+    stack, jvm = [root], None
+    while stack and jvm is None:
+        pid = stack.pop()
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            exe = ""
+        if exe.endswith("/java"):
+            jvm = pid
+        stack.extend(children.get(pid, []))
+    if jvm is None or not Path(jcmd).exists():
+        return None
+    out = subprocess.run(
+        [jcmd, str(jvm), "GC.class_histogram"], capture_output=True, text=True, timeout=120
+    ).stdout
+    totals = [line.split() for line in out.splitlines() if line.startswith("Total")]
+    return int(totals[-1][2]) / 2**20 if totals else None
+
+
 def run_measured(
     cmd: Sequence[str], *, timeout_s: float, env: dict[str, str] | None = None
 ) -> Measured:
@@ -495,6 +524,12 @@ class ConnectBench:
     def rss_mb(self) -> float:
         return tree_memory(self.pid)[0] / 2**20
 
+    def live_heap_mb(self) -> float | None:
+        """The server JVM's live heap: what a full GC leaves (``jcmd GC.class_histogram``
+        runs one). RSS only shows the heap the JVM has committed, which it grows towards
+        its maximum and seldom returns; a leak shows here, as live data that grows."""
+        return live_heap_mb(self.pid)
+
     def warm(self, path: Path, args: BenchArgs, output: Path, stamp: str) -> None:
         """One unmeasured mine, so every measured one finds the server warm."""
         if self.warmed:
@@ -517,6 +552,7 @@ def soak_server(
     """``runs`` mines in a row on one server: each wall time, the server's RSS after each."""
     walls: list[float] = []
     rss: list[float] = []
+    live: list[float | None] = []
     failures = 0
     for i in range(runs):
         with console.status(f"soak: mine {i + 1}/{runs} on the Connect server"):
@@ -526,6 +562,7 @@ def soak_server(
             console.print(f"  soak run {i + 1}: {run.status} {run.note}")
         walls.append(run.wall_s or 0.0)
         rss.append(server.rss_mb())
+        live.append(server.live_heap_mb())
     second, last = (walls[1], walls[-1]) if len(walls) > 1 else (None, None)
     settle = min(4, len(rss) - 1)  # RSS once the JVM heap has grown to its working size
     return {
@@ -540,6 +577,10 @@ def soak_server(
         "rss_settled_mb": rss[settle] if rss else None,
         "rss_last_mb": rss[-1] if rss else None,
         "rss_growth": ratio(rss[-1], rss[settle]) if rss else None,
+        "live_heap_mb": [None if h is None else round(h, 1) for h in live],
+        "live_heap_settled_mb": live[settle] if live else None,
+        "live_heap_last_mb": live[-1] if live else None,
+        "live_heap_growth": ratio(live[-1], live[settle]) if live else None,
     }
 
 
@@ -579,6 +620,16 @@ def goals(rows: list[dict[str, Any]], soaked: dict[str, Any] | None) -> list[dic
                 "met": g is not None and g <= 1.10,
             }
         )
+        h = soaked.get("live_heap_growth")
+        if h is not None:
+            out.append(
+                {
+                    "goal": "server live heap after a full GC flat (same 10%)",
+                    "figure": f"{soaked['live_heap_settled_mb']:,.0f} MB -> "
+                    f"{soaked['live_heap_last_mb']:,.0f} MB",
+                    "met": h <= 1.10,
+                }
+            )
     return out
 
 

@@ -202,11 +202,27 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+SERVER_RETENTION = {
+    "spark.ui.retainedJobs": "100",
+    "spark.ui.retainedStages": "200",
+    "spark.ui.retainedTasks": "10000",
+    "spark.sql.ui.retainedExecutions": "100",
+    "spark.connect.ui.retainedSessions": "20",
+    "spark.connect.ui.retainedStatements": "100",
+}
+"""How much finished work a long-lived server remembers. The driver's status store keeps
+finished jobs, stages, tasks, SQL executions and Connect statements even with the UI off,
+by default up to 1,000 jobs and stages (a mine runs ~55 jobs and ~150 stages): a server's
+live heap grew ~8 MB per mine until those caps (issue 20's soak). A server needs the
+recent ones only."""
+
+
 def connect_server_conf(settings: Settings, host: str, port: int) -> dict[str, str]:
     """The configuration of a Spark Connect server for these settings: the same
     :func:`spark_conf` as an in-process session (jars, class archive, Delta, JVM
-    options) plus the Connect plugin listening on ``host:port``."""
-    conf = spark_conf(settings)
+    options), the Connect plugin listening on ``host:port``, and bounded memory of
+    finished work (:data:`SERVER_RETENTION`; ``spark.conf`` overrides it)."""
+    conf = {**SERVER_RETENTION, **spark_conf(settings)}
     conf.update(
         {
             "spark.plugins": CONNECT_PLUGIN,
