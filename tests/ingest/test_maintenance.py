@@ -7,7 +7,6 @@ retention), and a reader sees exactly the same rows before and after.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,16 +15,10 @@ import pytest
 from basket_pipeline import stages
 from ingest.maintenance import RETENTION_CHECK, table_files
 from ingest.tables import TablePaths
-from tests.fixtures.kafka import ingest_settings, sample_rows, write_csv
+from tests.fixtures.kafka import drop_settings, sample_rows, table_rows, write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
-
-
-def _rows(spark: SparkSession, path: str, **options: object) -> Counter[str]:
-    """Every row of the table as JSON (maps are not hashable), counted."""
-    df = spark.read.format("delta").options(**options).load(path)
-    return Counter(json.dumps(r.asDict(), sort_keys=True, default=str) for r in df.collect())
 
 
 def _parquet_files(path: str) -> int:
@@ -36,16 +29,7 @@ def test_catch_up_compacts_and_vacuums_small_files(
     ingest_spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spark = ingest_spark
-    landing = tmp_path / "incoming"
-    landing.mkdir()
-    settings = ingest_settings(
-        tmp_path,
-        **{
-            "orchestration.ingest": "files",
-            "orchestration.input_uri": str(landing),
-            "maintenance.vacuum_retention_hours": 0.0,
-        },
-    )
+    settings, landing = drop_settings(tmp_path, **{"maintenance.vacuum_retention_hours": 0.0})
     paths = TablePaths.under(settings.paths.delta_dir)
     # catch-ups of one drop each: every batch writes one file (3 dates in it)
     for n in range(2):
@@ -57,7 +41,7 @@ def test_catch_up_compacts_and_vacuums_small_files(
     # but VACUUM keeps them on disk: a reader of the previous version still reads
     on_disk = _parquet_files(paths.lines)
     version = spark.sql(f"DESCRIBE HISTORY delta.`{paths.lines}` LIMIT 1").first()["version"]
-    old = _rows(spark, paths.lines, versionAsOf=version)
+    old = table_rows(spark, paths.lines, versionAsOf=version)
     kept = {
         m.table: m
         for m in stages.maintain_tables(
@@ -67,7 +51,7 @@ def test_catch_up_compacts_and_vacuums_small_files(
     assert on_disk == 2 and kept.files_compacted == on_disk and kept.files_vacuumed == 0
     assert kept.after.files == kept.files_written == 1
     assert _parquet_files(paths.lines) == on_disk + kept.files_written
-    assert _rows(spark, paths.lines, versionAsOf=version) == old
+    assert table_rows(spark, paths.lines, versionAsOf=version) == old
 
     write_csv(landing / "drop-2.csv", sample_rows(12, seed=2, first_tx=2200))
     # the last catch-up is what the DAG task runs: ingest, then maintenance. Just before
@@ -76,8 +60,8 @@ def test_catch_up_compacts_and_vacuums_small_files(
     maintain_tables = stages.maintain_tables
 
     def look_then_maintain(*args: object, **kwargs: object) -> object:
-        seen["lines"] = _rows(spark, paths.lines)
-        seen["quarantine"] = _rows(spark, paths.quarantine)
+        seen["lines"] = table_rows(spark, paths.lines)
+        seen["quarantine"] = table_rows(spark, paths.quarantine)
         seen["files"] = _parquet_files(paths.lines)
         return maintain_tables(*args, **kwargs)  # type: ignore[arg-type]
 
@@ -102,8 +86,8 @@ def test_catch_up_compacts_and_vacuums_small_files(
     assert lines_done["files_vacuumed"] == before_files[0]
     assert _parquet_files(paths.lines) == 1
     # what a reader sees is unchanged, row for row
-    assert _rows(spark, paths.lines) == before_lines[0]
-    assert _rows(spark, paths.quarantine) == before_lines[1]
+    assert table_rows(spark, paths.lines) == before_lines[0]
+    assert table_rows(spark, paths.quarantine) == before_lines[1]
     # the retention check lifted for the call only
     assert spark.conf.get(RETENTION_CHECK, "true") == "true"
     saved = json.loads(

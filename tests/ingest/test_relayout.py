@@ -6,7 +6,6 @@ idempotency intact, also when a writer appended during the rewrite.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,30 +16,14 @@ from basket_core.config import Settings
 from basket_pipeline import stages
 from ingest import maintenance
 from ingest.tables import CLUSTER_BY, LINES_TABLE, PARTITION, TablePaths, layout
-from tests.fixtures.kafka import ingest_settings, sample_rows, write_csv
+from tests.fixtures.kafka import drop_settings, sample_rows, table_rows, write_csv
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
 
-def _rows(spark: SparkSession, path: str, **options: object) -> Counter[str]:
-    """Every row of the table as JSON, counted."""
-    df = spark.read.format("delta").options(**options).load(path)
-    return Counter(json.dumps(r.asDict(), sort_keys=True, default=str) for r in df.collect())
-
-
 def _files_settings(tmp_path: Path) -> tuple[Settings, Path]:
-    landing = tmp_path / "incoming"
-    landing.mkdir()
-    settings = ingest_settings(
-        tmp_path,
-        **{
-            "orchestration.ingest": "files",
-            "orchestration.input_uri": str(landing),
-            "maintenance.after_catch_up": False,
-        },
-    )
-    return settings, landing
+    return drop_settings(tmp_path, **{"maintenance.after_catch_up": False})
 
 
 def _old_layout_table(spark: SparkSession, path: str) -> None:
@@ -95,7 +78,7 @@ def test_relayout_keeps_rows_history_and_the_streams_idempotency(
         stages.catch_up_ingest(settings, spark=spark)
     assert layout(spark, paths.lines).partitioned_by == (PARTITION,)
     old_version = maintenance._version(spark, paths.lines)
-    before = _rows(spark, paths.lines)
+    before = table_rows(spark, paths.lines)
     files_before = len(list(Path(paths.lines).rglob("*.parquet")))
 
     done = stages.relayout_lines(settings, spark=spark)
@@ -104,9 +87,9 @@ def test_relayout_keeps_rows_history_and_the_streams_idempotency(
     assert (done.before, done.after) == (f"partitioned by {PARTITION}", f"clustered by {PARTITION}")
     assert done.rows == sum(before.values())
     assert layout(spark, paths.lines).clustered_by == CLUSTER_BY
-    assert _rows(spark, paths.lines) == before
+    assert table_rows(spark, paths.lines) == before
     # the old version is still there for a reader of it
-    assert _rows(spark, paths.lines, versionAsOf=old_version) == before
+    assert table_rows(spark, paths.lines, versionAsOf=old_version) == before
     assert maintenance.table_files(spark, paths.lines).files < files_before
     # again: nothing to do
     assert stages.relayout_lines(settings, spark=spark) is None
@@ -115,7 +98,7 @@ def test_relayout_keeps_rows_history_and_the_streams_idempotency(
     # a new one is appended to the clustered table
     write_csv(landing / "drop-2.csv", sample_rows(15, seed=2, first_tx=3200))
     stages.catch_up_ingest(settings, spark=spark)
-    after = _rows(spark, paths.lines)
+    after = table_rows(spark, paths.lines)
     assert before - after == Counter()
     added = sum(after.values()) - sum(before.values())
     assert added > 0
@@ -138,8 +121,10 @@ def test_rows_appended_during_the_rewrite_are_not_lost(
     copied = maintenance._version(spark, paths.lines)
     write_csv(landing / "drop-1.csv", sample_rows(15, seed=1, first_tx=4100))
     stages.catch_up_ingest(settings, spark=spark)
-    everything = _rows(spark, paths.lines)
-    late = sum(everything.values()) - sum(_rows(spark, paths.lines, versionAsOf=copied).values())
+    everything = table_rows(spark, paths.lines)
+    late = sum(everything.values()) - sum(
+        table_rows(spark, paths.lines, versionAsOf=copied).values()
+    )
     assert late > 0
 
     monkeypatch.setattr(maintenance, "_version", lambda *_args, **_kw: copied)
@@ -147,7 +132,7 @@ def test_rows_appended_during_the_rewrite_are_not_lost(
 
     assert done is not None and done.restored == late
     assert layout(spark, paths.lines).clustered_by == CLUSTER_BY
-    assert _rows(spark, paths.lines) == everything
+    assert table_rows(spark, paths.lines) == everything
 
 
 def test_relayout_without_a_table_is_one_line(tmp_path: Path) -> None:
