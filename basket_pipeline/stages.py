@@ -195,7 +195,7 @@ class IngestStatus:
 def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> IngestStatus:
     """The Delta tables, the ingest reports beside them and the Kafka lag."""
     from ingest import offsets, report
-    from ingest.tables import TablePaths
+    from ingest.tables import Layout, TablePaths
 
     paths = TablePaths.under(settings.paths.delta_dir)
     tables = []
@@ -207,7 +207,6 @@ def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> I
         detail = session.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
         history = session.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
         partitions = detail["partitionColumns"] if detail else []
-        clustering = (detail.asDict().get("clusteringColumns") or []) if detail else []
         tables.append(
             TableStatus(
                 name=name,
@@ -217,13 +216,7 @@ def ingest_status(settings: Settings, *, spark: SparkSession | None = None) -> I
                 version=int(history["version"]) if history else 0,
                 last_commit=str(history["timestamp"]) if history else "",
                 bytes=int(detail["sizeInBytes"] or 0) if detail else 0,
-                layout=(
-                    f"clustered by {', '.join(clustering)}"
-                    if clustering
-                    else f"partitioned by {', '.join(partitions)}"
-                    if partitions
-                    else "unpartitioned"
-                ),
+                layout=Layout.of(detail).describe(),
             )
         )
     folder = Path(settings.paths.delta_dir) / "_reports"

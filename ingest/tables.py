@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from basket_core.schemas import LINES, QUARANTINE, Column, Dataset
 
@@ -113,20 +113,22 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
 
 def layout(spark: SparkSession, path: str) -> Layout:
     """How the Delta table at ``path`` lays out its files (``DESCRIBE DETAIL``)."""
-    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
-    if detail is None:
-        return Layout((), ())
-    columns = detail.asDict()
-    return Layout(
-        tuple(columns.get("partitionColumns") or ()),
-        tuple(columns.get("clusteringColumns") or ()),
-    )
+    return Layout.of(spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first())
 
 
 @dataclass(frozen=True)
 class Layout:
     partitioned_by: tuple[str, ...]
     clustered_by: tuple[str, ...]
+
+    @classmethod
+    def of(cls, detail: Any) -> Layout:
+        """From a ``DESCRIBE DETAIL`` row (None: no table, no layout)."""
+        columns = detail.asDict() if detail is not None else {}
+        return cls(
+            tuple(columns.get("partitionColumns") or ()),
+            tuple(columns.get("clusteringColumns") or ()),
+        )
 
     def describe(self) -> str:
         if self.clustered_by:
