@@ -98,11 +98,24 @@ def _looks_unquoted(value: Column) -> Column:
     return code.isin(45, 91, 123) | code.between(48, 57) | value.isin("true", "false")
 
 
-def _fast_ok(text: Column, parsed: Column) -> Column:
+def _structure(text: Column) -> Column:
+    """``text`` with its escaped backslashes and quotes removed, so that every ``"`` left
+    delimits a string: inside a JSON string a backslash always starts a two-character
+    escape (``\\uXXXX`` holds neither character), so taking ``\\\\`` pairs out from the
+    left and then ``\\"`` leaves the object's structure and drops only string content.
+    A text without a backslash (most events) is returned as it is, unscanned."""
+    from pyspark.sql import functions as F
+
+    unescaped = F.replace(F.replace(text, F.lit("\\\\"), F.lit("")), F.lit('\\"'), F.lit(""))
+    return F.when(F.instr(text, "\\") > 0, unescaped).otherwise(text)
+
+
+def _fast_ok(shape: Column, parsed: Column) -> Column:
     """True when ``parsed`` (typed ``from_json``) is certainly what the detailed contract
-    checks would accept, judged from a few byte searches on the text (no regex, one copy):
-    one JSON object without escapes and with no ``}`` but the last byte (no backslash, so
-    a quote always delimits a string and ``":`` always ends a key; nothing after the
+    checks would accept, judged from a few byte searches on ``shape``, the record's
+    :func:`_structure` (without its escaped quotes, so a quote always delimits a string
+    and ``":`` always ends a key; a product name such as ``12" TRAY`` is common in real
+    feeds), computed once per record by the caller: one JSON object with no ``}`` but the last byte (nothing after the
     object), exactly the known keys, each once (the number of ``":`` equals the number of
     known keys present: an unknown, repeated or nested key makes them differ), every
     string field's value a quoted string, a number-or-text field a quoted string or a
@@ -113,6 +126,7 @@ def _fast_ok(text: Column, parsed: Column) -> Column:
     exact problem; ``tests/ingest/test_staging.py`` checks both paths agree."""
     from pyspark.sql import functions as F
 
+    text = shape
     size = F.octet_length(text)
     before_close = F.substring_index(text, "}", 1)
     n_keys = (size - F.octet_length(F.replace(text, F.lit('":'), F.lit("")))) / 2
@@ -122,7 +136,6 @@ def _fast_ok(text: Column, parsed: Column) -> Column:
         & F.col("_j.schema_version").isin(*events.SUPPORTED_VERSIONS)
         & F.startswith(text, F.lit("{"))
         & F.endswith(text, F.lit("}"))
-        & (F.instr(text, "\\") == 0)
         & (F.octet_length(before_close) == size - 1)
     )
     found: Column = F.lit(0)
@@ -182,7 +195,11 @@ def stage_events(
         utf8.alias("_utf8"),
         F.when(fits, F.from_json(text, _fast_schema(), options)).alias("_j"),
     )
-    is_fast = F.coalesce(_fast_ok(F.col("_text"), F.col("_j")), F.lit(False))
+    # the structure is a column of its own: the byte tests read it a dozen times
+    pre = pre.select(
+        "*", F.when(F.col("_j").isNotNull(), _structure(F.col("_text"))).alias("_shape")
+    )
+    is_fast = F.coalesce(_fast_ok(F.col("_shape"), F.col("_j")), F.lit(False))
     pre = pre.select("*", (is_fast if fast else F.lit(False)).alias("_fast"))
     slow = F.col("_fast") == F.lit(False)
     parsed = pre.select(
