@@ -3,7 +3,9 @@ batch miner's code) -> Delta ``lines`` and ``quarantine`` tables.
 
 Per micro-batch (the batch is computed once, into a cache; then small jobs on it):
 
-1. classify (with the line's ``_line_hash``), cache; then, within the batch, keep the
+1. classify (with the line's ``_line_hash``), cache (each row's reason and failed rule;
+   the field and detail texts of the rejected rows are built after the cache, when the
+   quarantine rows are written: :func:`explain_staged`); then, within the batch, keep the
    first record of each line key (producer retries, dropped silently) and, with
    ``cleaning.deduplicate`` on, mark every accepted line identical to an earlier one of
    the batch as ``duplicate``. "Earlier" is the source position (file + row, or
@@ -65,7 +67,7 @@ from ingest.report import BatchReport
 from ingest.report import now as report_now
 from ingest.rows import attribute_columns, to_lines, to_quarantine
 from ingest.tables import TablePaths
-from spark.clean import DETAIL, FIELD, REASON, classify
+from spark.clean import DETAIL, FIELD, REASON, classify, explain
 from spark.reads import ReconcileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +87,9 @@ class CleaningSpec:
 
 
 def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
-    """The shared cleaning rules, then contract violations (``_bad_detail``) as ``bad_event``."""
+    """The shared cleaning rules, then contract violations (``_bad_detail``) as
+    ``bad_event``: each row's ``_reason`` and failed ``_rule``; :func:`explain_staged`
+    adds the field and detail texts, after the sink's cache (see ``spark.clean.classify``)."""
     from pyspark.sql import functions as F
 
     classified = classify(
@@ -95,25 +99,42 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
         cleaning=spec.cleaning,
         timestamp_formats=spec.timestamp_formats,
         corrupt_col=staging.CORRUPT,
+        explained=False,
     )
     bad = F.col(staging.BAD_DETAIL).isNotNull()
-    marked = (
-        classified.withColumn(
-            REASON, F.when(bad, F.lit(Reason.BAD_EVENT.value)).otherwise(F.col(REASON))
-        )
-        .withColumn(FIELD, F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD)))
-        .withColumn(DETAIL, F.when(bad, F.col(staging.BAD_DETAIL)).otherwise(F.col(DETAIL)))
+    marked = classified.withColumn(
+        REASON, F.when(bad, F.lit(Reason.BAD_EVENT.value)).otherwise(F.col(REASON))
     )
-    refused = BAD_REASON
-    if refused not in marked.columns:
+    if BAD_REASON not in marked.columns:
         return marked
     # a drop file refused whole (ingest.drops): its one row carries the file's reason
-    whole = F.col(refused).isNotNull()
-    return (
-        marked.withColumn(REASON, F.when(whole, F.col(refused)).otherwise(F.col(REASON)))
-        .withColumn(FIELD, F.when(whole, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
-        .withColumn(DETAIL, F.when(whole, F.col(staging.CORRUPT)).otherwise(F.col(DETAIL)))
+    whole = F.col(BAD_REASON).isNotNull()
+    return marked.withColumn(REASON, F.when(whole, F.col(BAD_REASON)).otherwise(F.col(REASON)))
+
+
+def explain_staged(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
+    """:func:`classify_staged`'s rows with ``_field`` and ``_detail``: the failed cleaning
+    rule's, a contract violation's (``_bad_field`` / ``_bad_detail``), or a refused drop
+    file's (no field; the file's reason in ``_corrupt``)."""
+    from pyspark.sql import functions as F
+
+    explained = explain(
+        classified,
+        data_columns=(*spec.data_columns, *staging.META),
+        columns=spec.columns,
+        cleaning=spec.cleaning,
+        corrupt_col=staging.CORRUPT,
     )
+    bad = F.col(staging.BAD_DETAIL).isNotNull()
+    marked = explained.withColumn(
+        FIELD, F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD))
+    ).withColumn(DETAIL, F.when(bad, F.col(staging.BAD_DETAIL)).otherwise(F.col(DETAIL)))
+    if BAD_REASON not in marked.columns:
+        return marked
+    whole = F.col(BAD_REASON).isNotNull()
+    return marked.withColumn(
+        FIELD, F.when(whole, F.lit(None).cast("string")).otherwise(F.col(FIELD))
+    ).withColumn(DETAIL, F.when(whole, F.col(staging.CORRUPT)).otherwise(F.col(DETAIL)))
 
 
 def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
@@ -244,12 +265,13 @@ class DeltaSink:
                 found = self._lookup(base, stats)
                 key_repeats, content_repeats = repeats.result()
             laps.lap("repeats+lookup")
-            marked = base
+            # the rejections' field and detail texts, built only where rows are written
+            marked = explain_staged(base, self.spec)
             if key_repeats or (dedup and content_repeats):
                 # producer retries, repeated lines: mark them and count again (the lookup's
                 # hits still hold for the lines left accepted)
                 marked = dedup_within_batch(
-                    base, dedup, key_repeats, content_repeats, cached=repeated
+                    marked, dedup, key_repeats, content_repeats, cached=repeated
                 )
                 stats, found = recount(marked, found)
                 laps.lap("dedup")

@@ -202,12 +202,20 @@ def classify(
     cleaning: CleaningConfig,
     timestamp_formats: Sequence[str],
     corrupt_col: str | None = "_corrupt",
+    explained: bool = True,
 ) -> DataFrame:
     """Add typed ``LINES`` fields and the rejection reason (null = accepted).
 
     ``raw`` holds the input's columns as strings; ``data_columns`` names them. Mapped
     columns are named by ``columns`` (header names, or positions for header-less input).
     Deduplication is not done here (see :func:`mark_duplicates`).
+
+    ``explained=False`` leaves out ``_field`` / ``_detail`` and keeps the failed rule's
+    number (``_rule``) instead; :func:`explain` adds them later from it. A caller that
+    caches the classified rows (the ingest sink) explains after the cache, so the detail
+    texts are built for the rejected rows it writes only: compiled into the one code
+    stage that reads, parses and classifies every row, the detail branches a few dirty
+    rows take made that stage twice as slow for all rows (docs/ingest-performance.md).
     """
     from pyspark.sql import functions as F
 
@@ -245,21 +253,72 @@ def classify(
         opt_id(columns.customer).alias("customer_id"),
         opt_id(columns.store).alias("store_id"),
     ).withColumn("event_date", F.to_date("ts"))
+    rules = cleaning_rules(
+        data_columns=data_columns,
+        columns=columns,
+        cleaning=cleaning,
+        has_corrupt=corrupt_col is not None and corrupt_col in raw.columns,
+        corrupt_col=corrupt_col,
+    )
+    ranked = _first_failed_rule(df, rules)
+    return _explain(ranked, rules) if explained else ranked
 
-    # The rules below test the typed columns of ``df`` by name, so each is computed once
-    # (Spark does not collapse a projection whose costly expressions are read twice).
+
+def explain(
+    classified: DataFrame,
+    *,
+    data_columns: Sequence[str],
+    columns: ColumnsConfig,
+    cleaning: CleaningConfig,
+    corrupt_col: str | None = "_corrupt",
+) -> DataFrame:
+    """``_field`` / ``_detail`` of a :func:`classify` ``explained=False`` frame (same
+    arguments), from its ``_rule``: the texts are built only for the rows whose
+    ``_reason`` a later filter keeps."""
+    rules = cleaning_rules(
+        data_columns=data_columns,
+        columns=columns,
+        cleaning=cleaning,
+        has_corrupt=corrupt_col is not None and f"{corrupt_col}" in classified.columns,
+        corrupt_col=corrupt_col,
+    )
+    return _explain(classified, rules)
+
+
+Rule = tuple["Column", Reason, "Column", "Column"]
+"""(condition, reason, field, detail) of one cleaning rule."""
+
+
+def cleaning_rules(
+    *,
+    data_columns: Sequence[str],
+    columns: ColumnsConfig,
+    cleaning: CleaningConfig,
+    has_corrupt: bool,
+    corrupt_col: str | None,
+) -> list[Rule]:
+    """The rules in ``basket_core.reasons.ORDER`` over a classified frame's columns (the
+    typed fields by their ``LINES`` names, the input's as ``_raw_<name>``): a pure
+    function of the settings, so :func:`classify` and :func:`explain` build the same."""
+    from pyspark.sql import functions as F
+
+    def src(name: str | None) -> Column:
+        return F.col(f"`{RAW}{name}`") if name is not None else F.lit(None).cast("string")
+
+    tx_raw, ts_raw = src(columns.transaction), src(columns.timestamp)
+    qty_raw, price_raw = src(columns.quantity), src(columns.price)
     tx, item = F.col("transaction_id"), F.col("item")
-    qty = F.col("quantity") if qty is not None else None
-    price = F.col("price") if price is not None else None
-    ts = F.col("ts") if ts is not None else None
+    qty = F.col("quantity") if columns.quantity else None
+    price = F.col("price") if columns.price else None
+    ts = F.col("ts") if columns.timestamp else None
 
     # (condition, reason, field, detail) in basket_core.reasons.ORDER
-    rules: list[tuple[Column, Reason, Column, Column]] = []
+    rules: list[Rule] = []
 
     def lit(value: str | None) -> Column:
         return F.lit(value).cast("string")
 
-    if corrupt_col is not None and corrupt_col in raw.columns:
+    if has_corrupt and corrupt_col is not None:
         rules.append(
             (
                 F.col(corrupt_col).isNotNull(),
@@ -341,35 +400,37 @@ def classify(
                 ),
             )
         )
-    return _first_failed_rule(df, rules)
+    return rules
 
 
-_RULE = "_rule"
+RULE = "_rule"
 
 
-def _first_failed_rule(
-    df: DataFrame, rules: Sequence[tuple[Column, Reason, Column, Column]]
-) -> DataFrame:
-    """``df`` with ``_reason``, ``_field``, ``_detail`` of the first rule whose condition
-    holds (nulls when none does).
-
-    The conditions are tested once, in order, into a rule number; the three outputs are
-    picked by that number, so a row's detail text is only built for the rule it failed."""
+def _first_failed_rule(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """``df`` with ``_rule``, the number of the first rule whose condition holds, and its
+    ``_reason`` (nulls when none does): the conditions are tested once, in order."""
     from pyspark.sql import functions as F
 
     rule: Column = F.lit(None).cast("int")
     for i, (cond, *_rest) in reversed(list(enumerate(rules))):
         rule = F.when(cond, F.lit(i)).otherwise(rule)
-    outs: list[Column] = [F.lit(None).cast("string")] * 3
-    for i, (_cond, why, fld, text) in reversed(list(enumerate(rules))):
-        hit = F.col(_RULE) == i
-        outs = [
-            F.when(hit, F.lit(why.value)).otherwise(outs[0]),
-            F.when(hit, fld).otherwise(outs[1]),
-            F.when(hit, text).otherwise(outs[2]),
-        ]
-    named = [o.alias(n) for o, n in zip(outs, (REASON, FIELD, DETAIL), strict=True)]
-    return df.select("*", rule.alias(_RULE)).select("*", *named).drop(_RULE)
+    reason: Column = F.lit(None).cast("string")
+    for i, (_cond, why, _field, _text) in reversed(list(enumerate(rules))):
+        reason = F.when(F.col(RULE) == i, F.lit(why.value)).otherwise(reason)
+    return df.select("*", rule.alias(RULE)).select("*", reason.alias(REASON))
+
+
+def _explain(ranked: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """``ranked`` (with ``_rule``) with ``_field`` and ``_detail`` of the rule each row
+    failed, picked by its number, so a row's detail text is only built for that rule."""
+    from pyspark.sql import functions as F
+
+    outs: list[Column] = [F.lit(None).cast("string")] * 2
+    for i, (_cond, _why, fld, text) in reversed(list(enumerate(rules))):
+        hit = F.col(RULE) == i
+        outs = [F.when(hit, fld).otherwise(outs[0]), F.when(hit, text).otherwise(outs[1])]
+    named = [o.alias(n) for o, n in zip(outs, (FIELD, DETAIL), strict=True)]
+    return ranked.select("*", *named).drop(RULE)
 
 
 def mark_duplicates(classified: DataFrame, key: Sequence[str] = DEDUP_KEY) -> DataFrame:
