@@ -36,18 +36,19 @@ import os
 import random
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from basket_core.config import KafkaConfig, Settings, load_settings
 from basket_devtools.kafka_broker import KafkaBroker
 from ingest import events, stream
-from ingest.replay import Message, producer, publish
+from ingest.replay import Message, ReplayReport, producer, publish
 from ingest.tables import TablePaths, ensure_tables
 
 ITEMS = [f"item-{i:03d}" for i in range(200)]
@@ -89,9 +90,6 @@ def preload(bootstrap: str, topic: str, n: int, processes: int) -> int:
     events/s from one), taking every ``processes``-th transaction each, so the topic
     still holds ids increasing with time (not one id range per process, which would make
     every batch span the ids in between); returns the events sent."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     # spawn: this process already runs a JVM gateway and its threads
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
         done = [
@@ -403,6 +401,15 @@ def _in_table(rows: Any, n: int, deadline: float) -> int:
     return count
 
 
+def _feed(bootstrap: str, topic: str, n: int, rate: float) -> ReplayReport:
+    """The measured events at ``rate`` per second, from a producer process of its own."""
+    prod = producer(bootstrap)
+    try:
+        return publish(messages(n, 2, prefix="M"), prod, topic, rate=rate)
+    finally:
+        prod.close()
+
+
 def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Namespace) -> None:
     from pyspark.sql import functions as F
 
@@ -428,13 +435,12 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
             f"warm-up: {got:,}/{args.warmup_events:,} events in the table "
             f"{time.monotonic() - started:.1f}s after the query started"
         )
-        feeder = threading.Thread(
-            target=lambda: report.update(
-                r=publish(messages(n, 2, prefix="M"), prod, topic, rate=args.rate)
-            )
-        )
-        feeder.start()
-        feeder.join(timeout=args.seconds + args.timeout)
+        # the feed runs in a process of its own, as a till's would: a producer thread in
+        # this process held the GIL between the sink's Py4J calls (each waited up to the
+        # 5 ms switch interval), which made one batch's planning take 20 s
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            feed = pool.submit(_feed, bootstrap, topic, n, args.rate)
+            report["r"] = feed.result(timeout=args.seconds + args.timeout)
         _in_table(measured, n, time.monotonic() + args.timeout)
         progress = list(query.recentProgress)
     finally:
