@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from basket_core.config import CleaningConfig, ColumnsConfig
 from basket_core.progress import Laps
@@ -85,6 +85,15 @@ class CleaningSpec:
     cleaning: CleaningConfig
     timestamp_formats: tuple[str, ...]
 
+    def rule_arguments(self) -> dict[str, Any]:
+        """What ``spark.clean.classify`` and ``explain`` build the same rules from."""
+        return {
+            "data_columns": (*self.data_columns, *staging.META),
+            "columns": self.columns,
+            "cleaning": self.cleaning,
+            "corrupt_col": staging.CORRUPT,
+        }
+
 
 def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
     """The shared cleaning rules, then contract violations (``_bad_detail``) as
@@ -93,13 +102,7 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
     from pyspark.sql import functions as F
 
     classified = classify(
-        staged,
-        data_columns=(*spec.data_columns, *staging.META),
-        columns=spec.columns,
-        cleaning=spec.cleaning,
-        timestamp_formats=spec.timestamp_formats,
-        corrupt_col=staging.CORRUPT,
-        explained=False,
+        staged, **spec.rule_arguments(), timestamp_formats=spec.timestamp_formats, explained=False
     )
     bad = F.col(staging.BAD_DETAIL).isNotNull()
     marked = classified.withColumn(
@@ -118,13 +121,7 @@ def explain_staged(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
     file's (no field; the file's reason in ``_corrupt``)."""
     from pyspark.sql import functions as F
 
-    explained = explain(
-        classified,
-        data_columns=(*spec.data_columns, *staging.META),
-        columns=spec.columns,
-        cleaning=spec.cleaning,
-        corrupt_col=staging.CORRUPT,
-    )
+    explained = explain(classified, **spec.rule_arguments())
     bad = F.col(staging.BAD_DETAIL).isNotNull()
     marked = explained.withColumn(
         FIELD, F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD))
