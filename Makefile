@@ -13,7 +13,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-soak bench-ingest bench-queries clean help
+.PHONY: setup demo demo-dashboard test lint typecheck unit test-slow bench bench-soak bench-ingest bench-classify bench-queries clean help
 
 help:
 	@echo "make demo       Kafka + CSV drops -> Delta -> the daily Airflow DAG -> S3/Glue/QuickSight, hop counts"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench      mining benchmarks against pyfim and mlxtend (and warm on Spark Connect), then the cost of each rule option"
 	@echo "make bench-soak 50 mines in a row on one Spark Connect server: time and RSS"
 	@echo "make bench-ingest  Kafka -> Delta throughput and latency against the goals"
+	@echo "make bench-classify  the ingest classify step per feed shape, as ratios to the synthetic feed"
 	@echo "make bench-queries  every pack query at a million rules, in-process and via the CLI"
 	@echo "make setup      install everything (done by the targets above on first use)"
 
@@ -82,6 +83,9 @@ bench-soak: setup
 
 bench-ingest: setup
 	$(BIN)/python -m benchmarks.ingest_bench $(INGEST_BENCH_ARGS)
+
+bench-classify: setup
+	$(BIN)/python -m benchmarks.classify_bench $(CLASSIFY_BENCH_ARGS)
 
 bench-queries: setup
 	$(BIN)/python -m benchmarks.query_bench $(QUERY_BENCH_ARGS)
