@@ -110,23 +110,23 @@ def _structure(text: Column) -> Column:
     return F.when(F.instr(text, "\\") > 0, unescaped).otherwise(text)
 
 
-def _fast_ok(shape: Column, parsed: Column) -> Column:
+def _fast_ok(text: Column, parsed: Column) -> Column:
     """True when ``parsed`` (typed ``from_json``) is certainly what the detailed contract
-    checks would accept, judged from a few byte searches on ``shape``, the record's
+    checks would accept, judged from a few byte searches on ``text``, the record's
     :func:`_structure` (without its escaped quotes, so a quote always delimits a string
     and ``":`` always ends a key; a product name such as ``12" TRAY`` is common in real
-    feeds), computed once per record by the caller: one JSON object with no ``}`` but the last byte (nothing after the
-    object), exactly the known keys, each once (the number of ``":`` equals the number of
-    known keys present: an unknown, repeated or nested key makes them differ), every
-    string field's value a quoted string, a number-or-text field a quoted string or a
-    number, the required fields with values and ``schema_version`` supported. The byte
+    feeds; the caller computes it once per record): one JSON object with no ``}`` but the
+    last byte (nothing after the object), exactly the known keys, each once (the number
+    of ``":`` equals the number of known keys present: an unknown, repeated or nested key
+    makes them differ), every string field's value a quoted string, a number-or-text field
+    a quoted string or a number, the required fields with values and ``schema_version``
+    supported. The byte
     searches of a field only run when its typed value leaves a doubt (CASE and OR
     short-circuit), so a typical event costs one scan for ``":`` and a few prefix tests.
     Anything else (rare: an odd or broken event) takes the slow path, which names the
     exact problem; ``tests/ingest/test_staging.py`` checks both paths agree."""
     from pyspark.sql import functions as F
 
-    text = shape
     size = F.octet_length(text)
     before_close = F.substring_index(text, "}", 1)
     n_keys = (size - F.octet_length(F.replace(text, F.lit('":'), F.lit("")))) / 2

@@ -257,8 +257,7 @@ def classify(
         data_columns=data_columns,
         columns=columns,
         cleaning=cleaning,
-        has_corrupt=corrupt_col is not None and corrupt_col in raw.columns,
-        corrupt_col=corrupt_col,
+        corrupt_col=corrupt_col if corrupt_col in raw.columns else None,
     )
     ranked = _first_failed_rule(df, rules)
     return _explain(ranked, rules) if explained else ranked
@@ -279,8 +278,7 @@ def explain(
         data_columns=data_columns,
         columns=columns,
         cleaning=cleaning,
-        has_corrupt=corrupt_col is not None and f"{corrupt_col}" in classified.columns,
-        corrupt_col=corrupt_col,
+        corrupt_col=corrupt_col if corrupt_col in classified.columns else None,
     )
     return _explain(classified, rules)
 
@@ -294,12 +292,13 @@ def cleaning_rules(
     data_columns: Sequence[str],
     columns: ColumnsConfig,
     cleaning: CleaningConfig,
-    has_corrupt: bool,
     corrupt_col: str | None,
 ) -> list[Rule]:
     """The rules in ``basket_core.reasons.ORDER`` over a classified frame's columns (the
-    typed fields by their ``LINES`` names, the input's as ``_raw_<name>``): a pure
-    function of the settings, so :func:`classify` and :func:`explain` build the same."""
+    typed fields by their ``LINES`` names, so each costly parse is computed once: Spark
+    does not collapse a projection whose costly expressions are read twice; the input's
+    as ``_raw_<name>``; ``corrupt_col``: the malformed-row column, None without one): a
+    pure function of the settings, so :func:`classify` and :func:`explain` build the same."""
     from pyspark.sql import functions as F
 
     def src(name: str | None) -> Column:
@@ -318,7 +317,7 @@ def cleaning_rules(
     def lit(value: str | None) -> Column:
         return F.lit(value).cast("string")
 
-    if has_corrupt and corrupt_col is not None:
+    if corrupt_col is not None:
         rules.append(
             (
                 F.col(corrupt_col).isNotNull(),
