@@ -9,6 +9,7 @@ so a replayed batch decides the same.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from basket_core.reasons import Reason
@@ -48,63 +49,88 @@ def _content() -> Column:
 
 
 KEY_GROUP, CONTENT_GROUP = 0, 1
+SHARED = "_shared"
+"""The column of :attr:`Repeats.shared`: a tagged hash that two records or more have."""
 
 
-def repeat_suspects(df: DataFrame) -> tuple[bool, bool]:
+def _tagged(kind: int, *cols: Column) -> Column:
+    """A 64-bit hash of ``cols`` with the kind of question in the lowest bit."""
+    from pyspark.sql import functions as F
+
+    return F.shiftleft(F.xxhash64(*cols), 1) + F.lit(kind)
+
+
+def _key_tag() -> Column:
+    from pyspark.sql import functions as F
+
+    return _tagged(KEY_GROUP, F.col(f"`{RAW_KEY}`"))
+
+
+def _content_tag() -> Column:
+    from pyspark.sql import functions as F
+
+    return _tagged(CONTENT_GROUP, *[F.col(k) for k in DEDUP_KEY])
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """What :func:`repeat_suspects` found: whether some line key (``key``) or the content of
+    some accepted line (``content``) may occur twice in the batch, and the tagged hashes
+    shared by two records or more (``shared``, one column :data:`SHARED`; cached when the
+    caller asked, None when nothing is shared)."""
+
+    key: bool
+    content: bool
+    shared: DataFrame | None = None
+
+
+def repeat_suspects(df: DataFrame, cached: list[DataFrame] | None = None) -> Repeats:
     """Whether some line key, or the content of some accepted line, may occur twice.
 
     Groups 64-bit hashes (the kind of question in the lowest bit), not the keys: a narrow
     shuffle of one long per question and record, and a fixed-width hash aggregation. A
     distinct hash proves the values distinct; a shared one (a repeat, or a hash collision,
     about 1e-8 per 500k records) only sends the batch through the exact
-    :func:`dedup_within_batch`, so the outcome never depends on the hash."""
+    :func:`dedup_within_batch`, so the outcome never depends on the hash. With ``cached``,
+    the shared hashes are kept (appended to it for the caller to unpersist): the exact
+    check then only groups the records that have one."""
     from pyspark.sql import functions as F
 
     key = F.col(f"`{RAW_KEY}`")
     ok = F.col(REASON).isNull()
-
-    def tagged(kind: int, *cols: Column) -> Column:
-        return F.shiftleft(F.xxhash64(*cols), 1) + F.lit(kind)
-
     g = F.explode(
-        F.array_compact(
-            F.array(
-                F.when(key.isNotNull(), tagged(KEY_GROUP, key)),
-                F.when(ok, tagged(CONTENT_GROUP, *[F.col(k) for k in DEDUP_KEY])),
-            )
-        )
+        F.array_compact(F.array(F.when(key.isNotNull(), _key_tag()), F.when(ok, _content_tag())))
     )
-    kinds = (
-        df.select(g.alias("g"))
-        .groupBy("g")
-        .count()
-        .where("count > 1")
-        .select((F.col("g").bitwiseAND(F.lit(1))).alias("kind"))
-        .distinct()
-        .collect()
-    )
+    shared = df.select(g.alias(SHARED)).groupBy(SHARED).count().where("count > 1").drop("count")
+    if cached is not None:
+        shared = shared.persist()
+        cached.append(shared)
+    kinds = shared.select((F.col(SHARED).bitwiseAND(F.lit(1))).alias("kind")).distinct().collect()
     found = {r["kind"] for r in kinds}
-    return KEY_GROUP in found, CONTENT_GROUP in found
+    return Repeats(KEY_GROUP in found, CONTENT_GROUP in found, shared if found else None)
 
 
 def dedup_within_batch(
     df: DataFrame,
     deduplicate: bool,
-    key_repeats: bool = True,
-    content_repeats: bool = True,
+    repeats: Repeats | None = None,
     cached: list[DataFrame] | None = None,
 ) -> DataFrame:
     """Keep the first record of each line key; with ``deduplicate``, mark accepted lines
     identical to an earlier accepted line as ``duplicate`` (first = source position).
-    ``key_repeats`` / ``content_repeats`` False (known from :func:`repeat_suspects`) skip a
-    step.
 
-    Only the repeated keys / contents are shuffled and joined back (a narrow aggregation
-    each), not the batch itself. With ``cached``, those aggregates (the repeated groups
-    only: small) are kept and broadcast, and appended to it for the caller to unpersist:
-    the result is read by several jobs (the counts, both appends), which then join the
-    batch with them instead of aggregating the whole batch again."""
+    ``repeats`` (:func:`repeat_suspects` of ``df`` or of a batch holding it) skips a step
+    that cannot find anything, and with its shared hashes only the records that have one
+    are grouped: two records with the same key or content have the same hash, so the
+    groups of repeats are exact and whole, and the shuffle holds the few suspects, not the
+    batch. Then each step is a narrow aggregation of those, joined back. With ``cached``,
+    those aggregates (the repeated groups only: small) are kept and broadcast, and
+    appended to it for the caller to unpersist: the result is read by several jobs (the
+    counts, both appends), which then join the batch with them instead of aggregating the
+    whole batch again."""
     from pyspark.sql import functions as F
+
+    repeats = repeats or Repeats(True, True)
 
     def kept(firsts: DataFrame) -> DataFrame:
         if cached is None:
@@ -113,11 +139,16 @@ def dedup_within_batch(
         cached.append(firsts)
         return F.broadcast(firsts)
 
+    def suspects(rows: DataFrame, tag: Column) -> DataFrame:
+        if repeats.shared is None:
+            return rows
+        return rows.join(F.broadcast(repeats.shared), tag == F.col(SHARED), "left_semi")
+
     pos = _position()
     key = F.col(f"`{RAW_KEY}`")
-    if key_repeats:
+    if repeats.key:
         firsts = (
-            df.where(key.isNotNull())
+            suspects(df.where(key.isNotNull()), _key_tag())
             .groupBy(key.alias("_rk"))
             .agg(F.count(F.lit(1)).alias("_rn"), F.min(pos).alias("_rfirst"))
             .where("_rn > 1")
@@ -129,11 +160,11 @@ def dedup_within_batch(
             .where(F.col("_rk").isNull() | (pos == F.col("_rfirst")))
             .drop("_rk", "_rfirst")
         )
-    if not (deduplicate and content_repeats):
+    if not (deduplicate and repeats.content):
         return df
     ok = F.col(REASON).isNull()
     firsts = (
-        df.where(ok)
+        suspects(df.where(ok), _content_tag())
         .groupBy(_content().alias("_cc"))
         .agg(F.count(F.lit(1)).alias("_cn"), F.min(pos).alias("_cfirst"))
         .where("_cn > 1")

@@ -11,9 +11,9 @@ Per micro-batch (the batch is computed once, into a cache; then small jobs on it
    the batch as ``duplicate``. "Earlier" is the source position (file + row, or
    topic/partition + offset), so a replayed batch decides the same. A narrow aggregation
    of 64-bit hashes (:func:`ingest.dedup.repeat_suspects`) shows whether the batch can
-   hold a repeat at all; only then are the repeated keys / contents found exactly (an
-   aggregation each, joined back: :func:`ingest.dedup.dedup_within_batch`); the batch
-   itself is never shuffled.
+   hold a repeat at all; only then are the repeated keys / contents found exactly, among
+   the records whose hash is shared (an aggregation each of those few, joined back:
+   :func:`ingest.dedup.dedup_within_batch`); the batch itself is never shuffled.
 2. one aggregate (:func:`ingest.lookup.batch_stats`) gives the batch's event dates,
    transaction id ranges (ids grouped by prefix: two tills with their own invoice numbers
    give two ranges) and counts;
@@ -258,18 +258,16 @@ class DeltaSink:
             # the repeat check and the lookup of stored keys only read the cache: run them
             # side by side (each leaves cores idle while the driver plans its jobs)
             with ThreadPoolExecutor(1, thread_name_prefix="ingest-repeats") as pool:
-                repeats = pool.submit(repeat_suspects, base)
+                suspected = pool.submit(repeat_suspects, base, repeated)
                 found = self._lookup(base, stats)
-                key_repeats, content_repeats = repeats.result()
+                repeats = suspected.result()
             laps.lap("repeats+lookup")
             # the rejections' field and detail texts, built only where rows are written
             marked = explain_staged(base, self.spec)
-            if key_repeats or (dedup and content_repeats):
+            if repeats.key or (dedup and repeats.content):
                 # producer retries, repeated lines: mark them and count again (the lookup's
                 # hits still hold for the lines left accepted)
-                marked = dedup_within_batch(
-                    marked, dedup, key_repeats, content_repeats, cached=repeated
-                )
+                marked = dedup_within_batch(marked, dedup, repeats, cached=repeated)
                 stats, found = recount(marked, found)
                 laps.lap("dedup")
             final = marked

@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+import pytest
+
 from ingest import dedup, lookup
 from spark.clean import DEDUP_KEY, DETAIL, FIELD, RAW, REASON
 
@@ -66,17 +68,50 @@ def _rows(df: DataFrame) -> list[tuple[object, ...]]:
     return sorted((tuple(r) for r in df.select(*COLUMNS).collect()), key=repr)
 
 
-def test_dedup_within_batch_matches_the_window_definition(ingest_spark: SparkSession) -> None:
+def _found(repeats: dedup.Repeats) -> tuple[bool, bool]:
+    return repeats.key, repeats.content
+
+
+@pytest.mark.parametrize("narrowed", [False, True], ids=["whole-batch", "shared-hashes"])
+def test_dedup_within_batch_matches_the_window_definition(
+    ingest_spark: SparkSession, narrowed: bool
+) -> None:
     df = _batch(ingest_spark, 400, seed=1)
-    assert dedup.repeat_suspects(df) == (True, True)
-    got = dedup.dedup_within_batch(df, deduplicate=True)
+    cached: list[DataFrame] = []
+    repeats = dedup.repeat_suspects(df, cached)
+    assert _found(repeats) == (True, True)
+    assert repeats.shared is not None
+    # most records are unique: the exact check groups only the others
+    assert 0 < repeats.shared.count() < 400
+    got = dedup.dedup_within_batch(df, deduplicate=True, repeats=repeats if narrowed else None)
     assert _rows(got) == _rows(_reference(df))
     assert lookup.batch_stats(got).accepted < lookup.batch_stats(df).accepted
+    for kept in cached:
+        kept.unpersist()
+
+
+def test_narrowing_to_shared_hashes_is_exact_on_a_hash_collision(
+    ingest_spark: SparkSession,
+) -> None:
+    """A shared hash only makes records suspects: with every record's hash in the shared
+    set (as a collision would), the result is still the window definition's."""
+    from pyspark.sql import functions as F
+
+    df = _batch(ingest_spark, 400, seed=3)
+    everything = df.select(
+        F.explode(F.array(dedup._key_tag(), dedup._content_tag())).alias(dedup.SHARED)
+    ).distinct()
+    got = dedup.dedup_within_batch(
+        df, deduplicate=True, repeats=dedup.Repeats(True, True, everything)
+    )
+    assert _rows(got) == _rows(_reference(df))
 
 
 def test_repeat_suspects_on_clean_batches(ingest_spark: SparkSession) -> None:
     df = _batch(ingest_spark, 400, seed=2)
     no_keys = df.dropDuplicates([dedup.RAW_KEY])
-    assert dedup.repeat_suspects(no_keys) == (False, True)
+    assert _found(dedup.repeat_suspects(no_keys)) == (False, True)
     clean = _reference(no_keys).where(f"{REASON} IS NULL OR {REASON} != 'duplicate'")
-    assert dedup.repeat_suspects(clean) == (False, False)
+    nothing = dedup.repeat_suspects(clean)
+    assert _found(nothing) == (False, False)
+    assert nothing.shared is None
