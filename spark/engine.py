@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from basket_core.config import MiningConfig
+from spark.explosion import ExplosionGuard
+from spark.fpcommon import min_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
@@ -53,14 +55,43 @@ def mine_itemsets(
     counts: ItemCounts | None = None,
 ) -> Mined:
     """Frequent itemsets of the listed segments of ``baskets`` (``segment``, ``items``).
-    ``counts``: the item counts of ``baskets`` if already known (the ``pfp`` engine
-    would count them otherwise)."""
+    ``counts``: the item counts of ``baskets`` if already known (counted here otherwise).
+
+    A segment sure to find more than ``mining.max_itemsets`` itemsets is refused before
+    it is mined (:mod:`spark.explosion`); the ``pfp`` engine's driver path checks the
+    baskets it fetched, with no Spark job of its own."""
     engine = resolve_engine(mining.engine)
     if not n_by_segment:
         raise ValueError("no segments to mine")
+    guard = ExplosionGuard(mining.max_itemsets, mining.min_support, mining.max_size)
     if engine == "mllib":
+        _check_explosion(baskets, n_by_segment, mining, counts, guard)
         return _mine_mllib(baskets, n_by_segment, mining)
-    return _mine_pfp(baskets, n_by_segment, mining, counts)
+    return _mine_pfp(baskets, n_by_segment, mining, counts, guard)
+
+
+def _check_explosion(
+    baskets: DataFrame,
+    n_by_segment: dict[str, int],
+    mining: MiningConfig,
+    counts: ItemCounts | None,
+    guard: ExplosionGuard,
+) -> None:
+    """The guard for an engine that mines in Spark: one pass over the baskets, skipped
+    when the frequent items alone cannot make too many itemsets."""
+    from spark.explosion import itemset_bounds
+    from spark.items import count_items
+
+    counts = counts or count_items(baskets, mining.min_support)
+    risky: dict[str, tuple[int, frozenset[str]]] = {}
+    for seg, n in n_by_segment.items():
+        threshold = min_count(mining.min_support, n)
+        counted = counts.segments[seg].candidates
+        items = frozenset(i for i, c in counted if c >= threshold)
+        if guard.at_risk(len(items)):
+            risky[seg] = (threshold, items)
+    if risky:
+        guard.check(itemset_bounds(baskets, risky, mining.max_size))
 
 
 def _mine_mllib(baskets: DataFrame, n_by_segment: dict[str, int], mining: MiningConfig) -> Mined:
@@ -88,6 +119,7 @@ def _mine_pfp(
     n_by_segment: dict[str, int],
     mining: MiningConfig,
     counts: ItemCounts | None,
+    guard: ExplosionGuard,
 ) -> Mined:
     from spark.pfp import mine_pfp
     from spark.session import default_parallelism, master
@@ -105,6 +137,7 @@ def _mine_pfp(
         allow_single=mining.engine == "auto",
         local_master=master(spark).startswith("local"),
         counts=counts,
+        guard=guard,
     )
     details = {
         "requested": mining.engine,

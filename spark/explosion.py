@@ -1,7 +1,8 @@
 """How many itemsets a run can find, known before mining it.
 
-Two bounds per segment from one Spark pass over the baskets cut down to their frequent
-items (``f`` of them in a basket, ``K`` = the largest itemset size kept):
+Two bounds per segment from one pass over the baskets cut down to their frequent items (a
+Spark job, :func:`itemset_bounds`; or, when the miner already holds them in the driver,
+:func:`bounds_from_lists`) (``f`` of them in a basket, ``K`` = the largest itemset size kept):
 
 * **at most** ``sum over baskets of S(f, K) / min_count`` itemsets, where ``S(f, K)`` is the
   number of non-empty subsets of up to ``K`` of ``f`` items: every frequent itemset is a
@@ -17,8 +18,10 @@ that one is over.
 
 from __future__ import annotations
 
+import heapq
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from math import comb
@@ -76,6 +79,42 @@ def bounds_from_counts(
         lower=max(frequent_items, subsets(shared_items, max_size)),
         upper=-(-total // max(1, min_count)),
     )
+
+
+def bounds_from_lists(
+    segment: str,
+    min_count: int,
+    frequent_items: int,
+    baskets: Sequence[Collection[int]],
+    max_size: int | None,
+) -> ItemsetBounds:
+    """The bounds from ``baskets`` already cut down to their (distinct) frequent items, as
+    the driver-path miner holds them: the figures :func:`itemset_bounds` would compute, with
+    no Spark job (pure)."""
+    held = [b for b in baskets if b]
+    shared = 0
+    if 0 < min_count <= min(SHARED_BASKETS_LIMIT, len(held)):
+        largest = heapq.nlargest(min_count, held, key=len)
+        shared = len(set(largest[0]).intersection(*largest[1:]))
+    sizes = Counter(len(b) for b in held)
+    return bounds_from_counts(segment, min_count, frequent_items, sizes, shared, max_size)
+
+
+@dataclass(frozen=True)
+class ExplosionGuard:
+    """The run's limit (``mining.max_itemsets``) and what its message names."""
+
+    max_itemsets: int
+    min_support: float
+    max_size: int | None
+
+    def at_risk(self, frequent_items: int) -> bool:
+        """Whether the frequent items alone could make too many itemsets (only then are the
+        bounds worth a pass over the baskets)."""
+        return subsets(frequent_items, self.max_size) > self.max_itemsets
+
+    def check(self, bounds: list[ItemsetBounds]) -> None:
+        guard(bounds, self.max_itemsets, self.min_support)
 
 
 def itemset_bounds(

@@ -26,11 +26,10 @@ from spark.baskets import check_window
 from spark.changes import ChangeThresholds, no_changes, rule_changes
 from spark.edges import item_edges
 from spark.engine import mine_itemsets
-from spark.explosion import guard, itemset_bounds, subsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
 from spark.history import RunKind, previous_run
-from spark.items import ItemCounts, count_items
+from spark.items import count_items
 from spark.itemset_kinds import keep, with_kinds
 from spark.load import (
     OPTIONAL_FIELDS,
@@ -70,26 +69,6 @@ class MineRequest:
             raise OptionError(f"--start-date {self.start_date} is after --end-date {self.end_date}")
         if self.where is not None:
             check_filter(self.where)
-
-
-def check_explosion(
-    baskets: DataFrame, item_counts: ItemCounts, segments: list[str], mining: MiningConfig
-) -> None:
-    """Refuse, before mining, a run sure to find more than ``mining.max_itemsets``
-    itemsets (:mod:`spark.explosion`); skipped when the frequent items alone cannot."""
-    frequent: dict[str, tuple[int, frozenset[str]]] = {}
-    for seg in segments:
-        counted = item_counts.segments[seg]
-        threshold = min_count(mining.min_support, counted.n_baskets)
-        items = frozenset(i for i, c in counted.candidates if c >= threshold)
-        if subsets(len(items), mining.max_size) > mining.max_itemsets:
-            frequent[seg] = (threshold, items)
-    if frequent:
-        guard(
-            itemset_bounds(baskets, frequent, mining.max_size),
-            mining.max_itemsets,
-            mining.min_support,
-        )
 
 
 def versions() -> dict[str, str]:
@@ -209,8 +188,6 @@ def run_mine(
                 + (f", {len(segments)} segments" if request.segment_by else "")
                 + (f" ({len(skipped)} small segments skipped)" if skipped else "")
             )
-
-        check_explosion(baskets, item_counts, segments, mining)
 
         with progress.stage("mine", "Mined frequent itemsets (FP-Growth)") as st:
             mined = mine_itemsets(

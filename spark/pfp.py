@@ -35,6 +35,7 @@ from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from spark.explosion import ExplosionGuard, bounds_from_lists, itemset_bounds
 from spark.fpcommon import as_itemsets, check_max_size, empty_itemsets, min_count
 from spark.items import ItemCounts, count_items
 
@@ -542,6 +543,7 @@ def mine_pfp(
     allow_single: bool = True,
     local_master: bool = False,
     counts: ItemCounts | None = None,
+    guard: ExplosionGuard | None = None,
 ) -> PfpRun:
     """Frequent itemsets of every segment of ``baskets`` (``segment``, ``items``).
 
@@ -552,7 +554,11 @@ def mine_pfp(
 
     With ``allow_single`` on a local master (driver and executor are one machine), when
     the baskets fit comfortably in one group's budget, the single group is mined in the
-    driver (:func:`mine_in_driver`): no Python workers, no shuffle."""
+    driver (:func:`mine_in_driver`): no Python workers, no shuffle.
+
+    ``guard`` refuses, before anything is mined, a segment sure to find too many
+    itemsets (:mod:`spark.explosion`): from the baskets the driver path fetched, or with
+    one Spark pass otherwise."""
     from pyspark.sql import functions as F
 
     check_max_size(max_size)
@@ -569,7 +575,12 @@ def mine_pfp(
         occurrences = sum(c.occurrences for s, c in counts.segments.items() if s in thresholds)
         raw = driver_bytes(sum(n_by_segment.values()), occurrences)
         if raw <= COMFORT * group_memory_mb * 2**20:
-            return mine_in_driver(wanted, vocabs, max_size, raw, group_memory_mb)
+            return mine_in_driver(wanted, vocabs, max_size, raw, group_memory_mb, guard)
+    if guard is not None:
+        risky = {v.segment: (v.min_count, frozenset(v.items)) for v in vocabs}
+        risky = {s: f for s, f in risky.items() if guard.at_risk(len(f[1]))}
+        if risky:
+            guard.check(itemset_bounds(wanted, risky, max_size))
     plan = plan_groups(
         vocabs,
         groups=groups,
@@ -610,10 +621,12 @@ def mine_in_driver(
     max_size: int | None,
     raw_bytes: int,
     group_memory_mb: int,
+    guard: ExplosionGuard | None = None,
 ) -> PfpRun:
     """One group per segment mined in the driver: each segment's baskets come over as
     Arrow (just the item lists), are encoded with pyarrow against the vocabulary counted
-    in Spark, pyfim mines, and only the itemsets go back."""
+    in Spark, ``guard`` checks the encoded lists, pyfim mines, and only the itemsets go
+    back."""
     import pyarrow as pa
     from pyspark.sql import functions as F
 
@@ -639,6 +652,14 @@ def mine_in_driver(
                 arr = pa.ListArray.from_arrays(pa.array(offsets.astype("int32")), pa.array(ids))
                 transactions.extend(to_lists(arr))
             del table
+            if guard is not None and guard.at_risk(len(vocab.items)):
+                guard.check(
+                    [
+                        bounds_from_lists(
+                            segment, vocab.min_count, len(vocab.items), transactions, max_size
+                        )
+                    ]
+                )
             laps.lap("encode_s")
             mined = mine_group(group, transactions, vocab.min_count, max_size)
             del transactions

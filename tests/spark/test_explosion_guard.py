@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from basket_core.errors import OptionError
-from spark.explosion import bounds_from_counts, guard, itemset_bounds, subsets
+from spark.explosion import (
+    bounds_from_counts,
+    bounds_from_lists,
+    guard,
+    itemset_bounds,
+    subsets,
+)
 
 
 def test_subsets_counts_nonempty_subsets_up_to_the_size_limit() -> None:
@@ -46,6 +52,14 @@ def test_bounds_bracket_the_true_count(spark: Any, min_count: int, max_size: int
     true = _brute_force(baskets, min_count, max_size)
     assert b.lower <= true <= b.upper, (b, true)
     assert b.frequent_items == len(frequent)
+    # the driver path's bounds, from the same baskets cut down to frequent item ids
+    ids = {item: n for n, item in enumerate(sorted(frequent))}
+    cut = [[ids[i] for i in sorted(basket) if i in ids] for basket in baskets]
+    held = bounds_from_lists("", min_count, len(frequent), cut, max_size)
+    assert held.lower <= true <= held.upper, (held, true)
+    # the same histogram; the shared items may differ only by which of equally large
+    # baskets were taken
+    assert (held.upper, held.largest_basket) == (b.upper, b.largest_basket)
 
 
 def test_one_huge_basket_at_min_count_one_is_refused_before_mining(
@@ -83,3 +97,28 @@ def test_guard_lets_a_bounded_run_through_and_names_the_segment() -> None:
         guard([bad], max_itemsets=1_000_000, min_support=0.001)
     capped = bounds_from_counts("France", 1, 40, {25: 1, 3: 10}, 25, 2)
     guard([capped], max_itemsets=1_000_000, min_support=0.001)  # --max-size 2: 325 sets
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {"engine": "auto"},  # the driver path: bounds from the baskets it fetched
+        {"engine": "pfp", "groups": 2},  # one Spark pass before the groups are mined
+        {"engine": "mllib"},
+    ],
+    ids=["driver", "groups", "mllib"],
+)
+def test_every_engine_refuses_a_run_sure_to_explode(spark: Any, knobs: dict[str, Any]) -> None:
+    """Ten baskets holding the same 20 items at min count 5: 2^20 - 1 itemsets for sure."""
+    from basket_core.config import MiningConfig
+    from spark.engine import mine_itemsets
+
+    items = [f"item {n}" for n in range(20)]
+    rows = [("all", items)] * 10 + [("all", [f"other {n}"]) for n in range(10)]
+    df = spark.createDataFrame(rows, "segment string, items array<string>")
+    mining = MiningConfig(min_support=0.25, max_itemsets=100_000, **knobs)
+    with pytest.raises(OptionError, match="at least 1,048,575 itemsets"):
+        mine_itemsets(df, {"all": 20}, mining)
+    # the same baskets with --max-size 2: 210 itemsets, let through and mined
+    capped = MiningConfig(min_support=0.25, max_itemsets=100_000, max_size=2, **knobs)
+    assert mine_itemsets(df, {"all": 20}, capped).itemsets.count() == 20 + 190
