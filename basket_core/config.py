@@ -163,6 +163,10 @@ class MiningConfig(_Section):
     group_memory_mb: int = Field(default=2048, ge=1)
     # A run sure to find more itemsets than this is refused before mining (spark.explosion).
     max_itemsets: int = Field(default=5_000_000, ge=1)
+    # Itemsets, rules, changes and edges of up to this many rows are collected once and
+    # read as local relations by the later steps, not cached on the cluster (spark.held);
+    # 0: always cache.
+    held_rows: int = Field(default=100_000, ge=0)
     # Largest consequent of a rule (1: rules A -> c, as Spark MLlib; more: as mlxtend).
     max_consequent: int = Field(default=1, ge=1)
     # Which itemsets the itemsets dataset keeps: every frequent one, or only the closed

@@ -28,6 +28,7 @@ from spark.edges import item_edges
 from spark.engine import mine_itemsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
+from spark.held import hold
 from spark.history import RunKind, previous_run
 from spark.items import count_items
 from spark.itemset_kinds import keep, with_kinds
@@ -194,9 +195,9 @@ def run_mine(
                 baskets, {seg: per_segment[seg] for seg in segments}, mining, item_counts
             )
             t_mine = time.perf_counter()
-            itemsets = with_kinds(mined.itemsets).persist()
-            cached.append(itemsets)
-            counts.itemsets = itemsets.count()
+            itemsets, counts.itemsets = hold(
+                with_kinds(mined.itemsets), mining.held_rows, cached
+            )
             progress.timings.update(mined.timings)
             progress.timings["mine_fpgrowth_s"] = round(time.perf_counter() - t_mine, 3)
             st.done(
@@ -209,12 +210,10 @@ def run_mine(
             options = rule_options(mining)
             tested = tested_rules(
                 itemsets, options, baskets={seg: per_segment[seg] for seg in segments}
-            ).persist()
-            cached.append(tested)
-            all_rules = adjust_rules(tested, options.p_adjust).persist()
-            cached.append(all_rules)
-            found = all_rules.count()
-            tested.unpersist()
+            )
+            all_rules, found = hold(
+                adjust_rules(tested, options.p_adjust), mining.held_rows, cached
+            )
             rules = select_rules(all_rules, options)
             counts.rules = rules.count() if rules is not all_rules else found
             counts.rules_pruned = found - counts.rules
@@ -247,8 +246,8 @@ def run_mine(
                     thresholds=ChangeThresholds(
                         mining.change_lift_ratio, mining.change_confidence_delta
                     ),
-                ).persist()
-                cached.append(changes)
+                )
+                changes, _ = hold(changes, mining.held_rows, cached)
                 counts.rule_changes = {
                     row["change"]: int(row["count"])
                     for row in changes.groupBy("change").count().collect()
@@ -264,9 +263,7 @@ def run_mine(
 
         with progress.stage("write", "Wrote results") as st:
             written = keep(itemsets, mining.itemsets)
-            edges = item_edges(rules).persist()
-            cached.append(edges)
-            counts.item_edges = edges.count()
+            edges, counts.item_edges = hold(item_edges(rules), mining.held_rows, cached)
             write_results(spark, layout, written, rules, loaded.quarantine, changes, edges)
             st.done(f"{layout.root} ({layout.partition})")
     finally:
