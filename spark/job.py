@@ -195,9 +195,7 @@ def run_mine(
                 baskets, {seg: per_segment[seg] for seg in segments}, mining, item_counts
             )
             t_mine = time.perf_counter()
-            itemsets, counts.itemsets = hold(
-                with_kinds(mined.itemsets), mining.held_rows, cached
-            )
+            itemsets, counts.itemsets = hold(with_kinds(mined.itemsets), mining.held_rows, cached)
             progress.timings.update(mined.timings)
             progress.timings["mine_fpgrowth_s"] = round(time.perf_counter() - t_mine, 3)
             st.done(
