@@ -79,19 +79,15 @@ def _check_explosion(
 ) -> None:
     """The guard for an engine that mines in Spark: one pass over the baskets, skipped
     when the frequent items alone cannot make too many itemsets."""
-    from spark.explosion import itemset_bounds
     from spark.items import count_items
 
     counts = counts or count_items(baskets, mining.min_support)
-    risky: dict[str, tuple[int, frozenset[str]]] = {}
+    frequent: dict[str, tuple[int, frozenset[str]]] = {}
     for seg, n in n_by_segment.items():
         threshold = min_count(mining.min_support, n)
         counted = counts.segments[seg].candidates
-        items = frozenset(i for i, c in counted if c >= threshold)
-        if guard.at_risk(len(items)):
-            risky[seg] = (threshold, items)
-    if risky:
-        guard.check(itemset_bounds(baskets, risky, mining.max_size))
+        frequent[seg] = (threshold, frozenset(i for i, c in counted if c >= threshold))
+    guard.check_baskets(baskets, frequent)
 
 
 def _mine_mllib(baskets: DataFrame, n_by_segment: dict[str, int], mining: MiningConfig) -> Mined:

@@ -116,6 +116,15 @@ class ExplosionGuard:
     def check(self, bounds: list[ItemsetBounds]) -> None:
         guard(bounds, self.max_itemsets, self.min_support)
 
+    def check_baskets(
+        self, baskets: DataFrame, frequent: Mapping[str, tuple[int, frozenset[str]]]
+    ) -> None:
+        """:meth:`check` with the bounds of one Spark pass over ``baskets``, for the segments
+        of ``frequent`` (min count, frequent items) at risk; no pass when none is."""
+        risky = {seg: f for seg, f in frequent.items() if self.at_risk(len(f[1]))}
+        if risky:
+            self.check(itemset_bounds(baskets, risky, self.max_size))
+
 
 def itemset_bounds(
     baskets: DataFrame,

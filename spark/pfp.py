@@ -35,7 +35,7 @@ from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from spark.explosion import ExplosionGuard, bounds_from_lists, itemset_bounds
+from spark.explosion import ExplosionGuard, bounds_from_lists
 from spark.fpcommon import as_itemsets, check_max_size, empty_itemsets, min_count
 from spark.items import ItemCounts, count_items
 
@@ -577,10 +577,7 @@ def mine_pfp(
         if raw <= COMFORT * group_memory_mb * 2**20:
             return mine_in_driver(wanted, vocabs, max_size, raw, group_memory_mb, guard)
     if guard is not None:
-        risky = {v.segment: (v.min_count, frozenset(v.items)) for v in vocabs}
-        risky = {s: f for s, f in risky.items() if guard.at_risk(len(f[1]))}
-        if risky:
-            guard.check(itemset_bounds(wanted, risky, max_size))
+        guard.check_baskets(wanted, {v.segment: (v.min_count, frozenset(v.items)) for v in vocabs})
     plan = plan_groups(
         vocabs,
         groups=groups,
