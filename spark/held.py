@@ -13,23 +13,54 @@ on the cluster as before, so a run with millions of rules never lands in the dri
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql import DataFrame
 
 
-def hold(df: DataFrame, max_rows: int, cached: list[DataFrame]) -> tuple[DataFrame, int]:
-    """``df`` computed once and its row count: a local relation of the same schema when it
-    has at most ``max_rows`` rows, else ``df`` cached (appended to ``cached`` for the
-    caller to unpersist). Beyond ``max_rows`` the collect stops at ``max_rows + 1`` rows and
-    the cache computes ``df`` again: the price of not knowing the size in advance, paid
-    only by runs whose other steps take far longer."""
+@dataclass(frozen=True)
+class Finish:
+    """A result's last step, written for both places it can run: on the held Arrow table in
+    the driver, or as Spark columns over the cached result. Both give the same columns in
+    the same order and the same values (the tests hold them to that).
+
+    A step over the whole result (a multiple-testing correction: a sort, a window and a
+    join in Spark) costs a job of its own on the cluster, and recomputes its input twice;
+    on a few thousand rows in the driver it is a numpy call."""
+
+    table: Callable[[pa.Table], pa.Table]
+    frame: Callable[[DataFrame], DataFrame]
+
+
+def hold(
+    df: DataFrame, max_rows: int, cached: list[DataFrame], finish: Finish | None = None
+) -> tuple[DataFrame, int]:
+    """``df`` (then ``finish``) computed once and its row count: a local relation when it
+    has at most ``max_rows`` rows, else cached (appended to ``cached`` for the caller to
+    unpersist). Beyond ``max_rows`` the collect stops at ``max_rows + 1`` rows and the cache
+    computes ``df`` again: the price of not knowing the size in advance, paid only by runs
+    whose other steps take far longer.
+
+    The local relation's schema is read from the Arrow table, which carries Spark's
+    nullability, rather than asked of the plan: over Spark Connect that is a round trip
+    and an analysis of the whole plan."""
     if max_rows > 0:
         table = df.limit(max_rows + 1).toArrow()
         if table.num_rows <= max_rows:
-            return df.sparkSession.createDataFrame(table, schema=df.schema), table.num_rows
+            if finish is not None:
+                table = finish.table(table)
+            return _local_relation(df, table), table.num_rows
         del table
-    kept = df.persist()
+    kept = (finish.frame(df) if finish is not None else df).persist()
     cached.append(kept)
     return kept, kept.count()
+
+
+def _local_relation(df: DataFrame, table: pa.Table) -> DataFrame:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return df.sparkSession.createDataFrame(table, schema=from_arrow_schema(table.schema))

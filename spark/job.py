@@ -42,7 +42,7 @@ from spark.load import (
 )
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
-from spark.rules import RuleOptions, adjust_rules, select_rules, tested_rules
+from spark.rules import RuleOptions, adjustment, select_rules, tested_rules
 from spark.writes import begin_attempt, write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -210,7 +210,7 @@ def run_mine(
                 itemsets, options, baskets={seg: per_segment[seg] for seg in segments}
             )
             all_rules, found = hold(
-                adjust_rules(tested, options.p_adjust), mining.held_rows, cached
+                tested, mining.held_rows, cached, finish=adjustment(options.p_adjust)
             )
             rules = select_rules(all_rules, options)
             counts.rules = rules.count() if rules is not all_rules else found

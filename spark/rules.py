@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from basket_core import rule_key
 from basket_core.schemas import RULES
 from spark.bitmasks import bit_subsets
+from spark.held import Finish
 from spark.metrics import METRICS
-from spark.significance import Adjust, adjust, with_tests
+from spark.significance import Adjust, adjust, adjusted_p, with_tests
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql import Column, DataFrame
 
 MAX_SPLIT_ITEMS = 20
@@ -115,6 +118,27 @@ def adjust_rules(tested: DataFrame, method: Adjust) -> DataFrame:
     that passed min_confidence, before the filters of :func:`select_rules`, which so
     never change a p-value). Reads ``tested`` twice: persist it first."""
     return adjust(tested, "fisher_p", "fisher_p_adjusted", method).select(*RULES.names)
+
+
+def adjust_rules_table(tested: pa.Table, method: Adjust) -> pa.Table:
+    """:func:`adjust_rules` on rules held in the driver as Arrow (same rows, columns and
+    values). As the join on the p-value there, a rule without a p-value is left out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tested = tested.filter(pc.is_valid(tested["fisher_p"]))
+    p = tested["fisher_p"].to_numpy()
+    adjusted = pa.array(adjusted_p(p, method), type=pa.float64())
+    return tested.append_column("fisher_p_adjusted", adjusted).select(list(RULES.names))
+
+
+def adjustment(method: Adjust) -> Finish:
+    """The p-value correction as the last step of holding the tested rules
+    (:func:`spark.held.hold`): on the driver's table when they are held, else in Spark."""
+    return Finish(
+        table=partial(adjust_rules_table, method=method),
+        frame=partial(adjust_rules, method=method),
+    )
 
 
 def measured_rules(itemsets: DataFrame, options: RuleOptions) -> DataFrame:

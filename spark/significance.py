@@ -22,10 +22,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 # at module level, not only for type checking: pandas_udf reads the functions' type hints
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy.typing as npt
     from pyspark.sql import Column, DataFrame
 
 Adjust = Literal["bonferroni", "holm", "fdr", "none"]
@@ -97,6 +100,30 @@ def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
             "fisher_p"
         ),
     )
+
+
+def adjusted_p(p: npt.NDArray[np.float64], method: Adjust) -> npt.NDArray[np.float64]:
+    """The p-values ``p`` corrected for their number, as R's ``p.adjust``: what
+    :func:`adjust` computes in Spark, for a result held in the driver. The arithmetic is
+    written in :func:`adjust`'s order (``p * m / i``), so both give the same doubles."""
+    if method not in ADJUST_METHODS:
+        raise ValueError(f"unknown p-value adjustment {method!r}; one of {ADJUST_METHODS}")
+    p = np.asarray(p, dtype="float64")
+    m = len(p)
+    if method == "none" or m == 0:
+        return p.copy()
+    if method == "bonferroni":
+        return np.fmin(1.0, p * m)
+    out = np.empty(m)
+    if method == "holm":
+        order = np.argsort(p, kind="stable")
+        steps = p[order] * (m - np.arange(m))  # (m - i + 1) p at rank i
+        out[order] = np.fmin(1.0, np.maximum.accumulate(steps))
+    else:
+        order = np.argsort(p, kind="stable")[::-1]
+        ranks = np.arange(m, 0, -1)
+        out[order] = np.fmin(1.0, np.minimum.accumulate(p[order] * m / ranks))
+    return out
 
 
 def adjust(df: DataFrame, p: str, out: str, method: Adjust) -> DataFrame:

@@ -11,14 +11,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from basket_core import rule_key
 from basket_core.schemas import ITEM_EDGES, MINED_ITEMSETS, RULES, spark_schema
+from spark.held import hold
 from spark.itemset_kinds import with_kinds
-from spark.rules import RuleOptions, derive_rules, select_rules
+from spark.rules import RuleOptions, adjustment, derive_rules, select_rules
+from spark.rules import tested_rules as rules_with_tests  # not collected as a test
+from spark.significance import adjusted_p
 from tests import reference as ref
 
 Key = tuple[tuple[str, ...], tuple[str, ...]]
@@ -103,6 +107,48 @@ def test_adjusted_p_values_equal_r_p_adjust(spark, method: str) -> None:  # type
     expected = ref.p_adjust(raw, method)
     for key, want in zip(keys, expected, strict=True):
         assert _close(rules[key]["fisher_p_adjusted"], want, rel=1e-12), (key, method)
+
+
+@pytest.mark.parametrize("method", ["bonferroni", "holm", "fdr", "none"])
+def test_rules_held_in_the_driver_equal_rules_cached_in_spark(spark, method: str) -> None:  # type: ignore[no-untyped-def]
+    """The job holds a run's tested rules and corrects their p-values in numpy; a run with
+    more rules than ``mining.held_rows`` caches them and corrects them in Spark. Same rows,
+    columns, types and doubles either way, and R's ``p.adjust`` values."""
+    shape = SHAPES["skewed"]
+    baskets = _baskets(shape)
+    itemsets = _itemsets_df(spark, ref.brute_force(baskets, shape["min_count"]), len(baskets))
+    tested = rules_with_tests(itemsets, RuleOptions(min_confidence=0.2), {"all": len(baskets)})
+    cached: list[Any] = []
+    held, held_count = hold(tested, 100_000, cached, finish=adjustment(method))
+    in_spark, spark_count = hold(tested, 0, cached, finish=adjustment(method))
+    assert cached == [in_spark] and not held.is_cached
+    assert held.columns == in_spark.columns == RULES.names
+    assert [f.dataType for f in held.schema] == [f.dataType for f in in_spark.schema]
+
+    def by_key(df: Any) -> dict[Key, dict[str, Any]]:
+        return {(tuple(r["antecedent"]), tuple(r["consequent"])): r.asDict() for r in df.collect()}
+
+    ours, theirs = by_key(held), by_key(in_spark)
+    assert held_count == spark_count == len(ours) > 50
+    assert ours == theirs  # every column, the adjusted p-values to the last bit
+    keys = sorted(ours)
+    raw = [ours[k]["fisher_p"] for k in keys]
+    want = raw if method == "none" else ref.p_adjust(raw, method)
+    assert all(
+        _close(ours[k]["fisher_p_adjusted"], w, rel=1e-12) for k, w in zip(keys, want, strict=True)
+    )
+    in_spark.unpersist()
+
+
+@pytest.mark.parametrize("method", ["bonferroni", "holm", "fdr"])
+def test_adjusted_p_ties_share_one_value_as_r_gives(method: str) -> None:
+    p = [0.04, 0.01, 0.04, 0.2, 0.01, 0.5, 0.04, 1.0]
+    got = adjusted_p(np.array(p), method).tolist()
+    assert got == pytest.approx(ref.p_adjust(p, method), rel=1e-15)
+    assert got[0] == got[2] == got[6] and got[1] == got[4]
+    assert adjusted_p(np.array([]), method).tolist() == []
+    with pytest.raises(ValueError, match="unknown p-value adjustment"):
+        adjusted_p(np.array(p), "sidak")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("max_consequent", [1, 2])
