@@ -132,11 +132,17 @@ def parse_basket_lines(
     """
     from pyspark.sql import functions as F
 
-    from spark.clean import _BAD_CHARS
+    from spark.clean import _BAD_CHARS, has_bad_chars
 
     items = F.array_sort(F.array_distinct(split_items(F.col("value"), sep, cleaning)))
     with_items = raw.select("value", "_source", "_row_id", items.alias("items"))
-    bad_enc = F.exists("items", lambda x: x.rlike(_BAD_CHARS))
+    if _plain_split(sep, cleaning) and not has_bad_chars(sep):
+        # on the plain split every character of the line but the separators and spaces
+        # ends up in an item, so the line holds a bad character exactly when an item
+        # does: one regex per line instead of an interpreted lambda per item
+        bad_enc = F.col("value").rlike(_BAD_CHARS)
+    else:
+        bad_enc = F.exists("items", lambda x: x.rlike(_BAD_CHARS))
     reason = F.when(F.size("items") == 0, F.lit(Reason.EMPTY_BASKET.value))
     if cleaning.reject_bad_encoding:
         reason = reason.when(bad_enc, F.lit(Reason.BAD_ENCODING.value))
@@ -173,18 +179,22 @@ def split_items(line: Column, sep: str, cleaning: CleaningConfig) -> Column:
     from pyspark.sql import functions as F
 
     plain = _regex_literal(sep)
-    fast = (
-        not cleaning.collapse_whitespace
-        and " " not in sep
-        and (not cleaning.casefold or sep.lower() == sep)
-    )
-    if not fast:
+    if not _plain_split(sep, cleaning):
         parts = F.transform(F.split(line, plain), lambda x: normalise_item(x, cleaning))
         return F.filter(parts, lambda x: F.length(x) > 0)
     if cleaning.casefold:
         line = F.lower(line)
     parts = F.split(F.trim(line), f" *{plain} *") if cleaning.trim else F.split(line, plain)
     return F.array_remove(parts, "")
+
+
+def _plain_split(sep: str, cleaning: CleaningConfig) -> bool:
+    """Whether :func:`split_items` can split a line without per-item lambdas."""
+    return (
+        not cleaning.collapse_whitespace
+        and " " not in sep
+        and (not cleaning.casefold or sep.lower() == sep)
+    )
 
 
 def _regex_literal(sep: str) -> str:

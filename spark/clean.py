@@ -9,6 +9,7 @@ quarantine records. Nothing is dropped: ``accepted + rejected = input``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,6 +28,15 @@ DETAIL = "_detail"
 _BAD_CHARS = "[\\x{FFFD}\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x{9F}]"
 """U+FFFD (bytes the reader could not decode) and the C0/C1 control characters but tab,
 line feed and carriage return (a quoted CSV field may hold those)."""
+_BAD_CHARS_PY = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""The same characters for Python's ``re`` (Spark's pattern is Java's syntax)."""
+
+
+def has_bad_chars(text: str) -> bool:
+    """Whether ``text`` holds a character the bad-encoding rule rejects."""
+    return _BAD_CHARS_PY.search(text) is not None
+
+
 NUMBER = "^[ \\t\\r\\n]*+[+-]?+(?:[0-9]++(?:[.][0-9]*+)?+|[.][0-9]++)(?:[eE][+-]?+[0-9]++)?+[ \\t\\r\\n]*+\\z"
 """Plain decimal text: optional sign, digits with an optional fraction, an optional
 exponent, surrounding blanks. Spark's cast to double also takes ``Infinity``, ``NaN``,

@@ -1,0 +1,85 @@
+"""Basket-format lines: the bad-encoding rule looks at the whole line when the plain split
+puts every character of the line but separators and spaces into an item, and at each item
+otherwise. Either way a line is rejected exactly when one of its items holds a bad
+character, which each case here checks item by item, independently of the rule's code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from basket_core.config import CleaningConfig
+from basket_core.reasons import Reason
+from spark.baskets import parse_basket_lines
+from spark.clean import has_bad_chars
+
+ITEMS = [
+    ["milk", "bread"],
+    ["caf\ufffd", "tea"],  # undecodable bytes
+    ["nul\x00here", "eggs"],
+    ["bell\x07", "  spaced  "],
+    ["c1\x85", "ok"],  # a C1 control
+    ["tab\tinside", "line"],  # tabs are allowed
+    ["\x1b[31mred", "x"],
+    ["last", "\x7f"],
+]
+
+
+def _lines(sep: str) -> list[str]:
+    return [sep.join(items) for items in ITEMS] + [f"  {sep}  ", f"ok{sep}\x01{sep}"]
+
+
+@pytest.mark.parametrize(
+    ("sep", "cleaning"),
+    [
+        (",", CleaningConfig()),  # the plain split: one regex per line
+        (";", CleaningConfig(casefold=True)),
+        ("\t", CleaningConfig()),
+        ("\x1f", CleaningConfig()),  # ASCII unit separator: itself a control character
+        (" | ", CleaningConfig()),  # spaces in the separator: the per-item path
+        (",", CleaningConfig(collapse_whitespace=True)),  # per item: tabs become spaces
+    ],
+    ids=["comma", "casefold", "tab", "unit-separator", "spaced", "collapse"],
+)
+def test_a_line_is_bad_encoding_exactly_when_an_item_is(
+    spark: Any, sep: str, cleaning: Any
+) -> None:
+    from pyspark.sql import functions as F
+
+    lines = _lines(sep)
+    raw = spark.createDataFrame([(line, "f.txt", i) for i, line in enumerate(lines)]).toDF(
+        "value", "_source", "_row_id"
+    )
+    classified, baskets, quarantine = parse_basket_lines(raw, sep=sep, cleaning=cleaning)
+    rows = {r["_row_id"]: r for r in classified.orderBy("_row_id").collect()}
+    assert len(rows) == len(lines)
+    rejected = 0
+    for i in range(len(lines)):
+        items, reason = rows[i]["items"], rows[i]["_reason"]
+        if not items:
+            assert reason == Reason.EMPTY_BASKET.value, lines[i]
+        elif any(has_bad_chars(item) for item in items):
+            assert reason == Reason.BAD_ENCODING.value, (lines[i], items)
+        else:
+            assert reason is None, (lines[i], items)
+        rejected += reason is not None
+    assert rejected >= 6  # the data does exercise the rule
+    assert baskets.count() + quarantine.count() == len(lines)
+    assert quarantine.where(F.col("reason") == Reason.BAD_ENCODING.value).count() == sum(
+        r["_reason"] == Reason.BAD_ENCODING.value for r in rows.values()
+    )
+    # the unit separator is never an item's character, so it does not reject the line
+    assert rows[0]["_reason"] is None
+
+
+def test_has_bad_chars_matches_the_spark_pattern(spark: Any) -> None:
+    from pyspark.sql import functions as F
+
+    from spark.clean import _BAD_CHARS
+
+    text = "".join(chr(c) for c in range(0x00, 0x250)) + "\ufffd\u2028\U0001f600"
+    rows = spark.createDataFrame([(ch,) for ch in text], "c string")
+    flagged = {r["c"] for r in rows.where(F.col("c").rlike(_BAD_CHARS)).collect()}
+    assert flagged == {ch for ch in text if has_bad_chars(ch)}
+    assert len(flagged) == 9 + 2 + 18 + 33 + 1
