@@ -134,7 +134,9 @@ def parse_basket_lines(
 
     from spark.clean import _BAD_CHARS, has_bad_chars
 
-    items = F.array_sort(F.array_distinct(split_items(F.col("value"), sep, cleaning)))
+    # sort_array, not array_sort: array_sort's default comparator is a lambda, evaluated
+    # interpreted for every comparison (the same order for the non-null strings here)
+    items = F.sort_array(F.array_distinct(split_items(F.col("value"), sep, cleaning)))
     with_items = raw.select("value", "_source", "_row_id", items.alias("items"))
     if _plain_split(sep, cleaning) and not has_bad_chars(sep):
         # on the plain split every character of the line but the separators and spaces
@@ -184,7 +186,14 @@ def split_items(line: Column, sep: str, cleaning: CleaningConfig) -> Column:
         return F.filter(parts, lambda x: F.length(x) > 0)
     if cleaning.casefold:
         line = F.lower(line)
-    parts = F.split(F.trim(line), f" *{plain} *") if cleaning.trim else F.split(line, plain)
+    if not cleaning.trim:
+        return F.array_remove(F.split(line, plain), "")
+    # A line with no space next to a separator splits the same on the bare separator,
+    # which Java splits without a regex engine for a one-character separator: about half
+    # the cost of the whole parse on 1M lines. Only the other lines pay for the regex.
+    line = F.trim(line)
+    spaced = line.contains(f" {sep}") | line.contains(f"{sep} ")
+    parts = F.when(spaced, F.split(line, f" *{plain} *")).otherwise(F.split(line, plain))
     return F.array_remove(parts, "")
 
 

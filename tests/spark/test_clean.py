@@ -159,6 +159,10 @@ LINES = [
     "a;b;c",
     "a | b|c",
     "Straße ,İstanbul, ÉCLAIR",
+    "WHITE HANGING HEART,RED RETROSPOT CAKE STAND",  # spaces inside items only
+    "a ,b,c,d , e",  # some separators spaced, some not
+    "a,b,c ",
+    " a,b,c",
 ]
 
 
