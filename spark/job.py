@@ -23,7 +23,7 @@ from basket_core.errors import OptionError
 from basket_core.layout import DATASETS, new_run_id
 from basket_core.progress import Progress
 from spark.baskets import check_window
-from spark.changes import ChangeThresholds, no_changes, rule_changes
+from spark.changes import ChangeThresholds, change_tests, compared_rules, no_changes
 from spark.edges import item_edges
 from spark.engine import mine_itemsets
 from spark.filters import check_filter
@@ -42,7 +42,8 @@ from spark.load import (
 )
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
-from spark.rules import RuleOptions, adjustment, select_rules, tested_rules
+from spark.rules import RuleOptions, rule_tests, select_rules, untested_rules
+from spark.significance import preload
 from spark.writes import begin_attempt, write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,6 +120,7 @@ def run_mine(
             st.done(f"{master(spark)}, Spark {spark.version}")
     else:
         progress.timings["spark_start_s"] = 0.0
+    preload()  # the rules' p-values need SciPy; imported while Spark reads the input
 
     cached: list[DataFrame] = []
     try:
@@ -206,11 +208,11 @@ def run_mine(
 
         with progress.stage("rules", "Derived association rules") as st:
             options = rule_options(mining)
-            tested = tested_rules(
+            untested = untested_rules(
                 itemsets, options, baskets={seg: per_segment[seg] for seg in segments}
             )
             all_rules, found = hold(
-                tested, mining.held_rows, cached, finish=adjustment(options.p_adjust)
+                untested, mining.held_rows, cached, finish=rule_tests(options.p_adjust)
             )
             rules = select_rules(all_rules, options)
             counts.rules = rules.count() if rules is not all_rules else found
@@ -236,7 +238,7 @@ def run_mine(
                 changes = no_changes(spark)
                 st.done("no previous run of this kind: nothing to compare")
             else:
-                changes = rule_changes(
+                compared = compared_rules(
                     rules,
                     spark.read.parquet(previous.layout.dataset("rules")),
                     previous_run_id=previous.run_id,
@@ -245,7 +247,7 @@ def run_mine(
                         mining.change_lift_ratio, mining.change_confidence_delta
                     ),
                 )
-                changes, _ = hold(changes, mining.held_rows, cached)
+                changes, _ = hold(compared, mining.held_rows, cached, finish=change_tests())
                 counts.rule_changes = {
                     row["change"]: int(row["count"])
                     for row in changes.groupBy("change").count().collect()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 from basket_core import rule_key
@@ -17,7 +16,14 @@ from basket_core.schemas import RULES
 from spark.bitmasks import bit_subsets
 from spark.held import Finish
 from spark.metrics import METRICS
-from spark.significance import Adjust, adjust, adjusted_p, with_tests
+from spark.significance import (
+    Adjust,
+    adjust,
+    adjusted_p,
+    tails_table,
+    with_statistic,
+    with_tails,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -97,20 +103,45 @@ def derive_rules(
     return adjust_rules(tested_rules(itemsets, options, baskets), options.p_adjust)
 
 
+BASKETS = "_n"
+"""The column of :func:`untested_rules` with the rule's segment's basket count."""
+
+
+def untested_rules(
+    itemsets: DataFrame, options: RuleOptions, baskets: Mapping[str, int] | None = None
+) -> DataFrame:
+    """:func:`measured_rules` plus ``chi_squared``, the improvement, ``rule_key`` and the
+    segment's basket count (:data:`BASKETS`): everything Spark computes without Python.
+    :func:`rule_tests` adds the p-values."""
+    from pyspark.sql import functions as F
+
+    from spark.redundancy import with_improvement
+
+    n = F.col(BASKETS)
+    rules = with_statistic(
+        measured_rules(itemsets, options).withColumn(BASKETS, _baskets_column(baskets)), n
+    )
+    rules = with_improvement(rules, itemsets, n)
+    rules = rules.withColumn("rule_key", F.expr(rule_key.spark_sql()))
+    return rules.select(*(c for c in RULES.names if c not in _P_VALUES), BASKETS)
+
+
+_P_VALUES = ("chi_squared_p", "fisher_p", "fisher_p_adjusted")
+
+
 def tested_rules(
     itemsets: DataFrame, options: RuleOptions, baskets: Mapping[str, int] | None = None
 ) -> DataFrame:
     """:func:`measured_rules` plus the tests and improvement: every ``RULES`` column but
     ``fisher_p_adjusted``."""
+    return _with_tails(untested_rules(itemsets, options, baskets))
+
+
+def _with_tails(untested: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
-    from spark.redundancy import with_improvement
-
-    n = _baskets_column(baskets)
-    rules = with_tests(measured_rules(itemsets, options).withColumn("_n", n), F.col("_n"))
-    rules = with_improvement(rules, itemsets, F.col("_n"))
-    rules = rules.withColumn("rule_key", F.expr(rule_key.spark_sql()))
-    return rules.select(*(c for c in RULES.names if c != "fisher_p_adjusted"))
+    tested = with_tails(untested, F.col(BASKETS))
+    return tested.select(*(c for c in RULES.names if c != "fisher_p_adjusted"))
 
 
 def adjust_rules(tested: DataFrame, method: Adjust) -> DataFrame:
@@ -132,13 +163,18 @@ def adjust_rules_table(tested: pa.Table, method: Adjust) -> pa.Table:
     return tested.append_column("fisher_p_adjusted", adjusted).select(list(RULES.names))
 
 
-def adjustment(method: Adjust) -> Finish:
-    """The p-value correction as the last step of holding the tested rules
-    (:func:`spark.held.hold`): on the driver's table when they are held, else in Spark."""
-    return Finish(
-        table=partial(adjust_rules_table, method=method),
-        frame=partial(adjust_rules, method=method),
-    )
+def rule_tests(method: Adjust) -> Finish:
+    """The p-values of :func:`untested_rules` and their correction, as the last step of
+    holding the rules (:func:`spark.held.hold`): in the driver when they are held, else
+    in Spark (pandas UDFs, then a window for the correction)."""
+
+    def on_table(untested: pa.Table) -> pa.Table:
+        return adjust_rules_table(tails_table(untested, BASKETS), method)
+
+    def on_frame(untested: DataFrame) -> DataFrame:
+        return adjust_rules(_with_tails(untested), method)
+
+    return Finish(table=on_table, frame=on_frame)
 
 
 def measured_rules(itemsets: DataFrame, options: RuleOptions) -> DataFrame:

@@ -14,8 +14,9 @@ For a rule A -> C over ``n`` baskets the table is::
 * ``fisher_p_adjusted``: ``fisher_p`` corrected for the number of rules tested
   (Bonferroni, Holm, Benjamini-Hochberg, or none), as R's ``p.adjust``.
 
-The statistics are Spark column expressions; the tails come from SciPy in a vectorised
-pandas UDF (Spark SQL has no distribution functions).
+The statistics are Spark column expressions; the tails come from SciPy (Spark SQL has no
+distribution functions): in vectorised pandas UDFs on the cluster, or in the driver for
+rules held there (:func:`tails_table`), the same functions either way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy.typing as npt
+    import pyarrow as pa
     from pyspark.sql import Column, DataFrame
 
 Adjust = Literal["bonferroni", "holm", "fdr", "none"]
@@ -82,24 +84,67 @@ def _udf(fn: object) -> object:
     return pandas_udf(fn, "double")  # type: ignore[call-overload]
 
 
-def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
-    """``rules`` (the RULES counts) plus ``chi_squared``, ``chi_squared_p`` and
-    ``fisher_p``; ``baskets`` is the number of baskets of the rule's segment."""
+def with_statistic(rules: DataFrame, baskets: Column) -> DataFrame:
+    """``rules`` (the RULES counts) plus ``chi_squared``, a Spark expression; ``baskets``
+    is the number of baskets of the rule's segment."""
     from pyspark.sql import functions as F
 
     a = F.col("count")
     b = F.col("antecedent_count") - a
     c = F.col("consequent_count") - a
-    d = baskets - a - b - c
+    return rules.withColumn("chi_squared", chi_squared(a, b, c, baskets - a - b - c))
+
+
+def with_tails(rules: DataFrame, baskets: Column) -> DataFrame:
+    """``rules`` (with ``chi_squared``) plus ``chi_squared_p`` and ``fisher_p``, from SciPy
+    in pandas UDFs on the cluster's Python workers."""
+    from pyspark.sql import functions as F
+
     chi2_tail = _udf(chi_squared_tail)
     fisher = _udf(fisher_greater)
-    return rules.withColumn("chi_squared", chi_squared(a, b, c, d)).select(
+    return rules.select(
         "*",
         chi2_tail(F.col("chi_squared")).alias("chi_squared_p"),  # type: ignore[operator]
-        fisher(a, F.col("antecedent_count"), F.col("consequent_count"), baskets).alias(  # type: ignore[operator]
-            "fisher_p"
-        ),
+        fisher(  # type: ignore[operator]
+            F.col("count"), F.col("antecedent_count"), F.col("consequent_count"), baskets
+        ).alias("fisher_p"),
     )
+
+
+def tails_table(rules: pa.Table, baskets: str) -> pa.Table:
+    """:func:`with_tails` on rules held in the driver as Arrow: the same functions on the
+    same numbers, so the same doubles. ``baskets`` names the column of the segment's
+    basket count. A Spark Connect server starts Python workers for each client session,
+    so for a few thousand rules this is seconds cheaper than the UDFs."""
+    import pyarrow as pa
+
+    def column(name: str) -> pd.Series:
+        return pd.Series(rules[name].to_numpy(zero_copy_only=False))
+
+    chi_p = chi_squared_tail(column("chi_squared"))
+    fisher = fisher_greater(
+        column("count"), column("antecedent_count"), column("consequent_count"), column(baskets)
+    )
+    return rules.append_column(
+        "chi_squared_p", pa.array(chi_p.to_numpy(), type=pa.float64())
+    ).append_column("fisher_p", pa.array(fisher.to_numpy(), type=pa.float64()))
+
+
+def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
+    """``rules`` (the RULES counts) plus ``chi_squared``, ``chi_squared_p`` and
+    ``fisher_p``; ``baskets`` is the number of baskets of the rule's segment."""
+    return with_tails(with_statistic(rules, baskets), baskets)
+
+
+def preload() -> None:
+    """Import SciPy's distributions in a background thread. A run needs them for its rules
+    (:func:`tails_table`) minutes later at the earliest, and the import takes about a
+    second of CPU that the driver, waiting on Spark meanwhile, has to spare."""
+    import threading
+
+    threading.Thread(
+        target=__import__, args=("scipy.stats",), name="preload-scipy", daemon=True
+    ).start()
 
 
 def adjusted_p(p: npt.NDArray[np.float64], method: Adjust) -> npt.NDArray[np.float64]:

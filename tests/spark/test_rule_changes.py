@@ -51,7 +51,11 @@ def _changes(settings, report) -> dict[tuple[tuple[str, ...], tuple[str, ...]], 
     return {(tuple(r["antecedent"]), tuple(r["consequent"])): r for r in rows}
 
 
-def test_planted_changes_between_two_days(spark, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("held_rows", [100_000, 0], ids=["held", "cached"])
+def test_planted_changes_between_two_days(spark, settings, tmp_path: Path, held_rows: int) -> None:  # type: ignore[no-untyped-def]
+    """Held in the driver, the p-values come from SciPy there; cached (``held_rows = 0``,
+    as a run with more rules than the limit), from pandas UDFs: the same values."""
+    settings = settings.with_overrides(**{"mining.held_rows": held_rows})
     first = _mine(spark, settings, tmp_path, DAY_1, date(2026, 3, 1), "day1")
     assert first.counts.compared_with is None and first.counts.rule_changes == {}
     assert _changes(settings, first) == {}  # written, empty: nothing to compare with
@@ -78,6 +82,7 @@ def test_planted_changes_between_two_days(spark, settings, tmp_path: Path) -> No
     assert gone["lift_after"] is None and gone["lift_before"] == pytest.approx(6.0)
     assert new["lift_before"] is None and new["lift_after"] == pytest.approx(6.0)
     assert new["fisher_p_adjusted"] is not None and gone["fisher_p_adjusted"] is None
+    assert new["confidence_change_p"] is None and gone["confidence_change_p"] is None
 
     # a retry of day 2 compares with day 1 again: the same changes
     again = _mine(spark, settings, tmp_path, DAY_2, date(2026, 3, 2), "day2")

@@ -20,8 +20,7 @@ from basket_core import rule_key
 from basket_core.schemas import ITEM_EDGES, MINED_ITEMSETS, RULES, spark_schema
 from spark.held import hold
 from spark.itemset_kinds import with_kinds
-from spark.rules import RuleOptions, adjustment, derive_rules, select_rules
-from spark.rules import tested_rules as rules_with_tests  # not collected as a test
+from spark.rules import RuleOptions, derive_rules, rule_tests, select_rules, untested_rules
 from spark.significance import adjusted_p
 from tests import reference as ref
 
@@ -111,16 +110,17 @@ def test_adjusted_p_values_equal_r_p_adjust(spark, method: str) -> None:  # type
 
 @pytest.mark.parametrize("method", ["bonferroni", "holm", "fdr", "none"])
 def test_rules_held_in_the_driver_equal_rules_cached_in_spark(spark, method: str) -> None:  # type: ignore[no-untyped-def]
-    """The job holds a run's tested rules and corrects their p-values in numpy; a run with
-    more rules than ``mining.held_rows`` caches them and corrects them in Spark. Same rows,
-    columns, types and doubles either way, and R's ``p.adjust`` values."""
+    """The job holds a run's rules and computes their p-values (SciPy) and the correction
+    (numpy) in the driver; a run with more rules than ``mining.held_rows`` computes them in
+    Spark (pandas UDFs, a window) and caches the rules. Same rows, columns, types and
+    doubles either way, and R's ``p.adjust`` values."""
     shape = SHAPES["skewed"]
     baskets = _baskets(shape)
     itemsets = _itemsets_df(spark, ref.brute_force(baskets, shape["min_count"]), len(baskets))
-    tested = rules_with_tests(itemsets, RuleOptions(min_confidence=0.2), {"all": len(baskets)})
+    untested = untested_rules(itemsets, RuleOptions(min_confidence=0.2), {"all": len(baskets)})
     cached: list[Any] = []
-    held, held_count = hold(tested, 100_000, cached, finish=adjustment(method))
-    in_spark, spark_count = hold(tested, 0, cached, finish=adjustment(method))
+    held, held_count = hold(untested, 100_000, cached, finish=rule_tests(method))
+    in_spark, spark_count = hold(untested, 0, cached, finish=rule_tests(method))
     assert cached == [in_spark] and not held.is_cached
     assert held.columns == in_spark.columns == RULES.names
     assert [f.dataType for f in held.schema] == [f.dataType for f in in_spark.schema]
