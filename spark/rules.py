@@ -160,7 +160,11 @@ def adjust_rules_table(tested: pa.Table, method: Adjust) -> pa.Table:
     tested = tested.filter(pc.is_valid(tested["fisher_p"]))
     p = tested["fisher_p"].to_numpy()
     adjusted = pa.array(adjusted_p(p, method), type=pa.float64())
-    return tested.append_column("fisher_p_adjusted", adjusted).select(list(RULES.names))
+    # declared as Spark declares it (least(1, ...) is never null; "none" copies fisher_p),
+    # so the written schema does not depend on where the rules were held
+    nullable = method == "none" and tested.schema.field("fisher_p").nullable
+    field = pa.field("fisher_p_adjusted", pa.float64(), nullable=nullable)
+    return tested.append_column(field, adjusted).select(list(RULES.names))
 
 
 def rule_tests(method: Adjust) -> Finish:
