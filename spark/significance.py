@@ -142,9 +142,16 @@ def preload() -> None:
     second of CPU that the driver, waiting on Spark meanwhile, has to spare."""
     import threading
 
-    threading.Thread(
-        target=__import__, args=("scipy.stats",), name="preload-scipy", daemon=True
-    ).start()
+    threading.Thread(target=_import_scipy, name="preload-scipy", daemon=True).start()
+
+
+def _import_scipy() -> None:
+    # a failure here is left to the import that needs SciPy, which reports it; a thread's
+    # traceback on the console would only repeat it
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        import scipy.stats  # noqa: F401
 
 
 def adjusted_p(p: npt.NDArray[np.float64], method: Adjust) -> npt.NDArray[np.float64]:
