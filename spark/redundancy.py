@@ -95,8 +95,9 @@ def with_improvement(rules: DataFrame, itemsets: DataFrame, baskets: Column) -> 
         F.col("consequent_support"),
         F.coalesce(F.col("_sub_count") / F.col("_sub_ant_count"), F.lit(0.0)),
     )
+    # "*" and a drop, not rules.columns: over Spark Connect that is an analysis round trip
     return joined.select(
-        *rules.columns,
+        "*",
         (F.col("confidence") - best_confidence).alias("improvement"),
         (empty_better | sub_better).alias("redundant"),
-    )
+    ).drop("_sub_count", "_sub_ant_count")
