@@ -198,10 +198,13 @@ def guard(bounds: list[ItemsetBounds], max_itemsets: int, min_support: float) ->
             )
         if b.upper > max_itemsets:
             log.warning(
-                "segment %r may find up to %s itemsets (largest basket: %d frequent items); "
-                "mining.max_itemsets is %s",
+                "segment %r: mining goes on, but the itemsets cannot be bounded under "
+                "mining.max_itemsets = %s (between %s and %s: one basket holds %d frequent "
+                "items); if it runs long or out of memory, raise --min-support or set "
+                "--max-size",
                 b.segment,
+                f"{max_itemsets:,}",
+                f"{b.lower:,}",
                 f"{b.upper:,}",
                 b.largest_basket,
-                f"{max_itemsets:,}",
             )

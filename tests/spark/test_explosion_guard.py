@@ -122,3 +122,17 @@ def test_every_engine_refuses_a_run_sure_to_explode(spark: Any, knobs: dict[str,
     # the same baskets with --max-size 2: 210 itemsets, let through and mined
     capped = MiningConfig(min_support=0.25, max_itemsets=100_000, max_size=2, **knobs)
     assert mine_itemsets(df, {"all": 20}, capped).itemsets.count() == 20 + 190
+
+
+def test_an_unbounded_but_possible_run_goes_on_with_one_clear_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loose = bounds_from_counts("", 10, 40, {30: 1, 3: 1000}, 3, None)
+    assert loose.lower <= 5_000_000 < loose.upper
+    with caplog.at_level("WARNING", logger="spark.explosion"):
+        guard([loose], max_itemsets=5_000_000, min_support=0.01)  # not refused
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert "mining goes on" in message and "5,000,000" in message
+    assert f"between {loose.lower:,} and {loose.upper:,}" in message
+    assert "30 frequent items" in message and "--min-support" in message
