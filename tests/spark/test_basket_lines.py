@@ -5,6 +5,7 @@ character, which each case here checks item by item, independently of the rule's
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -71,6 +72,9 @@ def test_a_line_is_bad_encoding_exactly_when_an_item_is(
     )
     # the unit separator is never an item's character, so it does not reject the line
     assert rows[0]["_reason"] is None
+    # quarantine keeps each rejected line's text, word for word
+    kept = sorted(json.loads(r["raw"])["line"] for r in quarantine.collect())
+    assert kept == sorted(lines[i] for i, r in rows.items() if r["_reason"] is not None)
 
 
 def test_the_python_and_spark_patterns_reject_the_same_characters(spark: Any) -> None:
