@@ -8,8 +8,9 @@ count job, and every later query plans against the cache and schedules tasks on 
 Collected once as Arrow (the count comes with it) and handed back as a local relation,
 the later queries run as local scans: a warm 100k-basket mine over Spark Connect went
 from about 8.9 s to 6.9 s. A :class:`Finish` computes a last step in the driver on the
-held table (the rules' p-values and their correction) instead of on the cluster. Above ``max_rows`` (``mining.held_rows``) the result is cached
-on the cluster as before, so a run with millions of rules never lands in the driver.
+held table (the rules' p-values and their correction) instead of on the cluster. Above
+``max_rows`` (``mining.held_rows``) the result is cached on the cluster as before, so a
+run with millions of rules never lands in the driver.
 """
 
 from __future__ import annotations
