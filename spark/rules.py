@@ -93,8 +93,9 @@ def derive_rules(
     adjusted p-value; the filters of :func:`select_rules` are not applied.
 
     ``itemsets`` has the ``ITEMSETS`` columns; ``baskets`` is the number of baskets per
-    segment (derived from count / support when not given). Returns the ``RULES`` columns.
-    The job persists :func:`tested_rules` before :func:`adjust_rules` reads it twice.
+    segment (derived from count / support when not given). Returns the ``RULES`` columns,
+    all computed in Spark; the job holds :func:`untested_rules` and finishes them with
+    :func:`rule_tests` instead, in the driver when they are few.
     """
     if options is None:
         if min_confidence is None:
