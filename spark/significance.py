@@ -114,8 +114,9 @@ def with_tails(rules: DataFrame, baskets: Column) -> DataFrame:
 def tails_table(rules: pa.Table, baskets: str) -> pa.Table:
     """:func:`with_tails` on rules held in the driver as Arrow: the same functions on the
     same numbers, so the same doubles. ``baskets`` names the column of the segment's
-    basket count. A Spark Connect server starts Python workers for each client session,
-    so for a few thousand rules this is seconds cheaper than the UDFs."""
+    basket count. For a few thousand rules this spares the UDFs' round trip through the
+    cluster's Python workers (a paired A/B of warm 100k mines over Spark Connect, with the
+    correction also moved to the driver: 9.9 -> 8.1 s median)."""
     import pyarrow as pa
 
     def column(name: str) -> pd.Series:
@@ -138,8 +139,8 @@ def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
 
 def preload() -> None:
     """Import SciPy's distributions in a background thread. A run needs them for its rules
-    (:func:`tails_table`) minutes later at the earliest, and the import takes about a
-    second of CPU that the driver, waiting on Spark meanwhile, has to spare."""
+    (:func:`tails_table`) only after reading and mining its input, and the import takes
+    about a second of CPU that the driver, waiting on Spark meanwhile, has to spare."""
     import threading
 
     threading.Thread(target=_import_scipy, name="preload-scipy", daemon=True).start()
