@@ -1,6 +1,6 @@
 """Crash test: ``basket ingest kafka`` is killed with SIGKILL at random points while events
-flow, at least five times, and restarted; at the end the Delta table has every accepted
-line exactly once and quarantine every rejected record exactly once."""
+flow, three times (ten in ``make test-slow``), and restarted; at the end the Delta table has
+every accepted line exactly once and quarantine every rejected record exactly once."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     feeder = threading.Thread(
         target=publish,
         args=(iter(messages), prod, kafka_topic),
-        kwargs={"rate": len(messages) / 70.0},
+        kwargs={"rate": len(messages) / 45.0},
     )
     feeder.start()
     seed = int(os.environ.get("BASKET_CRASH_SEED", time.time()))
@@ -85,7 +85,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
             proc = _ingest(
                 [*args, "--trigger-seconds", "1", "--max-offsets-per-trigger", "40"], env, log
             )
-            time.sleep(rng.uniform(5.0, 30.0))  # startup, mid-batch or idle
+            time.sleep(rng.uniform(4.0, 20.0))  # startup, mid-batch or idle
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 kills += 1
