@@ -84,6 +84,8 @@ def field(name: str) -> Field:
 def number_or_text(value: str) -> int | float | str:
     """A CSV cell as the event's number when it is a plain finite decimal, else the text
     unchanged (the cleaning rules then reject it as they would in a batch run)."""
+    if value.isascii() and value.isdigit():  # most quantities: no regex needed
+        return int(value)
     if not _DECIMAL.match(value):
         return value
     text = value.strip()
@@ -119,11 +121,13 @@ def make_event(
     }
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""Built once: ``json.dumps`` with options builds a new encoder for every event."""
+
+
 def encode(event: Mapping[str, Any]) -> bytes:
     """The wire form: compact UTF-8 JSON (NaN/Infinity are not JSON and are refused)."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-        "utf-8"
-    )
+    return _ENCODER.encode(event).encode("utf-8")
 
 
 def spark_schema() -> StructType:

@@ -161,3 +161,13 @@ def test_a_record_the_broker_refuses_is_counted_not_reported_sent(
             publish(iter([Message(b"T1", b"{}"), big]), prod, topic)
     finally:
         prod.close()
+
+
+def test_the_producer_checksums_batches_in_c() -> None:
+    """kafka-python falls back to a pure-Python CRC-32C without the ``crc32c`` package,
+    which costs more per event (~49 µs at 300 bytes) than the rest of the send path."""
+    import crc32c
+    from kafka.record import util
+
+    assert util.crc32c_c is crc32c.crc32c
+    assert util.calc_crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
