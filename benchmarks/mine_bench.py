@@ -8,9 +8,12 @@ wall time and peak memory are its own:
   and ``run.json`` gives the time without it;
 * ``pyfim``: ``fim.fpgrowth(..., supp=-min_count)``;
 * ``mlxtend``: ``TransactionEncoder`` + ``fpgrowth`` (skipped above ``--mlxtend-max``);
+  each reference tool runs ``--runs`` times, its row the median;
 * ``mine-connect`` (``--connect``, the default): ``basket --remote sc://... mine`` on a
   warm Spark Connect server (:mod:`basket_devtools.spark_connect`, started once on
-  127.0.0.1 and warmed by one mine of the first size before anything is measured); wall
+  127.0.0.1); at each size, one unmeasured mine of that size, then ``--runs`` measured
+  mines, whose median is the row (all of them are in the JSON): a team's server
+  has run yesterday's mine of the same shape, so its JIT has compiled that mine's code. Wall
   time is the client process's. ``--soak N`` then mines the first size N more times on
   that server: the last run's wall against the second's, and the server's RSS.
 
@@ -342,6 +345,23 @@ def run_mine(
     return run
 
 
+def median_run(runs: list[ToolRun]) -> ToolRun:
+    """The run of median wall time among ``runs`` (the upper one of an even count), with
+    every run's wall time in its note and details; a failed run is returned as it is."""
+    failed = [r for r in runs if r.status != "ok" or r.wall_s is None]
+    if failed:
+        return failed[0]
+    ordered = sorted(runs, key=lambda r: r.wall_s or 0.0)
+    chosen = ordered[len(ordered) // 2]
+    if len(runs) > 1:
+        walls = [round(r.wall_s or 0.0, 2) for r in runs]
+        chosen.details["walls_s"] = walls
+        chosen.note = (
+            f"median of {len(runs)} runs ({', '.join(f'{w:.1f}' for w in walls)} s) " + chosen.note
+        ).strip()
+    return chosen
+
+
 def run_reference(tool: str, path: Path, n: int, args: BenchArgs) -> ToolRun:
     run = ToolRun(tool, n)
     if tool == "mlxtend" and n > args.mlxtend_max:
@@ -512,7 +532,7 @@ class ConnectBench:
         self.server = SparkConnectServer(state_dir, settings, host=settings.spark.local_ip)
         self.url = ""
         self.pid = 0
-        self.warmed = False
+        self.warmed: set[Path] = set()
 
     def __enter__(self) -> ConnectBench:
         state = self.server.start()
@@ -532,18 +552,20 @@ class ConnectBench:
         return live_heap_mb(self.pid)
 
     def warm(self, path: Path, args: BenchArgs, output: Path, stamp: str) -> None:
-        """One unmeasured mine, so every measured one finds the server warm."""
-        if self.warmed:
+        """One unmeasured mine of ``path``, so the measured ones find the server warm for
+        this size (its engine and plans), not only for the first size's."""
+        if path in self.warmed:
             return
         cmd = mine_command(
             path, args.sep, args.min_support, args.min_confidence, output,
-            f"bench-{stamp}-warmup", args.max_size, (*args.mine_args, "--engine", "auto"),
+            f"bench-{stamp}-warmup-{len(self.warmed)}", args.max_size,
+            (*args.mine_args, "--engine", "auto"),
         )  # fmt: skip
         cmd[3:3] = ["--remote", self.url]
         m = run_measured(cmd, timeout_s=args.timeout_s)
         if m.returncode != 0:
             raise RuntimeError(f"warm-up mine failed: {tail(m.stderr or m.stdout, 8)}")
-        self.warmed = True
+        self.warmed.add(path)
 
 
 def soak_server(
@@ -681,6 +703,7 @@ class BenchArgs:
     timeout_s: float
     mine_args: tuple[str, ...]
     engines: tuple[str, ...] = ENGINES
+    runs: int = 3
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -733,13 +756,17 @@ def bench_size(
             if tool == "mine-connect":
                 assert server is not None
                 server.warm(path, args, output, stamp)
-                run = run_mine(
-                    path, n, args, output, f"bench-{stamp}-n{n}-connect", engine, server.url
+                tag = f"bench-{stamp}-n{n}-connect"
+                run = median_run(
+                    [
+                        run_mine(path, n, args, output, f"{tag}{i}", engine, server.url)
+                        for i in range(args.runs)
+                    ]
                 )
             elif tool == "mine":
                 run = run_mine(path, n, args, output, f"bench-{stamp}-n{n}-{engine}", engine)
             else:
-                run = run_reference(tool, path, n, args)
+                run = median_run([run_reference(tool, path, n, args) for _ in range(args.runs)])
         console.print(
             f"  {run.tool}: {run.status} "
             + (f"{run.wall_s:.1f}s, {run.itemsets} itemsets " if run.wall_s is not None else "")
@@ -787,6 +814,14 @@ def bench_size(
     help="Also mine each size on a warm local Spark Connect server (the mine-connect row).",
 )
 @click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Measured runs per size of each reference tool and of the warm Connect mine; the "
+    "row is their median (the in-process mine, JVM start included, runs once).",
+)
+@click.option(
     "--soak",
     type=int,
     default=0,
@@ -824,7 +859,8 @@ def bench_size(
 def main(
     sizes: str, quick: bool, items: int, mean_basket: float, seed: int, sep: str,
     min_support: float, min_confidence: float, max_size: int | None, tools: str, engines: str,
-    mlxtend_max: int, timeout_s: float, connect: bool, soak: int, mine_args: tuple[str, ...],
+    mlxtend_max: int, timeout_s: float, connect: bool, runs: int, soak: int,
+    mine_args: tuple[str, ...],
     data_dir: Path | None, output_dir: Path | None, results_dir: Path, config_file: str | None,
 ) -> None:  # fmt: skip
     """Benchmark `basket mine` against pyfim and mlxtend FP-Growth on the same baskets.
@@ -841,6 +877,7 @@ def main(
         seed=seed, sep=sep, min_support=min_support, min_confidence=min_confidence,
         max_size=max_size, tools=parse_tools(tools), mlxtend_max=mlxtend_max,
         timeout_s=timeout_s, mine_args=mine_args, engines=parse_engines(engines),
+        runs=runs,
     )  # fmt: skip
     min_count(min_support, 1)  # validates
     data = data_dir or settings.paths.data_dir / "generated" / "bench"
@@ -864,12 +901,12 @@ def main(
                 server = stack.enter_context(ConnectBench(settings, state))
             console.print(f"Spark Connect server {server.url} (pid {server.pid})")
         for n in args.sizes:
-            runs = bench_size(n, args, data, output, stamp, console, server if connect else None)
-            rows += add_ratios(runs)
+            done = bench_size(n, args, data, output, stamp, console, server if connect else None)
+            rows += add_ratios(done)
             problems += [
-                f"{n:,}: {r.tool} {r.status}: {r.note}" for r in runs if r.status == "failed"
+                f"{n:,}: {r.tool} {r.status}: {r.note}" for r in done if r.status == "failed"
             ]
-            if (why := agreement(runs)) is not None:
+            if (why := agreement(done)) is not None:
                 problems.append(f"{n:,}: {why}")
         if server is not None and soak:
             n = args.sizes[0]
