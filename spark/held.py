@@ -55,38 +55,14 @@ def hold(
         if table.num_rows <= max_rows:
             if finish is not None:
                 table = finish.table(table)
-            return local_relation(df, table), table.num_rows
+            return _local_relation(df, table), table.num_rows
         del table
     kept = (finish.frame(df) if finish is not None else df).persist()
     cached.append(kept)
     return kept, kept.count()
 
 
-TASK_BYTES = 512 * 1024
-"""Arrow bytes of a held result per local relation. Spark ships a local relation's rows
-inside the tasks that scan it (one or two tasks on a small machine), and logs ``WARN
-TaskSetManager: Stage N contains a task of very large size`` for every query over a task
-above 1000 KiB: a run with tens of thousands of rules printed it at every step. A larger
-result is handed back as a union of slices of at most this size (as Spark rows a slice
-takes more room than as Arrow; ``tests/spark/test_held.py`` checks that no scan task of a
-3 MB result draws the warning)."""
-
-
-def local_relation(df: DataFrame, table: pa.Table, task_bytes: int = TASK_BYTES) -> DataFrame:
-    """``table`` as a DataFrame of ``df``'s session: one local relation, or a union of
-    slices of at most ``task_bytes`` Arrow bytes (:data:`TASK_BYTES`)."""
-    from functools import reduce
-
+def _local_relation(df: DataFrame, table: pa.Table) -> DataFrame:
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    spark = df.sparkSession
-    schema = from_arrow_schema(table.schema)
-    slices = max(1, -(-table.nbytes // task_bytes))
-    if slices == 1 or table.num_rows < 2:
-        return spark.createDataFrame(table, schema=schema)
-    rows = -(-table.num_rows // slices)
-    frames = [
-        spark.createDataFrame(table.slice(start, rows), schema=schema)
-        for start in range(0, table.num_rows, rows)
-    ]
-    return reduce(lambda left, right: left.unionAll(right), frames)
+    return df.sparkSession.createDataFrame(table, schema=from_arrow_schema(table.schema))
