@@ -171,6 +171,34 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def live_heap_bytes(pid: int) -> int | None:
+    """The live heap of the JVM under ``pid`` (the server's Python process, or the JVM
+    itself) after a full GC: the total of ``jcmd <jvm> GC.class_histogram``, which runs
+    one. None without ``jcmd`` or a JVM. A leak shows here as live data that grows; RSS only
+    shows the heap the JVM has committed, which it grows towards its maximum over its
+    first jobs and seldom returns."""
+    import shutil
+
+    jcmd = shutil.which("jcmd") or str(
+        Path(os.environ.get("JAVA_HOME", "/nonexistent")) / "bin" / "jcmd"
+    )
+    jvm = None
+    for candidate in (pid, *_descendants(pid)):
+        try:
+            if os.readlink(f"/proc/{candidate}/exe").endswith("/java"):
+                jvm = candidate
+                break
+        except OSError:
+            continue
+    if jvm is None or not Path(jcmd).exists():
+        return None
+    out = subprocess.run(
+        [jcmd, str(jvm), "GC.class_histogram"], capture_output=True, text=True, timeout=120
+    ).stdout
+    totals = [line.split() for line in out.splitlines() if line.startswith("Total")]
+    return int(totals[-1][2]) if totals else None
+
+
 def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):

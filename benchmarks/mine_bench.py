@@ -180,31 +180,11 @@ def tree_memory(root: int) -> tuple[int, int]:
 
 def live_heap_mb(root: int) -> float | None:
     """Live heap of the JVM in ``root``'s process tree after a full GC (None without
-    ``jcmd`` or a JVM): the total of ``jcmd <pid> GC.class_histogram``."""
-    import shutil
-    import subprocess
+    ``jcmd`` or a JVM)."""
+    from basket_devtools.spark_connect import live_heap_bytes
 
-    jcmd = shutil.which("jcmd") or str(
-        Path(os.environ.get("JAVA_HOME", "/nonexistent")) / "bin/jcmd"
-    )
-    children = _children_map()
-    stack, jvm = [root], None
-    while stack and jvm is None:
-        pid = stack.pop()
-        try:
-            exe = os.readlink(f"/proc/{pid}/exe")
-        except OSError:
-            exe = ""
-        if exe.endswith("/java"):
-            jvm = pid
-        stack.extend(children.get(pid, []))
-    if jvm is None or not Path(jcmd).exists():
-        return None
-    out = subprocess.run(
-        [jcmd, str(jvm), "GC.class_histogram"], capture_output=True, text=True, timeout=120
-    ).stdout
-    totals = [line.split() for line in out.splitlines() if line.startswith("Total")]
-    return int(totals[-1][2]) / 2**20 if totals else None
+    live = live_heap_bytes(root)
+    return None if live is None else live / 2**20
 
 
 def run_measured(
