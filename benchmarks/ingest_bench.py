@@ -86,7 +86,7 @@ def _load_part(bootstrap: str, topic: str, n: int, part: int, parts: int) -> int
 
 
 def preload(bootstrap: str, topic: str, n: int, processes: int) -> int:
-    """Send ``n`` events with ``processes`` producer processes (kafka-python sends ~25k
+    """Send ``n`` events with ``processes`` producer processes (kafka-python sends ~27k
     events/s from one), taking every ``processes``-th transaction each, so the topic
     still holds ids increasing with time (not one id range per process, which would make
     every batch span the ids in between); returns the events sent."""
