@@ -3,11 +3,11 @@
 kafka-python's send path costs ~36 µs of one core per event (record building in pure
 Python; the batch checksum is the ``crc32c`` package's C code, 49 µs more per 300-byte
 event in kafka-python's own pure-Python fallback), so one process tops out near 27k
-events/s whatever the broker can take. Here the parent reads and encodes the file and routes every message to the
-partition Kafka's default partitioner would pick for its key (murmur2, worked out once per
-transaction since a transaction's lines are consecutive); each worker process owns a
-share of the partitions and sends only to them, so every partition still receives its
-messages in file order, as with one producer.
+events/s whatever the broker can take. Here the parent reads and encodes the file and
+routes every message to the partition Kafka's default partitioner would pick for its key
+(murmur2, worked out once per transaction since a transaction's lines are consecutive);
+each worker process owns a share of the partitions and sends only to them, so every
+partition still receives its messages in file order, as with one producer.
 
 A worker that fails (an unreachable broker, undelivered records) reports one line; the
 parent stops the others and raises :class:`ReplayError`.
