@@ -27,7 +27,7 @@ from basket_core.errors import InputError
 from basket_core.reasons import FileReason
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -492,18 +492,35 @@ def read_basket_lines(
     spark: SparkSession, specs: Sequence[str], inp: InputConfig
 ) -> tuple[DataFrame, tuple[str, ...]]:
     """Read basket-format files: one transaction per line. Returns ``(df, paths)`` with
-    columns ``value`` (the line), ``_source`` and ``_row_id`` (unique, increasing in file
-    order; used as the transaction id)."""
+    columns ``value`` (the line, decoded with ``inp.encoding``), ``_source`` and ``_row_id`` (unique, increasing in file order; used as the
+    transaction id)."""
     from pyspark.sql import functions as F
 
     paths = resolve_paths(specs)
     for p in paths:
         if not is_remote(p) and first_line(p, inp.encoding) is None:
             raise InputError(f"input file is empty: {p}")
-    df = (
-        spark.read.option("encoding", inp.encoding)
-        .text(list(paths))
-        .withColumn(SOURCE_COL, F.col("_metadata.file_path"))
-        .withColumn("_row_id", F.monotonically_increasing_id())
-    )
-    return df, tuple(paths)
+    if spark_charset(inp.encoding) != "UTF-8":
+        # Spark 4 decodes only a short list of charsets and fails the job on a byte the
+        # charset does not map, unless these two settings restore Java's own decoding
+        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+        spark.conf.set("spark.sql.legacy.codingErrorAction", "true")
+    raw = spark.read.text(list(paths))
+    return raw.select(
+        basket_line(F.col("value"), inp.encoding).alias("value"),
+        F.col("_metadata.file_path").alias(SOURCE_COL),
+    ).withColumn("_row_id", F.monotonically_increasing_id()), tuple(paths)
+
+
+def basket_line(value: Column, encoding: str) -> Column:
+    """A line of Spark's text reader as text. The reader has no encoding option: it
+    hands over each line's bytes as they are, which is right for UTF-8 only; in any
+    other encoding the line is decoded here, from the same bytes (a cast to binary copies
+    them unchanged), with Java's charset. A byte the charset does not map becomes U+FFFD,
+    which the bad-encoding rule rejects (with the session settings
+    :func:`read_basket_lines` makes). A UTF-8 byte-order mark in front of a file's first
+    line never reaches here: Hadoop's line reader skips it."""
+    from pyspark.sql import functions as F
+
+    charset = spark_charset(encoding)
+    return value if charset == "UTF-8" else F.decode(value.cast("binary"), charset)

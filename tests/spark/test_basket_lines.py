@@ -89,3 +89,45 @@ def test_the_python_and_spark_patterns_reject_the_same_characters(spark: Any) ->
     flagged = {r["c"] for r in rows.where(F.col("c").rlike(_BAD_CHARS)).collect()}
     assert flagged == {ch for ch in text if has_bad_chars(ch)}
     assert len(flagged) == 9 + 2 + 18 + 33 + 1
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "kept", "rejected"),
+    [
+        # Spark's text reader has no encoding option: without the decode these items came
+        # out as U+FFFD and their lines were rejected as bad encoding
+        (
+            "latin-1",
+            "CAFÉ,THÉ\nMILK,BREAD\n".encode("latin-1"),
+            [["BREAD", "MILK"], ["CAFÉ", "THÉ"]],
+            [],
+        ),
+        # 0x81 is not a cp1252 character: that line, and only it, is rejected
+        ("cp1252", b"\x80URO,CR\xc8ME\nBAD\x81,OK\n", [["CRÈME", "€URO"]], ["BAD\ufffd,OK"]),
+        # a UTF-8 byte-order mark is not part of the first item (Hadoop skips it)
+        ("utf-8", b"\xef\xbb\xbfMILK,BREAD\nMILK,TEA\n", [["BREAD", "MILK"], ["MILK", "TEA"]], []),
+        ("utf-8-sig", b"\xef\xbb\xbfMILK,BREAD\n", [["BREAD", "MILK"]], []),
+        # a byte that is not UTF-8 is rejected, with the line as Spark decodes it
+        ("utf-8", b"CAF\xc9,TEA\nMILK\n", [["MILK"]], ["CAF\ufffd,TEA"]),
+    ],
+    ids=["latin-1", "cp1252", "utf-8-bom", "utf-8-sig", "utf-8-invalid"],
+)
+def test_basket_files_are_decoded_with_the_configured_encoding(
+    spark: Any,
+    tmp_path: Any,
+    encoding: str,
+    data: bytes,
+    kept: list[list[str]],
+    rejected: list[str],
+) -> None:
+    from basket_core.config import InputConfig
+    from spark.load import read_basket_lines
+
+    path = tmp_path / "baskets.txt"
+    path.write_bytes(data)
+    raw, _ = read_basket_lines(spark, [str(path)], InputConfig(format="basket", encoding=encoding))
+    _, baskets, quarantine = parse_basket_lines(raw, sep=",", cleaning=CleaningConfig())
+    assert sorted(r["items"] for r in baskets.collect()) == kept
+    lines = [json.loads(r["raw"])["line"] for r in quarantine.collect()]
+    assert lines == rejected
+    assert {r["reason"] for r in quarantine.collect()} <= {Reason.BAD_ENCODING.value}
