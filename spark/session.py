@@ -118,6 +118,20 @@ def archive_java_options(settings: Settings) -> str:
     return " ".join((f"-XX:SharedArchiveFile={archive.resolve()}", *ARCHIVE_OPTIONS))
 
 
+def session_conf(settings: Settings) -> dict[str, str]:
+    """The runtime SQL settings of :func:`spark_conf`: the ones a Spark Connect client
+    sets on its own server-side session (it needs neither the jar cache nor a JVM); the
+    others (memory, jars, JVM options, master) are the server's, fixed when it started
+    (:func:`connect_server_conf`)."""
+    return {
+        "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.databricks.delta.snapshotPartitions": "2",
+    }
+
+
 def spark_conf(settings: Settings, argv: Iterable[str] | None = None) -> dict[str, str]:
     """The Spark configuration for these settings (pure: no JVM is started)."""
     s = settings.spark
@@ -128,17 +142,13 @@ def spark_conf(settings: Settings, argv: Iterable[str] | None = None) -> dict[st
         "spark.driver.memory": s.driver_memory,
         "spark.driver.host": s.local_ip,
         "spark.driver.bindAddress": s.local_ip,
-        "spark.sql.shuffle.partitions": str(s.shuffle_partitions),
+        **session_conf(settings),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.session.timeZone": "UTC",
         "spark.sql.codegen.cache.maxEntries": str(CODEGEN_CACHE_ENTRIES),
         "spark.jars": ",".join(str(p.resolve()) for p in jars),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-        "spark.databricks.delta.snapshotPartitions": "2",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
         # Spark sizes memory pages from the heap (2 GB, 2 cores: 32 MB), and every broadcast
@@ -185,16 +195,6 @@ def get_spark(settings: Settings) -> SparkSession:
 # --- Spark Connect -------------------------------------------------------------------
 
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
-SESSION_CONF = (
-    "spark.sql.shuffle.partitions",
-    "spark.sql.session.timeZone",
-    "spark.sql.sources.partitionOverwriteMode",
-    "spark.sql.execution.arrow.pyspark.enabled",
-    "spark.databricks.delta.snapshotPartitions",
-)
-"""Settings of :func:`spark_conf` a Spark Connect client sets on its own server-side
-session (runtime SQL settings); the others (memory, jars, JVM options, master) are the
-server's, fixed when it started (:func:`connect_server_conf`)."""
 
 
 def is_connect(spark: SparkSession) -> bool:
@@ -250,7 +250,7 @@ def local_cores(master_url: str) -> int | None:
 
 def connect_session(settings: Settings) -> SparkSession:
     """A new Spark Connect session on ``spark.remote``, with this process's runtime SQL
-    settings (:data:`SESSION_CONF` and the ``spark.conf`` entries the server lets a
+    settings (:func:`session_conf` and the ``spark.conf`` entries the server lets a
     session set; the rest are the server's and are logged, not dropped silently). Each
     session has its own temp views and settings on the server; it is released when this
     process exits."""
@@ -262,9 +262,8 @@ def connect_session(settings: Settings) -> SparkSession:
     remote = settings.spark.remote
     assert remote
     spark = SparkSession.builder.remote(remote).create()
-    wanted = spark_conf(settings)
-    runtime = {k: wanted[k] for k in SESSION_CONF if k in wanted}
-    runtime.update(settings.spark.conf)
+    atexit.register(_release, spark)
+    runtime = session_conf(settings) | settings.spark.conf
     kept: list[str] = []
     for key, value in runtime.items():
         try:
@@ -277,7 +276,6 @@ def connect_session(settings: Settings) -> SparkSession:
             remote,
             ", ".join(sorted(kept)),
         )
-    atexit.register(_release, spark)
     return spark
 
 

@@ -262,6 +262,32 @@ def test_two_clients_at_once_are_isolated(remote: Settings, tmp_path: Path) -> N
         assert itemsets == ref.brute_force(data[name], min_count(0.05, len(data[name])))
 
 
+def test_a_client_needs_no_jar_cache(remote: Settings, tmp_path: Path) -> None:
+    """The jars are the server's: a client whose cache directory is empty (a command run
+    from outside the project, a DAG worker) mines as any other."""
+    from spark.session import connect_session
+
+    baskets = ref.random_baskets(60, 10, seed=3)
+    src = ref.write_basket_file(tmp_path / "b.txt", baskets)
+    s = remote.with_overrides(
+        **{
+            "paths.cache_dir": tmp_path / "no-cache",
+            "paths.output_dir": tmp_path / "out",
+            "input.format": "basket",
+            "mining.min_support": 0.1,
+        }
+    )
+    session = connect_session(s)
+    try:
+        report = run_mine(s, MineRequest(inputs=(str(src),), run_id="bare"), spark=session)
+    finally:
+        session.stop()
+    assert report.counts.baskets == len(baskets)
+    assert ref.read_itemsets(tmp_path / "out") == ref.brute_force(
+        baskets, min_count(0.1, len(baskets))
+    )
+
+
 def test_a_failed_job_does_not_poison_the_next(
     client: Any, remote: Settings, tmp_path: Path
 ) -> None:
