@@ -96,6 +96,13 @@ class InputConfig(_Section):
         """``\\t`` (as typed in a shell) and ``tab`` mean the tab character."""
         return DELIMITER_NAMES.get(v.lower(), v) if isinstance(v, str) else v
 
+    @field_validator("basket_sep")
+    @classmethod
+    def _separates(cls, v: str) -> str:
+        if not v or any(c in v for c in "\r\n"):
+            raise ValueError(f"must be a non-empty text without line breaks, got {v!r}")
+        return v
+
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, v: str) -> str:

@@ -62,5 +62,8 @@ class FileReason(StrEnum):
     BAD_COLUMN_NAME = "bad_column_name"
     """A header name Spark cannot reference (a backtick in it) or one the reader reserves
     for its own columns (``_source``, ``_corrupt``, ``_metadata``)."""
+    WRONG_SEPARATOR = "wrong_separator"
+    """Basket format: no line holds the item separator but lines hold another common one
+    (a wrong ``--sep``)."""
     UNREADABLE_FILE = "unreadable_file"
     """Not readable as configured: truncated or false gzip, a UTF-16 byte-order mark."""

@@ -16,10 +16,11 @@ import io
 import logging
 import os
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, NamedTuple, cast
 from urllib.parse import unquote, urlparse
 
 from basket_core.config import ColumnsConfig, InputConfig
@@ -109,15 +110,25 @@ def open_text(path: str, encoding: str) -> IO[str]:
     return io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline=None)
 
 
-def first_line(path: str, encoding: str = "utf-8") -> str | None:
-    """The first non-blank line of a local (optionally gzipped) file without a leading
-    byte-order mark, or None if it is empty."""
+def head_lines(path: str, encoding: str, count: int) -> list[str]:
+    """The first ``count`` non-blank lines of a local (optionally gzipped) file, without
+    a leading byte-order mark."""
+    found: list[str] = []
     with open_text(path, encoding) as fh:
         for line in fh:
             stripped = line.rstrip("\r\n").removeprefix(BOM)
             if stripped.strip(SPARK_BLANK):
-                return stripped
-    return None
+                found.append(stripped)
+                if len(found) == count:
+                    break
+    return found
+
+
+def first_line(path: str, encoding: str = "utf-8") -> str | None:
+    """The first non-blank line of a local (optionally gzipped) file without a leading
+    byte-order mark, or None if it is empty."""
+    found = head_lines(path, encoding, 1)
+    return found[0] if found else None
 
 
 def split_header(line: str, delimiter: str) -> list[str]:
@@ -183,9 +194,22 @@ class FileLayout:
     bom: bool
 
 
-def _scan_lines(path: str, encoding: str) -> tuple[str | None, bool, int, int]:
-    """(first non-blank line without BOM, had a UTF-8 BOM, non-blank lines, blank lines) of
-    a local file, read to its end (so a truncated gzip shows here, not inside Spark)."""
+class LineScan(NamedTuple):
+    """What :func:`_scan_lines` saw in a file."""
+
+    first: str | None
+    """The first non-blank line, without a byte-order mark (None: no such line)."""
+    bom: bool
+    lines: int
+    """Non-blank lines."""
+    blank: int
+    holds_needle: bool
+    """Whether a line holds the ``needle`` asked for (False when none was asked for)."""
+
+
+def _scan_lines(path: str, encoding: str, needle: str | None = None) -> LineScan:
+    """A local file's lines, read to its end (so a truncated gzip shows here, not inside
+    Spark)."""
     with open(path, "rb") as fh:
         head = fh.read(4)
     gz_name = path.lower().endswith(".gz")
@@ -202,6 +226,15 @@ def _scan_lines(path: str, encoding: str) -> tuple[str | None, bool, int, int]:
     first: str | None = None
     bom = False
     lines = blank = 0
+    holds_needle = False
+    # the file is read as Latin-1 (every byte one character): an ASCII needle is found
+    # in any encoding the settings accept
+    probe = None
+    if needle:
+        try:
+            probe = needle.encode(encoding).decode("latin-1")
+        except UnicodeEncodeError:  # the file cannot hold it: no line does
+            probe = "\n"  # lines are read without their line ends
     try:
         with open_text(path, "latin-1") as fh:
             for raw in fh:
@@ -222,6 +255,8 @@ def _scan_lines(path: str, encoding: str) -> tuple[str | None, bool, int, int]:
                     lines += 1
                     if first is None:
                         first = text
+                    if probe is not None and probe in text:
+                        holds_needle, probe = True, None  # found: stop looking
                 else:
                     blank += 1
     except (EOFError, OSError, zlib.error) as exc:
@@ -233,7 +268,7 @@ def _scan_lines(path: str, encoding: str) -> tuple[str | None, bool, int, int]:
         ) from exc
     if first is not None:
         first = first.encode("latin-1").decode(encoding, errors="replace")
-    return first, bom, lines, blank
+    return LineScan(first, bom, lines, blank, holds_needle)
 
 
 OPTIONAL_FIELDS = ("customer", "store")
@@ -267,7 +302,7 @@ def scan_long_file(
     :class:`FileRejected` when it cannot be read that way (no header where the mapping
     names columns, a mapped column missing, a name twice, bad gzip, UTF-16). A default
     mapping of an ``optional`` field whose column the header lacks is left empty."""
-    first, bom, lines, blank = _scan_lines(path, inp.encoding)
+    first, bom, lines, blank, _ = _scan_lines(path, inp.encoding)
     if first is None:
         raise FileRejected(path, FileReason.EMPTY_FILE, "input file is empty", 0)
     names = split_header(first, inp.delimiter)
@@ -297,8 +332,8 @@ def scan_long_file(
                 raise FileRejected(
                     path,
                     FileReason.MISSING_COLUMN,
-                    f"header has a single column but contains {shown!r}; "
-                    f"wrong delimiter? try --delimiter {shown!r}",
+                    f"header has a single column but contains '{shown}'; "
+                    f"wrong delimiter? try --delimiter '{shown}'",
                     lines - 1,
                 )
     for f, v in defaulted_absent(names, columns, optional).items():
@@ -357,11 +392,30 @@ def scan_long_file(
 
 def scan_basket_file(path: str, inp: InputConfig) -> FileLayout:
     """A basket-format file (a transaction per line): every line is a record, blank ones
-    included (they are quarantined as empty baskets)."""
-    first, bom, lines, blank = _scan_lines(path, inp.encoding)
-    if first is None and blank == 0:
+    included (they are quarantined as empty baskets). A file in which no line holds the
+    item separator, but lines hold another common one, is refused: every basket would be
+    one item named after a whole line."""
+    sep = inp.basket_sep
+    scan = _scan_lines(path, inp.encoding, needle=sep)
+    if scan.first is None and scan.blank == 0:
         raise FileRejected(path, FileReason.EMPTY_FILE, "input file is empty", 0)
-    return FileLayout(path, False, ("value",), lines + blank, 0, bom)
+    records = scan.lines + scan.blank
+    if scan.lines and not scan.holds_needle:
+        others = [o for o in _OTHER_DELIMITERS if o != sep]
+        found = Counter(
+            o for line in head_lines(path, inp.encoding, 1000) for o in others if o in line
+        )
+        if found:
+            other = found.most_common(1)[0][0]
+            shown = "\\t" if other == "\t" else other
+            raise FileRejected(
+                path,
+                FileReason.WRONG_SEPARATOR,
+                f"no line holds the item separator {sep!r}, so every basket would be one "
+                f"item; its lines hold {other!r}: wrong separator? try --sep '{shown}'",
+                records,
+            )
+    return FileLayout(path, False, ("value",), records, 0, scan.bom)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from basket.cli import main
+from basket_core.reasons import FileReason
 from spark.job import MineRequest, run_mine
-from spark.load import InputError
+from spark.load import FileRejected, InputError
 
 ROWS = [
     # InvoiceNo, Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country
@@ -174,6 +175,7 @@ def test_delta_table_gives_the_same_result_as_csv(spark, settings, tmp_path) -> 
         ("", {}, "input file is empty"),
         (_csv(ROWS).replace("Description", "Item"), {}, "'Description' (--item-col) not in header"),
         (_csv(ROWS, delimiter=";"), {}, "wrong delimiter? try --delimiter ';'"),
+        (_csv(ROWS, delimiter="\t"), {}, "wrong delimiter? try --delimiter '\\t'"),
     ],
 )
 def test_bad_input_fails_before_spark_with_one_clear_line(
@@ -186,6 +188,51 @@ def test_bad_input_fails_before_spark_with_one_clear_line(
         run_mine(_settings(settings, **kw), MineRequest(inputs=(str(src),)), spark=None)
     assert message in str(err.value)
     assert str(src) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "sep", "hint"),
+    [
+        ("milk;bread\nbread;tea\n", ",", "try --sep ';'"),
+        ("milk\tbread\ntea\n", ",", "try --sep '\\t'"),
+        ("milk|bread\n", " | ", "try --sep '|'"),  # the spaced separator is not in the file
+    ],
+)
+def test_basket_file_without_the_separator_fails_with_a_hint(
+    settings, tmp_path, content: str, sep: str, hint: str
+) -> None:
+    """Every basket would be one item named after its whole line: refused, not mined."""
+    src = tmp_path / "baskets.txt"
+    src.write_text(content)
+    s = settings.with_overrides(**{"input.format": "basket", "input.basket_sep": sep})
+    with pytest.raises(FileRejected) as err:
+        run_mine(s, MineRequest(inputs=(str(src),)), spark=None)
+    assert err.value.reason == FileReason.WRONG_SEPARATOR
+    assert str(src) in str(err.value) and hint in str(err.value)
+
+
+def test_basket_file_of_single_items_is_mined(spark, settings, tmp_path) -> None:
+    """One-item baskets hold no separator and no other one either: nothing to refuse."""
+    src = tmp_path / "baskets.txt"
+    src.write_text("milk\nbread\nmilk\n")
+    s = settings.with_overrides(
+        **{"input.format": "basket", "input.basket_sep": ";", "mining.min_support": 0.5}
+    )
+    report = run_mine(s, MineRequest(inputs=(str(src),)), spark=spark)
+    assert (report.counts.baskets, report.counts.itemsets) == (3, 1)
+
+
+def test_cli_empty_separator_exits_with_one_line(tmp_path) -> None:
+    """An empty --sep would split every line into its characters."""
+    src = tmp_path / "baskets.txt"
+    src.write_text("milk,bread\n")
+    result = CliRunner().invoke(
+        main, ["mine", "--input", str(src), "--format", "basket", "--sep", ""]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: input.basket_sep: must be a non-empty text without line breaks, got ''"
+    ]
 
 
 def test_all_rows_rejected_is_an_error(spark, settings, tmp_path) -> None:
