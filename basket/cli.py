@@ -99,6 +99,12 @@ class LazyGroup(click.Group):
                 raise
             raise user_error(exc) from exc
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # a command's --help must show even when the settings are invalid (main loads
+        # them before the command parses its own options)
+        ctx.meta["basket.help"] = any(a in HELP_OPTIONS for a in args)
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(
             name
@@ -134,7 +140,10 @@ class LazyGroup(click.Group):
         return cmd
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+HELP_OPTIONS = ("-h", "--help")
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": list(HELP_OPTIONS)})
 @click.option(
     "--config",
     "config_file",
@@ -165,6 +174,8 @@ def main(ctx: click.Context, config_file: str | None, verbose: int, remote: str 
         if remote is not None:
             ctx.obj = ctx.obj.with_overrides(**{"spark.remote": remote})
     except Exception as exc:  # invalid config is a user error: one clear line
+        if ctx.meta.get("basket.help"):
+            return  # the command shows its help and exits before it needs settings
         raise click.UsageError(f"invalid configuration: {one_line(exc)}") from exc
 
 

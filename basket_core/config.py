@@ -308,7 +308,7 @@ class DashboardsConfig(_Section):
 
     backend: Literal["local", "athena"] = "local"
     host: str = "127.0.0.1"
-    port: int = 8050
+    port: int = Field(default=8050, ge=0, le=65535)
     # DuckDB threads per query of the local dashboard: a page runs its panels' queries at
     # once, so one thread each (two each on two cores made the first paint ~25% slower)
     query_threads: int = Field(default=1, ge=1)

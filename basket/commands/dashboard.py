@@ -12,7 +12,9 @@ from basket_core.config import Settings
 
 @click.command("dashboard")
 @click.option("--host", help="Address to listen on (default 127.0.0.1: this machine only).")
-@click.option("--port", type=int, help="Port (0 picks a free one; default 8050).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port (0 picks a free one; default 8050)."
+)
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Local results root.")
 @click.option(
     "--backend", type=click.Choice(["local", "athena"]), help="Query backend (default: config)."

@@ -24,18 +24,37 @@ def command() -> None:
 @command.command("start")
 @click.argument("service", type=click.Choice(SERVICES))
 @click.option("--state-dir", type=click.Path(path_type=Path), help="Service state folder.")
-@click.option("--partitions", type=int, default=2, show_default=True, help="Default partitions.")
-@click.option("--port", type=int, help="Spark Connect port (default spark.connect_port, 15002).")
+@click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    help="kafka: default partitions of a new topic (default 2).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="spark: the Spark Connect port (default spark.connect_port, 15002).",
+)
 @click.pass_obj
 def start(
-    settings: Settings, service: str, state_dir: Path | None, partitions: int, port: int | None
+    settings: Settings,
+    service: str,
+    state_dir: Path | None,
+    partitions: int | None,
+    port: int | None,
 ) -> None:
     """Start SERVICE in the background: kafka on kafka.bootstrap_servers; spark, a Spark
     Connect server on spark.local_ip:spark.connect_port with this project's jars and
     settings (then set spark.remote, or pass --remote, to use it)."""
     if service == "spark":
+        if partitions is not None:
+            raise click.UsageError("--partitions is for kafka (a Spark Connect server has none)")
         _start_spark(settings, _state_dir(settings, state_dir, "spark"), port)
         return
+    if port is not None:
+        raise click.UsageError(
+            "--port is for spark; kafka listens on kafka.bootstrap_servers "
+            "(set BASKET_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:PORT)"
+        )
     from basket_devtools.kafka_broker import BrokerError, KafkaBroker
 
     host, _, kafka_port = settings.kafka.bootstrap_servers.split(",")[0].rpartition(":")
@@ -44,7 +63,7 @@ def start(
         settings.paths.cache_dir / "kafka",
         host=host or settings.spark.local_ip,
         port=int(kafka_port),
-        partitions=partitions,
+        partitions=partitions or 2,
     )
     try:
         state = broker.start()
