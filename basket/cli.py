@@ -167,6 +167,8 @@ def main(ctx: click.Context, config_file: str | None, verbose: int, remote: str 
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("py4j", "botocore", "urllib3", "s3transfer", "kafka", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if not verbose:  # kafka-python logs each failed connection; the command says it once
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     from basket_core.config import load_settings
 
     try:

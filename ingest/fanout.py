@@ -79,10 +79,24 @@ def delivery_error(topic: str, delivered: int, count: int, reason: str) -> Repla
 
 
 def producer(bootstrap_servers: str, **config: Any) -> Any:
+    """A producer connected to ``bootstrap_servers``; :class:`ReplayError` when no broker
+    answers there (kafka-python raises a bare timeout after trying for a while)."""
     from kafka import KafkaProducer
+    from kafka.errors import KafkaTimeoutError
 
-    defaults: dict[str, Any] = {"acks": "all", "linger_ms": 5, "batch_size": 256 * 1024}
-    return KafkaProducer(bootstrap_servers=bootstrap_servers, **{**defaults, **config})
+    defaults: dict[str, Any] = {
+        "acks": "all",
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "bootstrap_timeout_ms": 10_000,  # a broker that is up answers in milliseconds
+    }
+    try:
+        return KafkaProducer(bootstrap_servers=bootstrap_servers, **{**defaults, **config})
+    except KafkaTimeoutError as exc:
+        raise ReplayError(
+            f"no Kafka broker answers at {bootstrap_servers}; start one (`basket services "
+            "start kafka`) or pass --bootstrap-servers"
+        ) from exc
 
 
 def pace(started: float, sent: int, rate: float | None) -> None:

@@ -17,7 +17,7 @@ _common = [
     click.option("--once", is_flag=True, help="Process what is there, then exit (availableNow)."),
     click.option(
         "--trigger-seconds",
-        type=float,
+        type=click.FloatRange(min=0, min_open=True),
         help="Micro-batch interval in continuous mode (default: kafka.trigger_seconds for "
         f"Kafka, {FILES_TRIGGER_SECONDS:g} for files).",
     ),
@@ -49,6 +49,8 @@ def _run(
     from ingest.stream import RunOptions
     from spark.load import InputError
 
+    if opts["once"] and opts["trigger_seconds"] is not None:
+        raise click.UsageError("--trigger-seconds is for continuous mode; --once has no interval")
     settings = settings.with_overrides(**{"paths.delta_dir": opts.get("delta_dir")})
     spark = stages.ingest_session(settings)  # in-process even with --remote (warned)
     try:
@@ -85,7 +87,7 @@ def _run(
 
 @command.command("files")
 @click.option("--input", "-i", "input_dir", required=True, type=click.Path(path_type=Path))
-@click.option("--max-files-per-trigger", type=int, help="Files per micro-batch.")
+@click.option("--max-files-per-trigger", type=click.IntRange(min=1), help="Files per micro-batch.")
 @_options
 @click.pass_obj
 def files(settings: Settings, input_dir: Path, **opts: Any) -> None:

@@ -15,8 +15,12 @@ from basket_core.config import Settings
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--bootstrap-servers", help="Kafka bootstrap servers (default: config).")
 @click.option("--topic", help="Topic (default: config).")
-@click.option("--rate", type=float, help="Events per second (default: as fast as possible).")
-@click.option("--limit", type=int, help="Stop after this many events.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Events per second (default: as fast as possible).",
+)
+@click.option("--limit", type=click.IntRange(min=0), help="Stop after this many events.")
 @click.option(
     "--processes",
     type=click.IntRange(min=1),

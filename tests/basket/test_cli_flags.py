@@ -5,6 +5,12 @@ once started Kafka on its usual port)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -37,3 +43,62 @@ def test_a_dashboard_port_out_of_range_in_the_environment_is_refused(
     result = CliRunner().invoke(main, ["dashboard"])
     assert result.exit_code == 2, result.output
     assert "dashboards.port" in result.output and "65535" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--once", "--trigger-seconds", "3"], "--trigger-seconds is for continuous mode"),
+        (["--trigger-seconds", "0"], "0.0 is not in the range x>0"),
+        (["--max-files-per-trigger", "0"], "0 is not in the range x>=1"),
+    ],
+)
+def test_ingest_flags_are_checked_before_spark_starts(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(main, ["ingest", "files", "--input", str(tmp_path), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "0"], "0.0 is not in the range x>0"),
+        (["--rate", "-5"], "-5.0 is not in the range x>0"),
+        (["--limit", "-1"], "-1 is not in the range x>=0"),
+    ],
+)
+def test_replay_flags_are_checked_before_connecting(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    src = tmp_path / "lines.csv"
+    src.write_text("InvoiceNo,Description\n1,milk\n")
+    result = CliRunner().invoke(main, ["replay", str(src), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+BASKET = (sys.executable, "-m", "basket.cli")
+
+
+def test_replay_without_a_broker_says_so_in_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "lines.csv"
+    src.write_text("InvoiceNo,Description\n1,milk\n")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    result = subprocess.run(
+        [*BASKET, "replay", str(src), "--bootstrap-servers", f"127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"Error: no Kafka broker answers at 127.0.0.1:{port}; start one (`basket services "
+        "start kafka`) or pass --bootstrap-servers"
+    ]
+    assert time.monotonic() - started < 30  # kafka-python alone waits 30 s
