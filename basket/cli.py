@@ -75,11 +75,11 @@ def user_error(exc: Exception) -> click.ClickException:
     from pydantic import ValidationError
 
     from basket.commands.options import BadOption
-    from basket_core.errors import InputError, OptionError
+    from basket_core.errors import InputError, OptionError, ServiceUnavailable
 
     if isinstance(exc, ValidationError | OptionError):
         return BadOption(one_line(exc))
-    if isinstance(exc, InputError):
+    if isinstance(exc, InputError | ServiceUnavailable):
         return click.ClickException(one_line(exc))
     return click.ClickException(
         f"{type(exc).__name__}: {one_line(exc)} (run with -v for the traceback)"

@@ -1,6 +1,6 @@
-"""The two kinds of mistakes a user can fix, as the CLI reports them: a bad option or
-setting (exit status 2) and bad input data (exit status 1). Each message names the file,
-row, field or option."""
+"""The kinds of problems a user can fix, as the CLI reports them: a bad option or setting
+(exit status 2), bad input data and a service that does not answer (exit status 1). Each
+message names the file, row, field, option or address."""
 
 
 class InputError(ValueError):
@@ -9,3 +9,7 @@ class InputError(ValueError):
 
 class OptionError(ValueError):
     """An option or setting with a value the pipeline cannot run with."""
+
+
+class ServiceUnavailable(RuntimeError):
+    """A server the settings name (a Spark Connect server, a broker) does not answer."""

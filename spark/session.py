@@ -248,6 +248,37 @@ def local_cores(master_url: str) -> int | None:
     return int(n) if n and n != "*" else (os.cpu_count() or 1) if n == "*" else 1
 
 
+CONNECT_DEFAULT_PORT = 15002
+
+
+def connect_address(remote: str) -> tuple[str, int]:
+    """Host and port of a Spark Connect URL (``sc://host:port/;param=value``)."""
+    from urllib.parse import urlsplit
+
+    netloc = remote.removeprefix("sc://").split("/")[0]
+    parsed = urlsplit(f"//{netloc}")
+    return parsed.hostname or "localhost", parsed.port or CONNECT_DEFAULT_PORT
+
+
+def check_answers(remote: str, timeout_s: float = 5.0) -> None:
+    """Raise :class:`ServiceUnavailable` unless something accepts connections at
+    ``remote``: the Connect client itself retries a refused connection with backoff for
+    many minutes, silently, before it fails."""
+    import socket
+
+    from basket_core.errors import ServiceUnavailable
+
+    host, port = connect_address(remote)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ServiceUnavailable(
+            f"no Spark Connect server answers at {remote} ({exc.strerror or exc}); start "
+            "one with `basket services start spark`, or leave spark.remote (--remote) unset "
+            "to run Spark in this process"
+        ) from exc
+
+
 def connect_session(settings: Settings) -> SparkSession:
     """A new Spark Connect session on ``spark.remote``, with this process's runtime SQL
     settings (:func:`session_conf` and the ``spark.conf`` entries the server lets a
@@ -261,6 +292,7 @@ def connect_session(settings: Settings) -> SparkSession:
 
     remote = settings.spark.remote
     assert remote
+    check_answers(remote)
     spark = SparkSession.builder.remote(remote).create()
     atexit.register(_release, spark)
     runtime = session_conf(settings) | settings.spark.conf

@@ -82,12 +82,17 @@ def test_replay_flags_are_checked_before_connecting(
 BASKET = (sys.executable, "-m", "basket.cli")
 
 
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_replay_without_a_broker_says_so_in_one_line(tmp_path: Path) -> None:
     src = tmp_path / "lines.csv"
     src.write_text("InvoiceNo,Description\n1,milk\n")
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _closed_port()
     started = time.monotonic()
     result = subprocess.run(
         [*BASKET, "replay", str(src), "--bootstrap-servers", f"127.0.0.1:{port}"],
@@ -102,3 +107,25 @@ def test_replay_without_a_broker_says_so_in_one_line(tmp_path: Path) -> None:
         "start kafka`) or pass --bootstrap-servers"
     ]
     assert time.monotonic() - started < 30  # kafka-python alone waits 30 s
+
+
+def test_mine_on_a_spark_connect_server_that_is_down_fails_at_once(tmp_path: Path) -> None:
+    """The Connect client alone retries a refused connection for many minutes, silently."""
+    src = tmp_path / "baskets.txt"
+    src.write_text("milk,bread\n")
+    port = _closed_port()
+    started = time.monotonic()
+    mine = ["mine", "--input", str(src), "--format", "basket", "--output", str(tmp_path / "out")]
+    result = subprocess.run(
+        [*BASKET, "--remote", f"sc://127.0.0.1:{port}", *mine],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: no Spark Connect server answers at sc://127.0.0.1:{port}")
+    assert "basket services start spark" in lines[0]
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()

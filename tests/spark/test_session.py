@@ -75,3 +75,12 @@ def test_generated_classes_stay_compiled_past_sparks_default_of_100(spark) -> No
     for q in queries[:20]:
         q.collect()
     assert compiles() == before
+
+
+def test_connect_address_reads_host_port_and_default() -> None:
+    from spark.session import connect_address
+
+    assert connect_address("sc://127.0.0.1:15003") == ("127.0.0.1", 15003)
+    assert connect_address("sc://spark.internal") == ("spark.internal", 15002)
+    assert connect_address("sc://h:443/;use_ssl=true;token=abc") == ("h", 443)
+    assert connect_address("sc://[::1]:15002") == ("::1", 15002)
