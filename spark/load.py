@@ -292,6 +292,22 @@ def defaulted_absent(
     }
 
 
+def typed(separator: str) -> str:
+    """A separator as typed on a command line (a tab as ``\\t``)."""
+    return separator.replace("\t", "\\t")
+
+
+def wrong_separator(
+    path: str, reason: FileReason, problem: str, flag: str, other: str, records: int
+) -> FileRejected:
+    """The file's refusal when another separator would read it: ``problem``, then the
+    flag to pass."""
+    word = "delimiter" if flag == "--delimiter" else "separator"
+    return FileRejected(
+        path, reason, f"{problem}: wrong {word}? try {flag} '{typed(other)}'", records
+    )
+
+
 def scan_long_file(
     path: str,
     inp: InputConfig,
@@ -328,12 +344,12 @@ def scan_long_file(
     if len(names) == 1:
         for other in _OTHER_DELIMITERS:
             if other != inp.delimiter and other in first:
-                shown = "\\t" if other == "\t" else other
-                raise FileRejected(
+                raise wrong_separator(
                     path,
                     FileReason.MISSING_COLUMN,
-                    f"header has a single column but contains '{shown}'; "
-                    f"wrong delimiter? try --delimiter '{shown}'",
+                    f"header has a single column but contains '{typed(other)}'",
+                    "--delimiter",
+                    other,
                     lines - 1,
                 )
     for f, v in defaulted_absent(names, columns, optional).items():
@@ -407,12 +423,13 @@ def scan_basket_file(path: str, inp: InputConfig) -> FileLayout:
         )
         if found:
             other = found.most_common(1)[0][0]
-            shown = "\\t" if other == "\t" else other
-            raise FileRejected(
+            raise wrong_separator(
                 path,
                 FileReason.WRONG_SEPARATOR,
-                f"no line holds the item separator {sep!r}, so every basket would be one "
-                f"item; its lines hold {other!r}: wrong separator? try --sep '{shown}'",
+                f"no line holds the item separator '{typed(sep)}', so every basket would be "
+                f"one item; its lines hold '{typed(other)}'",
+                "--sep",
+                other,
                 records,
             )
     return FileLayout(path, False, ("value",), records, 0, scan.bom)
