@@ -67,8 +67,9 @@ def test_each_file_is_refused_in_one_line_or_counted(fuzzed, settings) -> None: 
             assert got.records == f.expected_records, (f.name, f.mutations)
     passed = sum(1 for o in outcomes.values() if isinstance(o, FileLayout))
     print(f"\nfuzz files: {len(files)} generated, {passed} pass the scan, refused {dict(refused)}")
-    # the generator reaches every way a file can be refused, and most files still pass
-    assert set(refused) == {r.value for r in FileReason}
+    # the generator reaches every way a long-format file can be refused (a wrong --sep
+    # is basket format's: test_mine_inputs), and most files still pass
+    assert set(refused) == {r.value for r in FileReason} - {FileReason.WRONG_SEPARATOR.value}
     assert passed > len(files) // 2
 
 
