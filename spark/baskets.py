@@ -127,8 +127,8 @@ def parse_basket_lines(
     """Basket format: ``(classified, baskets, quarantine)``.
 
     ``classified`` has one row per input line with ``_reason`` (null = accepted), for
-    counting, and ``value`` (the line) on rejected lines only; ``baskets`` has ``segment, basket_id, items``; ``quarantine`` the
-    ``QUARANTINE`` records of the rejected lines.
+    counting, and ``value`` (the line) on rejected lines only; ``baskets`` has ``segment,
+    basket_id, items``; ``quarantine`` the ``QUARANTINE`` records of the rejected lines.
     """
     from pyspark.sql import functions as F
 
@@ -149,7 +149,7 @@ def parse_basket_lines(
     if cleaning.reject_bad_encoding:
         reason = reason.when(bad_enc, F.lit(Reason.BAD_ENCODING.value))
     # the line's text is kept for the rejected lines only (the quarantine's ``raw``):
-    # caching 1M accepted lines' text cost ~2 s of compression on a 2-core server
+    # compressing 1M accepted lines' text into the cache cost ~0.8 s of a 6-7 s load
     classified = with_items.withColumn("_reason", reason).withColumn(
         "value", F.when(F.col("_reason").isNotNull(), F.col("value"))
     )

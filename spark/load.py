@@ -227,8 +227,8 @@ def _scan_lines(path: str, encoding: str, needle: str | None = None) -> LineScan
     bom = False
     lines = blank = 0
     holds_needle = False
-    # the file is read as Latin-1 (every byte one character): an ASCII needle is found
-    # in any encoding the settings accept
+    # the file is read as Latin-1 (every byte one character), so the needle is looked for
+    # as the bytes the file's encoding gives it
     probe = None
     if needle:
         try:
