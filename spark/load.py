@@ -563,8 +563,8 @@ def read_basket_lines(
     spark: SparkSession, specs: Sequence[str], inp: InputConfig
 ) -> tuple[DataFrame, tuple[str, ...]]:
     """Read basket-format files: one transaction per line. Returns ``(df, paths)`` with
-    columns ``value`` (the line, decoded with ``inp.encoding``), ``_source`` and ``_row_id`` (unique, increasing in file order; used as the
-    transaction id)."""
+    columns ``value`` (the line, decoded with ``inp.encoding``), ``_source`` and
+    ``_row_id`` (unique, increasing in file order; used as the transaction id)."""
     from pyspark.sql import functions as F
 
     paths = resolve_paths(specs)
