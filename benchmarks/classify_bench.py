@@ -123,9 +123,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=400_000, help="Records per feed.")
     parser.add_argument("--rounds", type=int, default=3, help="Timed rounds per feed.")
     parser.add_argument("--warmup", type=int, default=2, help="Untimed synthetic rounds first.")
-    parser.add_argument("--work", default=None, help="Scratch folder (default: a temp dir).")
+    parser.add_argument(
+        "--work",
+        default=None,
+        help="Scratch folder, kept afterwards (default: a temp dir, removed at the end).",
+    )
     args = parser.parse_args(argv)
-    work = Path(args.work or tempfile.mkdtemp(prefix="classify-bench-"))
+    if args.work is not None:
+        return run(args, Path(args.work))
+    with tempfile.TemporaryDirectory(prefix="classify-bench-") as work:
+        return run(args, Path(work))
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     paths = {feed: kafka_rows(feed, work, args.events) for feed in FEEDS}

@@ -31,6 +31,7 @@ wait has a deadline (``--timeout``). Per-batch laps are logged by the ``ingest``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import random
@@ -520,12 +521,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--work", default=None, help="Scratch folder (default: a temp dir).")
+    parser.add_argument(
+        "--work",
+        default=None,
+        help="Scratch folder, kept afterwards (default: a temp dir, removed at the end).",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("ingest").setLevel(logging.INFO)  # per-batch timings
     logging.getLogger("kafka").setLevel(logging.ERROR)  # the producers' slow-poll warnings
-    args.work = args.work or tempfile.mkdtemp(prefix="ingest-bench-")
+    with contextlib.ExitStack() as scratch:
+        if args.work is None:
+            # a full run leaves ~1 GB of Delta tables, checkpoints and broker logs
+            args.work = scratch.enter_context(tempfile.TemporaryDirectory(prefix="ingest-bench-"))
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", args.host)
     base = load_settings()
     settings = base.with_overrides(

@@ -20,8 +20,10 @@ beside the figures: on a shared machine they are only as good as it was idle.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -133,6 +135,7 @@ def main(
     given = params_for(con, reports)
     names = [n for n in pack.names() if not only or n in only]
     cwd = Path(tempfile.mkdtemp(prefix="bench-queries-"))
+    atexit.register(shutil.rmtree, cwd, ignore_errors=True)
     figures: list[dict[str, Any]] = []
     header = (
         f"{'query':<28}{'rows':>6}  {'in-process p50/p95 ms':>22}  {'CLI p50/p95 ms':>16}  goal"
