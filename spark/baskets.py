@@ -122,17 +122,20 @@ def customer_day_ready(lines: DataFrame) -> DataFrame:
 
 
 def parse_basket_lines(
-    raw: DataFrame, *, sep: str, cleaning: CleaningConfig
+    raw: DataFrame, *, sep: str, cleaning: CleaningConfig, proven_clean: bool = False
 ) -> tuple[DataFrame, DataFrame, DataFrame]:
     """Basket format: ``(classified, baskets, quarantine)``.
 
     ``classified`` has one row per input line with ``_reason`` (null = accepted), for
     counting, and ``value`` (the line) on rejected lines only; ``baskets`` has ``segment,
     basket_id, items``; ``quarantine`` the ``QUARANTINE`` records of the rejected lines.
+    ``proven_clean``: the driver has shown that no line holds a character the
+    bad-encoding rule rejects (:func:`spark.load.proven_clean`), so the rule is left out.
     """
     from pyspark.sql import functions as F
 
-    from spark.clean import _BAD_CHARS, has_bad_chars
+    from spark.char_check import has_bad_chars
+    from spark.clean import _BAD_CHARS
 
     # sort_array, not array_sort: array_sort's default comparator is a lambda, evaluated
     # interpreted for every comparison (the same order for the non-null strings here)
@@ -146,7 +149,7 @@ def parse_basket_lines(
     else:
         bad_enc = F.exists("items", lambda x: x.rlike(_BAD_CHARS))
     reason = F.when(F.size("items") == 0, F.lit(Reason.EMPTY_BASKET.value))
-    if cleaning.reject_bad_encoding:
+    if cleaning.reject_bad_encoding and not proven_clean:
         reason = reason.when(bad_enc, F.lit(Reason.BAD_ENCODING.value))
     # the line's text is kept for the rejected lines only (the quarantine's ``raw``):
     # compressing 1M accepted lines' text into the cache cost ~0.8 s of a 6-7 s load

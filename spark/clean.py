@@ -9,7 +9,6 @@ quarantine records. Nothing is dropped: ``accepted + rejected = input``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,15 +30,6 @@ _BAD_CHARS = "[\\p{Cc}\\uFFFD&&[^\\t\\n\\r]]"
 field may hold those). Written with Java's ``\\p{Cc}`` and a class intersection, which
 Java's regex engine tests faster than the same set as ranges: 2.3 s against 3.8 s over
 1M lines of 180 characters."""
-_BAD_CHARS_PY = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-"""The same characters for Python's ``re`` (Spark's pattern is Java's syntax)."""
-
-
-def has_bad_chars(text: str) -> bool:
-    """Whether ``text`` holds a character the bad-encoding rule rejects."""
-    return _BAD_CHARS_PY.search(text) is not None
-
-
 NUMBER = "^[ \\t\\r\\n]*+[+-]?+(?:[0-9]++(?:[.][0-9]*+)?+|[.][0-9]++)(?:[eE][+-]?+[0-9]++)?+[ \\t\\r\\n]*+\\z"
 """Plain decimal text: optional sign, digits with an optional fraction, an optional
 exponent, surrounding blanks. Spark's cast to double also takes ``Infinity``, ``NaN``,

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 from basket_core.config import ColumnsConfig, InputConfig
 from basket_core.errors import InputError
 from basket_core.reasons import FileReason
+from spark.char_check import file_is_clean
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -488,6 +489,21 @@ def inspect_basket(specs: Sequence[str], inp: InputConfig) -> LongInput:
     paths = resolve_paths(specs)
     layouts = tuple(scan_basket_file(p, inp) for p in paths if not is_remote(p))
     return LongInput(tuple(paths), False, ("value",), layouts)
+
+
+def proven_clean(inspected: LongInput | None, encoding: str) -> bool:
+    """Whether every input file is local and its bytes show that no line can fail the
+    bad-encoding rule (:func:`spark.char_check.file_is_clean`)."""
+    if inspected is None or not inspected.counted:
+        return False
+    clean = all(file_is_clean(f.path, encoding) for f in inspected.files)
+    if clean:
+        log.info(
+            "no undecodable or control character in the %d input file(s): Spark skips "
+            "the bad-encoding rule",
+            len(inspected.files),
+        )
+    return clean
 
 
 def read_csv_files(

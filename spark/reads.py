@@ -33,6 +33,7 @@ from spark.load import (
     InputError,
     LongInput,
     is_remote,
+    proven_clean,
     read_basket_lines,
     read_long,
     source_path,
@@ -83,7 +84,11 @@ def load_clean(
     if settings.input.format == "basket":
         raw, _ = read_basket_lines(spark, inputs, settings.input)
         classified, baskets, quarantine = parse_basket_lines(
-            raw, sep=settings.input.basket_sep, cleaning=settings.cleaning
+            raw,
+            sep=settings.input.basket_sep,
+            cleaning=settings.cleaning,
+            proven_clean=settings.cleaning.reject_bad_encoding
+            and proven_clean(inspected, settings.input.encoding),
         )
         classified = classified.persist()
         cached.append(classified)

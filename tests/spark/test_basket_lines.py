@@ -13,7 +13,7 @@ import pytest
 from basket_core.config import CleaningConfig
 from basket_core.reasons import Reason
 from spark.baskets import parse_basket_lines
-from spark.clean import has_bad_chars
+from spark.char_check import has_bad_chars
 
 ITEMS = [
     ["milk", "bread"],
@@ -121,13 +121,21 @@ def test_basket_files_are_decoded_with_the_configured_encoding(
     rejected: list[str],
 ) -> None:
     from basket_core.config import InputConfig
-    from spark.load import read_basket_lines
+    from spark.load import inspect_basket, proven_clean, read_basket_lines
 
     path = tmp_path / "baskets.txt"
     path.write_bytes(data)
-    raw, _ = read_basket_lines(spark, [str(path)], InputConfig(format="basket", encoding=encoding))
-    _, baskets, quarantine = parse_basket_lines(raw, sep=",", cleaning=CleaningConfig())
-    assert sorted(r["items"] for r in baskets.collect()) == kept
-    lines = [json.loads(r["raw"])["line"] for r in quarantine.collect()]
-    assert lines == rejected
-    assert {r["reason"] for r in quarantine.collect()} <= {Reason.BAD_ENCODING.value}
+    inp = InputConfig(format="basket", encoding=encoding)
+    raw, _ = read_basket_lines(spark, [str(path)], inp)
+    # the driver's byte check proves a file clean exactly when Spark's rule rejects no
+    # line of it; with the proof the rule is left out, and the result is the same
+    proven = proven_clean(inspect_basket([str(path)], inp), encoding)
+    assert proven == (not rejected)
+    for skip_rule in {False, proven}:
+        _, baskets, quarantine = parse_basket_lines(
+            raw, sep=",", cleaning=CleaningConfig(), proven_clean=skip_rule
+        )
+        assert sorted(r["items"] for r in baskets.collect()) == kept
+        lines = [json.loads(r["raw"])["line"] for r in quarantine.collect()]
+        assert lines == rejected
+        assert {r["reason"] for r in quarantine.collect()} <= {Reason.BAD_ENCODING.value}
