@@ -165,6 +165,16 @@ def spark_charset(encoding: str) -> str:
     return encoding
 
 
+def use_charset(spark: SparkSession, encoding: str) -> None:
+    """Let the session decode ``encoding`` as Java does. Spark 4 takes only a short list
+    of charsets (no windows-1252) and fails the job on a byte the charset does not map,
+    unless these two settings restore Java's own decoding, where such a byte becomes
+    U+FFFD (which the bad-encoding rule rejects)."""
+    if spark_charset(encoding) != "UTF-8":
+        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+        spark.conf.set("spark.sql.legacy.codingErrorAction", "true")
+
+
 class FileRejected(InputError):
     """One input file cannot be read as the settings say; ``reason`` is a
     ``basket_core.reasons.FileReason`` code and ``records`` the data records the line scan
@@ -512,6 +522,7 @@ def read_csv_files(
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    use_charset(spark, inp.encoding)
     schema = T.StructType(
         [T.StructField(n, T.StringType()) for n in names]
         + [T.StructField(CORRUPT_COL, T.StringType())]
@@ -587,11 +598,7 @@ def read_basket_lines(
     for p in paths:
         if not is_remote(p) and first_line(p, inp.encoding) is None:
             raise InputError(f"input file is empty: {p}")
-    if spark_charset(inp.encoding) != "UTF-8":
-        # Spark 4 decodes only a short list of charsets and fails the job on a byte the
-        # charset does not map, unless these two settings restore Java's own decoding
-        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
-        spark.conf.set("spark.sql.legacy.codingErrorAction", "true")
+    use_charset(spark, inp.encoding)
     raw = spark.read.text(list(paths))
     return raw.select(
         basket_line(F.col("value"), inp.encoding).alias("value"),

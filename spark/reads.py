@@ -95,11 +95,18 @@ def load_clean(
         reconcile(spark, inspected, count_reasons(classified, counts), counts, header=False)
         return Loaded(None, baskets, quarantine)
     raw_lines = read_long(spark, inputs, settings.input, settings.columns, inspected)
+    cleaning = settings.cleaning
+    # a CSV field is a part of its line with quotes and escapes taken out: it holds only
+    # characters of the file, so a file proven clean has no field the rule can reject
+    if cleaning.reject_bad_encoding and proven_clean(
+        inspected or raw_lines.inspected, settings.input.encoding
+    ):
+        cleaning = cleaning.model_copy(update={"reject_bad_encoding": False})
     classified, cleaned = clean_lines(
         raw_lines.df,
         data_columns=raw_lines.data_columns,
         columns=settings.columns,
-        cleaning=settings.cleaning,
+        cleaning=cleaning,
         timestamp_formats=settings.input.timestamp_formats,
     )
     classified = classified.persist()

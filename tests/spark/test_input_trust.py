@@ -183,3 +183,37 @@ def test_mine_without_the_default_store_column(spark, settings, tmp_path) -> Non
     s = settings.with_overrides(**{"mining.min_support": 0.3, "mining.min_confidence": 0.1})
     report = run_mine(s, MineRequest(inputs=(str(a),), run_id="nostore"), spark=spark)
     assert report.counts.accepted_rows == len(ROWS) and report.counts.rules > 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "description", "rejected"),
+    [
+        ("utf-8", "CAFÉ".encode(), False),
+        ("utf-8", b"CAF\xc9", True),  # not UTF-8: U+FFFD in Spark
+        ("utf-8", b"MUG\x00", True),
+        ("utf-8", "MUG\u0085".encode(), True),  # a C1 control
+        ("latin-1", b"CAF\xc9", False),
+        ("latin-1", b"MUG\x85", True),  # a C1 control in Latin-1
+        ("cp1252", b"CAF\xc9 \x80", False),  # É and the euro sign
+        ("cp1252", b"MUG\x81", True),  # not a cp1252 character
+    ],
+)
+def test_csv_files_proven_clean_skip_the_rule_and_lose_nothing(
+    spark, settings, tmp_path, encoding: str, description: bytes, rejected: bool
+) -> None:
+    """The driver's byte check lets Spark skip the bad-encoding rule only for a file in
+    which the rule would reject nothing: a row with a bad byte is still quarantined."""
+    from spark.load import proven_clean
+
+    path = write(tmp_path / "a.csv", HEADER, ROWS)
+    path.write_bytes(path.read_bytes().replace(b"WHITE METAL LANTERN", description))
+    s = _settings(settings).with_overrides(**{"input.encoding": encoding})
+    inspected = inspect_long([str(path)], s.input, s.columns)
+    assert proven_clean(inspected, encoding) == (not rejected)
+    counts = Counts()
+    loaded = load_clean(
+        spark, s, inputs=(str(path),), table=None, inspected=inspected, counts=counts, cached=[]
+    )
+    reasons = [r["reason"] for r in loaded.quarantine.collect()]
+    assert reasons == (["bad_encoding"] if rejected else [])
+    assert counts.input_rows == counts.accepted_rows + counts.rejected_rows == len(ROWS)
