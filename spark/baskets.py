@@ -122,7 +122,12 @@ def customer_day_ready(lines: DataFrame) -> DataFrame:
 
 
 def parse_basket_lines(
-    raw: DataFrame, *, sep: str, cleaning: CleaningConfig, proven_clean: bool = False
+    raw: DataFrame,
+    *,
+    sep: str,
+    cleaning: CleaningConfig,
+    proven_clean: bool = False,
+    proven_unspaced: bool = False,
 ) -> tuple[DataFrame, DataFrame, DataFrame]:
     """Basket format: ``(classified, baskets, quarantine)``.
 
@@ -130,7 +135,9 @@ def parse_basket_lines(
     counting, and ``value`` (the line) on rejected lines only; ``baskets`` has ``segment,
     basket_id, items``; ``quarantine`` the ``QUARANTINE`` records of the rejected lines.
     ``proven_clean``: the driver has shown that no line holds a character the
-    bad-encoding rule rejects (:func:`spark.load.proven_clean`), so the rule is left out.
+    bad-encoding rule rejects (:func:`spark.load.prove_files`), so the rule is left out;
+    ``proven_unspaced``: that no line holds a space next to the separator
+    (:func:`spaced_separators`), so every line takes the bare split.
     """
     from pyspark.sql import functions as F
 
@@ -139,7 +146,9 @@ def parse_basket_lines(
 
     # sort_array, not array_sort: array_sort's default comparator is a lambda, evaluated
     # interpreted for every comparison (the same order for the non-null strings here)
-    items = F.sort_array(F.array_distinct(split_items(F.col("value"), sep, cleaning)))
+    items = F.sort_array(
+        F.array_distinct(split_items(F.col("value"), sep, cleaning, unspaced=proven_unspaced))
+    )
     with_items = raw.select("value", "_source", "_row_id", items.alias("items"))
     if _plain_split(sep, cleaning) and not has_bad_chars(sep):
         # on the plain split every character of the line but the separators and spaces
@@ -175,7 +184,14 @@ def parse_basket_lines(
     return classified, baskets, quarantine
 
 
-def split_items(line: Column, sep: str, cleaning: CleaningConfig) -> Column:
+def spaced_separators(sep: str) -> tuple[str, str]:
+    """A space before or after the separator: the lines that need the regex split."""
+    return f" {sep}", f"{sep} "
+
+
+def split_items(
+    line: Column, sep: str, cleaning: CleaningConfig, *, unspaced: bool = False
+) -> Column:
     """A basket line's items, normalised as :func:`spark.clean.normalise_item` does, empty
     ones dropped.
 
@@ -184,7 +200,11 @@ def split_items(line: Column, sep: str, cleaning: CleaningConfig) -> Column:
     spaces around separators go with the split (``" *SEP *"``) and at the line's ends with
     one ``trim`` (Spark's ``trim`` removes spaces only), lower-casing applies to the whole
     line, and empty items go with ``array_remove``. Collapsing whitespace, or a separator
-    with spaces or upper-case letters, takes the per-item path."""
+    with spaces or upper-case letters, takes the per-item path. ``unspaced``: no line
+    holds :func:`spaced_separators` as read, so every line takes the bare split; with
+    ``casefold`` only for a separator of ASCII characters that are not letters (lower-
+    casing can turn a line's ``"X "`` into ``"x "``, and only ever yields letters and
+    marks)."""
     from pyspark.sql import functions as F
 
     plain = _regex_literal(sep)
@@ -199,7 +219,10 @@ def split_items(line: Column, sep: str, cleaning: CleaningConfig) -> Column:
     # which Java splits without a regex engine for a one-character separator: about half
     # the cost of the whole parse on 1M lines. Only the other lines pay for the regex.
     line = F.trim(line)
-    spaced = line.contains(f" {sep}") | line.contains(f"{sep} ")
+    if unspaced and (not cleaning.casefold or (sep.isascii() and not any(map(str.isalpha, sep)))):
+        return F.array_remove(F.split(line, plain), "")
+    before, after = spaced_separators(sep)
+    spaced = line.contains(before) | line.contains(after)
     parts = F.when(spaced, F.split(line, f" *{plain} *")).otherwise(F.split(line, plain))
     return F.array_remove(parts, "")
 

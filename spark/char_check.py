@@ -15,6 +15,8 @@ import codecs
 import gzip
 import re
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO, cast
 
 BAD_CHARS = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -151,18 +153,69 @@ def _open(path: str) -> IO[bytes]:
     return cast(IO[bytes], gzip.GzipFile(path, "rb") if gzipped else open(path, "rb"))
 
 
+@dataclass(frozen=True)
+class FileProof:
+    """What one pass over a file's bytes proves about all of its lines."""
+
+    clean: bool
+    """No line can fail the bad-encoding rule."""
+    lacks: frozenset[str]
+    """The strings asked about that no line holds."""
+
+
+def _encoded(needle: str, encoding: str) -> bytes | None:
+    try:
+        return needle.encode(encoding)
+    except UnicodeEncodeError:  # the file cannot hold it
+        return None
+
+
+def holds(window: bytes, needle: bytes) -> bool:
+    """Whether ``needle`` occurs in ``window``. Two-byte needles (a space next to a
+    one-byte separator) go through numpy: ``bytes.find`` stops at every separator byte
+    and took 0.6 s for two needles in the 1M file, numpy 0.06 s."""
+    if len(needle) != 2:
+        return needle in window
+    import numpy as np
+
+    data = np.frombuffer(window, dtype=np.uint8)
+    return bool(((data[:-1] == needle[0]) & (data[1:] == needle[1])).any())
+
+
+def prove(path: str, encoding: str, needles: Sequence[str] = ()) -> FileProof:
+    """One pass over the local file at ``path`` read in ``encoding``: whether it is clean
+    (:func:`file_is_clean`), and which of ``needles`` it lacks (in a charset the proof
+    covers, where a match of the encoded bytes is a match of the characters; none is
+    proven absent in any other, nor when the file cannot be read whole)."""
+    check = block_check(encoding)
+    if check is None:
+        return FileProof(False, frozenset())
+    wanted = {n: _encoded(n, encoding) for n in needles}
+    search = {n: b for n, b in wanted.items() if b is not None}
+    found: set[str] = set()
+    overlap = max((len(b) for b in search.values()), default=1) - 1
+    clean = True
+    tail = b""
+    try:
+        with _open(path) as fh:
+            while block := fh.read(CHUNK_BYTES):
+                clean = clean and check(block)
+                if search:
+                    # a needle may start in the previous block
+                    window = tail + block
+                    found.update(
+                        n for n, b in search.items() if n not in found and holds(window, b)
+                    )
+                    tail = window[len(window) - overlap :] if overlap else b""
+                if not clean and len(found) == len(search):
+                    break  # nothing more to learn
+    except (OSError, EOFError, zlib.error):
+        return FileProof(False, frozenset())
+    return FileProof(clean and check.end(), frozenset(wanted) - found)
+
+
 def file_is_clean(path: str, encoding: str) -> bool:
     """Whether no line of the local file at ``path``, read in ``encoding``, can fail the
     bad-encoding rule. False also for a charset the proof does not cover, and when the
     file cannot be read whole."""
-    check = block_check(encoding)
-    if check is None:
-        return False
-    try:
-        with _open(path) as fh:
-            while block := fh.read(CHUNK_BYTES):
-                if not check(block):
-                    return False
-    except (OSError, EOFError, zlib.error):
-        return False
-    return check.end()
+    return prove(path, encoding).clean

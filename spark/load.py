@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlparse
 from basket_core.config import ColumnsConfig, InputConfig
 from basket_core.errors import InputError
 from basket_core.reasons import FileReason
-from spark.char_check import file_is_clean
+from spark.char_check import FileProof, prove
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -501,19 +501,30 @@ def inspect_basket(specs: Sequence[str], inp: InputConfig) -> LongInput:
     return LongInput(tuple(paths), False, ("value",), layouts)
 
 
-def proven_clean(inspected: LongInput | None, encoding: str) -> bool:
-    """Whether every input file is local and its bytes show that no line can fail the
-    bad-encoding rule (:func:`spark.char_check.file_is_clean`)."""
-    if inspected is None or not inspected.counted:
-        return False
-    clean = all(file_is_clean(f.path, encoding) for f in inspected.files)
-    if clean:
+def prove_files(
+    inspected: LongInput | None, encoding: str, needles: Sequence[str] = ()
+) -> FileProof:
+    """What the bytes of every input file prove (:func:`spark.char_check.prove`): nothing
+    unless all of them are local."""
+    if inspected is None or not inspected.counted or not inspected.files:
+        return FileProof(False, frozenset())
+    proofs = [prove(f.path, encoding, needles) for f in inspected.files]
+    proof = FileProof(
+        all(p.clean for p in proofs), frozenset.intersection(*(p.lacks for p in proofs))
+    )
+    if proof.clean:
         log.info(
             "no undecodable or control character in the %d input file(s): Spark skips "
             "the bad-encoding rule",
-            len(inspected.files),
+            len(proofs),
         )
-    return clean
+    return proof
+
+
+def proven_clean(inspected: LongInput | None, encoding: str) -> bool:
+    """Whether every input file is local and its bytes show that no line can fail the
+    bad-encoding rule."""
+    return prove_files(inspected, encoding).clean
 
 
 def read_csv_files(

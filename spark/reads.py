@@ -25,6 +25,7 @@ from spark.baskets import (
     map_items,
     parse_basket_lines,
     read_item_map,
+    spaced_separators,
     to_baskets,
 )
 from spark.clean import REASON, clean_lines
@@ -33,6 +34,7 @@ from spark.load import (
     InputError,
     LongInput,
     is_remote,
+    prove_files,
     proven_clean,
     read_basket_lines,
     read_long,
@@ -83,12 +85,15 @@ def load_clean(
         return Loaded(lines, None, empty)
     if settings.input.format == "basket":
         raw, _ = read_basket_lines(spark, inputs, settings.input)
+        sep = settings.input.basket_sep
+        spaced = spaced_separators(sep)
+        proof = prove_files(inspected, settings.input.encoding, spaced)
         classified, baskets, quarantine = parse_basket_lines(
             raw,
-            sep=settings.input.basket_sep,
+            sep=sep,
             cleaning=settings.cleaning,
-            proven_clean=settings.cleaning.reject_bad_encoding
-            and proven_clean(inspected, settings.input.encoding),
+            proven_clean=proof.clean,
+            proven_unspaced=proof.lacks >= set(spaced),
         )
         classified = classified.persist()
         cached.append(classified)

@@ -139,3 +139,40 @@ def test_basket_files_are_decoded_with_the_configured_encoding(
         lines = [json.loads(r["raw"])["line"] for r in quarantine.collect()]
         assert lines == rejected
         assert {r["reason"] for r in quarantine.collect()} <= {Reason.BAD_ENCODING.value}
+
+
+@pytest.mark.parametrize(
+    ("sep", "cleaning", "lines", "unspaced"),
+    [
+        (",", CleaningConfig(), ["milk,bread", "  tea,milk  ", "a,,b"], True),
+        (",", CleaningConfig(), ["milk,bread", "tea , milk", "a,b"], False),
+        (",", CleaningConfig(), ["milk,bread", "tea, milk"], False),
+        (";", CleaningConfig(casefold=True), ["MILK;Bread", "tea;MILK"], True),
+        # lower-casing turns "X " into "x ": the file lacks "x " as read, but a line has it
+        ("x", CleaningConfig(casefold=True), ["milkxbread", "teaX milk"], False),
+    ],
+    ids=["unspaced", "spaced-both", "spaced-after", "casefold", "letter-separator"],
+)
+def test_a_file_without_spaced_separators_splits_the_same_on_the_bare_separator(
+    spark: Any, tmp_path: Any, sep: str, cleaning: Any, lines: list[str], unspaced: bool
+) -> None:
+    from basket_core.config import InputConfig
+    from spark.baskets import spaced_separators
+    from spark.load import inspect_basket, prove_files, read_basket_lines
+
+    path = tmp_path / "baskets.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    inp = InputConfig(format="basket", basket_sep=sep)
+    raw, _ = read_basket_lines(spark, [str(path)], inp)
+    spaced = spaced_separators(sep)
+    proof = prove_files(inspect_basket([str(path)], inp), "utf-8", spaced)
+    assert (proof.lacks >= set(spaced)) == unspaced or sep == "x"
+
+    def baskets(proven: bool) -> list[list[str]]:
+        _, found, _ = parse_basket_lines(raw, sep=sep, cleaning=cleaning, proven_unspaced=proven)
+        return sorted(r["items"] for r in found.collect())
+
+    assert baskets(proof.lacks >= set(spaced)) == baskets(False)
+    # and the bare split is what the proof saves: told wrongly, a spaced line splits wrong
+    if not unspaced and sep != "x":
+        assert baskets(True) != baskets(False)

@@ -96,3 +96,39 @@ def test_gzip_files_are_checked_on_their_text(tmp_path: Path) -> None:
     assert not file_is_clean(str(path), "utf-8")
     path.write_bytes(gzip.compress(b"milk,bread\n" * 1000)[:-30])  # truncated
     assert not file_is_clean(str(path), "utf-8")
+
+
+def test_needles_are_found_wherever_the_blocks_fall(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spark.char_check import prove
+
+    monkeypatch.setattr(char_check, "CHUNK_BYTES", 4)
+    path = tmp_path / "b.txt"
+    data = "café,thé\nmilk,bread\n".encode()
+    path.write_bytes(data)
+    assert prove(str(path), "utf-8", (" ,", ", ", "é,")).lacks == {" ,", ", "}
+    for at in range(len(data) + 1):
+        path.write_bytes(data[:at] + b"a ,b" + data[at:])
+        proof = prove(str(path), "utf-8", (" ,", ", "))
+        assert proof.lacks == {", "}, at
+        cuts_a_character = at < len(data) and data[at] & 0xC0 == 0x80
+        assert proof.clean != cuts_a_character, at
+    # a needle the charset cannot encode is in no file of it; a bad byte does not stop
+    # the search
+    path.write_bytes(b"milk\x00, bread\n")
+    proof = prove(str(path), "latin-1", ("\u20ac", ", ", " ,"))
+    assert not proof.clean
+    assert proof.lacks == {"\u20ac", " ,"}
+    # a charset the check does not cover proves nothing
+    assert prove(str(path), "shift_jis", (" ,",)).lacks == frozenset()
+
+
+def test_holds_finds_two_byte_needles_as_find_does() -> None:
+    from spark.char_check import holds
+
+    rng = random.Random(3)
+    for _ in range(5_000):
+        window = bytes(rng.choice(b"a ,;") for _ in range(rng.randint(0, 8)))
+        for needle in (b" ,", b", ", b",", b", ;", b""):
+            assert holds(window, needle) == (needle in window), (window, needle)
