@@ -183,8 +183,9 @@ def holds(window: bytes, needle: bytes) -> bool:
 
 
 def prove(path: str, encoding: str, needles: Sequence[str] = ()) -> FileProof:
-    """One pass over the local file at ``path`` read in ``encoding``: whether it is clean
-    (:func:`file_is_clean`), and which of ``needles`` it lacks (in a charset the proof
+    """One pass over the local file at ``path`` read in ``encoding``: whether no line can
+    fail the bad-encoding rule (False also for a charset the proof does not cover, and
+    when the file cannot be read whole), and which of ``needles`` it lacks (in a charset the proof
     covers, where a match of the encoded bytes is a match of the characters; none is
     proven absent in any other, nor when the file cannot be read whole)."""
     check = block_check(encoding)
@@ -212,10 +213,3 @@ def prove(path: str, encoding: str, needles: Sequence[str] = ()) -> FileProof:
     except (OSError, EOFError, zlib.error):
         return FileProof(False, frozenset())
     return FileProof(clean and check.end(), frozenset(wanted) - found)
-
-
-def file_is_clean(path: str, encoding: str) -> bool:
-    """Whether no line of the local file at ``path``, read in ``encoding``, can fail the
-    bad-encoding rule. False also for a charset the proof does not cover, and when the
-    file cannot be read whole."""
-    return prove(path, encoding).clean

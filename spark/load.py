@@ -521,12 +521,6 @@ def prove_files(
     return proof
 
 
-def proven_clean(inspected: LongInput | None, encoding: str) -> bool:
-    """Whether every input file is local and its bytes show that no line can fail the
-    bad-encoding rule."""
-    return prove_files(inspected, encoding).clean
-
-
 def read_csv_files(
     spark: SparkSession, paths: Sequence[str], names: Sequence[str], header: bool, inp: InputConfig
 ) -> DataFrame:

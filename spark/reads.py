@@ -35,7 +35,6 @@ from spark.load import (
     LongInput,
     is_remote,
     prove_files,
-    proven_clean,
     read_basket_lines,
     read_long,
     source_path,
@@ -103,8 +102,9 @@ def load_clean(
     cleaning = settings.cleaning
     # a CSV field is a part of its line with quotes and escapes taken out: it holds only
     # characters of the file, so a file proven clean has no field the rule can reject
-    if cleaning.reject_bad_encoding and proven_clean(
-        inspected or raw_lines.inspected, settings.input.encoding
+    if (
+        cleaning.reject_bad_encoding
+        and prove_files(inspected or raw_lines.inspected, settings.input.encoding).clean
     ):
         cleaning = cleaning.model_copy(update={"reject_bad_encoding": False})
     classified, cleaned = clean_lines(

@@ -121,7 +121,7 @@ def test_basket_files_are_decoded_with_the_configured_encoding(
     rejected: list[str],
 ) -> None:
     from basket_core.config import InputConfig
-    from spark.load import inspect_basket, proven_clean, read_basket_lines
+    from spark.load import inspect_basket, prove_files, read_basket_lines
 
     path = tmp_path / "baskets.txt"
     path.write_bytes(data)
@@ -129,7 +129,7 @@ def test_basket_files_are_decoded_with_the_configured_encoding(
     raw, _ = read_basket_lines(spark, [str(path)], inp)
     # the driver's byte check proves a file clean exactly when Spark's rule rejects no
     # line of it; with the proof the rule is left out, and the result is the same
-    proven = proven_clean(inspect_basket([str(path)], inp), encoding)
+    proven = prove_files(inspect_basket([str(path)], inp), encoding).clean
     assert proven == (not rejected)
     for skip_rule in {False, proven}:
         _, baskets, quarantine = parse_basket_lines(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from spark import char_check
-from spark.char_check import bytes_are_clean, file_is_clean, has_bad_chars
+from spark.char_check import bytes_are_clean, has_bad_chars, prove
 
 
 def clean_by_definition(data: bytes, encoding: str) -> bool:
@@ -58,51 +58,49 @@ def test_charsets_the_check_does_not_cover_are_never_proven(tmp_path: Path, enco
     path = tmp_path / "b.txt"
     path.write_bytes(b"milk,bread\n")
     assert not bytes_are_clean(b"milk,bread\n", encoding)
-    assert not file_is_clean(str(path), encoding)
+    assert not prove(str(path), encoding).clean
 
 
 def test_a_character_across_read_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(char_check, "CHUNK_BYTES", 5)
     path = tmp_path / "b.txt"
     path.write_text("café,thé\n€uro,crème\nnaïve", encoding="utf-8")
-    assert file_is_clean(str(path), "utf-8")
+    assert prove(str(path), "utf-8").clean
     # a C1 control, U+FFFD, an invalid byte, a control, and a character cut short at the
     # end of the file: each found wherever the blocks fall
     data = "café,thé\n€uro,crème\n".encode()
     for bad in ("x\x85y".encode(), "\ufffd".encode(), b"\xc3(", b"\x01", b"\xe2\x82"):
         for at in range(len(data) + 1):
             path.write_bytes(data[:at] + bad + data[at:])
-            assert not file_is_clean(str(path), "utf-8"), (bad, at)
+            assert not prove(str(path), "utf-8").clean, (bad, at)
         path.write_bytes(data + bad)
-        assert not file_is_clean(str(path), "utf-8"), bad
+        assert not prove(str(path), "utf-8").clean, bad
     # a line longer than a block
     path.write_text("é" * 1000 + "\n" + "x" * 1000, encoding="utf-8")
-    assert file_is_clean(str(path), "utf-8")
+    assert prove(str(path), "utf-8").clean
 
 
 def test_the_last_line_without_a_line_end_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "b.txt"
     path.write_bytes(b"milk,bread\nmilk,\x7f")
-    assert not file_is_clean(str(path), "utf-8")
+    assert not prove(str(path), "utf-8").clean
     path.write_bytes(b"milk,bread\nmilk,tea")
-    assert file_is_clean(str(path), "utf-8")
+    assert prove(str(path), "utf-8").clean
 
 
 def test_gzip_files_are_checked_on_their_text(tmp_path: Path) -> None:
     path = tmp_path / "b.txt.gz"
     path.write_bytes(gzip.compress(b"milk,bread\n" * 1000))
-    assert file_is_clean(str(path), "utf-8")
+    assert prove(str(path), "utf-8").clean
     path.write_bytes(gzip.compress(b"milk,bread\n" * 1000 + b"tea\x00\n"))
-    assert not file_is_clean(str(path), "utf-8")
+    assert not prove(str(path), "utf-8").clean
     path.write_bytes(gzip.compress(b"milk,bread\n" * 1000)[:-30])  # truncated
-    assert not file_is_clean(str(path), "utf-8")
+    assert not prove(str(path), "utf-8").clean
 
 
 def test_needles_are_found_wherever_the_blocks_fall(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spark.char_check import prove
-
     monkeypatch.setattr(char_check, "CHUNK_BYTES", 4)
     path = tmp_path / "b.txt"
     data = "café,thé\nmilk,bread\n".encode()

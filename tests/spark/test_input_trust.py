@@ -203,13 +203,13 @@ def test_csv_files_proven_clean_skip_the_rule_and_lose_nothing(
 ) -> None:
     """The driver's byte check lets Spark skip the bad-encoding rule only for a file in
     which the rule would reject nothing: a row with a bad byte is still quarantined."""
-    from spark.load import proven_clean
+    from spark.load import prove_files
 
     path = write(tmp_path / "a.csv", HEADER, ROWS)
     path.write_bytes(path.read_bytes().replace(b"WHITE METAL LANTERN", description))
     s = _settings(settings).with_overrides(**{"input.encoding": encoding})
     inspected = inspect_long([str(path)], s.input, s.columns)
-    assert proven_clean(inspected, encoding) == (not rejected)
+    assert prove_files(inspected, encoding).clean == (not rejected)
     counts = Counts()
     loaded = load_clean(
         spark, s, inputs=(str(path),), table=None, inspected=inspected, counts=counts, cached=[]
