@@ -298,7 +298,10 @@ class KafkaConfig(_Section):
     max_event_bytes: int = Field(default=16 * 1024, ge=1)  # larger events are quarantined
     starting_offsets: str = "earliest"  # earliest | latest | Spark's per-partition JSON
     trigger_seconds: float = Field(default=1.0, gt=0)  # micro-batch interval (continuous)
-    max_offsets_per_trigger: int | None = Field(default=200_000, ge=1)  # None: no limit
+    # Events per micro-batch while catching up (a live feed's batches hold what arrived
+    # since the last one, far fewer); each batch pays ~3 s of fixed costs, so a backlog
+    # drains faster in larger ones (docs/ingest-performance.md). None: no limit
+    max_offsets_per_trigger: int | None = Field(default=500_000, ge=1)
     max_partition_fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # consumer fetch
 
 
