@@ -392,6 +392,17 @@ def after_rows(batches: list[BatchTimes], rows: int) -> list[BatchTimes]:
     return out
 
 
+def _consumed(query: Any, rows: int, deadline: float) -> None:
+    """Wait until the query's batches have read ``rows`` rows in all, from its progress
+    reports (driver state: no Spark job). A batch reports after its commit, so those rows
+    are in the table then; polling the table itself ran a count job every half second
+    beside the last measured batches, on the same two cores, and lengthened them."""
+    while time.monotonic() < deadline:
+        if sum(int(p["numInputRows"]) for p in query.recentProgress) >= rows:
+            return
+        time.sleep(0.25)
+
+
 def _in_table(rows: Any, n: int, deadline: float) -> int:
     count = 0
     while time.monotonic() < deadline:
@@ -442,6 +453,7 @@ def latency(spark: Any, settings: Settings, bootstrap: str, args: argparse.Names
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             feed = pool.submit(_feed, bootstrap, topic, n, args.rate)
             report["r"] = feed.result(timeout=args.seconds + args.timeout)
+        _consumed(query, args.warmup_events + n, time.monotonic() + args.timeout)
         _in_table(measured, n, time.monotonic() + args.timeout)
         progress = list(query.recentProgress)
     finally:
