@@ -145,11 +145,15 @@ def bytes_are_clean(data: bytes, encoding: str) -> bool:
     return check is not None and check(data) and check.end()
 
 
-def _open(path: str) -> IO[bytes]:
-    """The file's bytes, gunzipped when it starts with gzip's magic bytes (as
-    ``spark.load.open_text`` reads it)."""
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_bytes(path: str) -> IO[bytes]:
+    """A local file's bytes, gunzipped when it starts with gzip's magic bytes, whatever
+    its name (Spark goes by the name; the driver's scan of a local file in ``spark.load``
+    refuses one whose name and bytes disagree)."""
     with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
+        gzipped = probe.read(2) == GZIP_MAGIC
     return cast(IO[bytes], gzip.GzipFile(path, "rb") if gzipped else open(path, "rb"))
 
 
@@ -198,7 +202,7 @@ def prove(path: str, encoding: str, needles: Sequence[str] = ()) -> FileProof:
     clean = True
     tail = b""
     try:
-        with _open(path) as fh:
+        with open_bytes(path) as fh:
             while block := fh.read(CHUNK_BYTES):
                 clean = clean and check(block)
                 if search:

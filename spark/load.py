@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import glob
-import gzip
 import io
 import logging
 import os
@@ -20,13 +19,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NamedTuple, cast
+from typing import IO, TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote, urlparse
 
 from basket_core.config import ColumnsConfig, InputConfig
 from basket_core.errors import InputError
 from basket_core.reasons import FileReason
-from spark.char_check import FileProof, prove
+from spark.char_check import GZIP_MAGIC, FileProof, open_bytes, prove
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -40,7 +39,6 @@ RESERVED_COLUMNS = frozenset({SOURCE_COL, CORRUPT_COL, "_metadata"})
 column): a header naming one of them (in any case) is refused."""
 _REMOTE = ("s3://", "s3a://", "s3n://", "hdfs://", "gs://", "abfs://", "abfss://")
 _OTHER_DELIMITERS = (";", "\t", "|", ",")
-GZIP_MAGIC = b"\x1f\x8b"
 BOM = "\ufeff"
 BOM_LATIN1 = BOM.encode("utf-8").decode("latin-1")
 SPARK_BLANK = "".join(map(chr, range(33)))
@@ -105,10 +103,7 @@ def source_path(uri: str) -> str:
 def open_text(path: str, encoding: str) -> IO[str]:
     """A local file as text, gunzipped when it starts with gzip's magic bytes, universal
     newlines (``\\n``, ``\\r\\n`` and ``\\r`` end a line, as in Spark's line reader)."""
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == GZIP_MAGIC
-    binary = cast(IO[bytes], gzip.GzipFile(path, "rb") if gzipped else open(path, "rb"))  # noqa: SIM115
-    return io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline=None)
+    return io.TextIOWrapper(open_bytes(path), encoding=encoding, errors="replace", newline=None)
 
 
 def head_lines(path: str, encoding: str, count: int) -> list[str]:
