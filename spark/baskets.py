@@ -219,12 +219,23 @@ def split_items(
     # which Java splits without a regex engine for a one-character separator: about half
     # the cost of the whole parse on 1M lines. Only the other lines pay for the regex.
     line = F.trim(line)
-    if unspaced and (not cleaning.casefold or (sep.isascii() and not any(map(str.isalpha, sep)))):
+    if unspaced and unspaced_split_applies(sep, cleaning):
         return F.array_remove(F.split(line, plain), "")
     before, after = spaced_separators(sep)
     spaced = line.contains(before) | line.contains(after)
     parts = F.when(spaced, F.split(line, f" *{plain} *")).otherwise(F.split(line, plain))
     return F.array_remove(parts, "")
+
+
+def unspaced_split_applies(sep: str, cleaning: CleaningConfig) -> bool:
+    """Whether :func:`split_items` takes the bare split for lines proven to hold no
+    :func:`spaced_separators`: on the plain split with trimming, and with ``casefold``
+    only for a separator of ASCII characters that are not letters."""
+    return (
+        _plain_split(sep, cleaning)
+        and cleaning.trim
+        and (not cleaning.casefold or (sep.isascii() and not any(map(str.isalpha, sep))))
+    )
 
 
 def _plain_split(sep: str, cleaning: CleaningConfig) -> bool:

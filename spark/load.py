@@ -504,16 +504,9 @@ def prove_files(
     if inspected is None or not inspected.counted or not inspected.files:
         return FileProof(False, frozenset())
     proofs = [prove(f.path, encoding, needles) for f in inspected.files]
-    proof = FileProof(
+    return FileProof(
         all(p.clean for p in proofs), frozenset.intersection(*(p.lacks for p in proofs))
     )
-    if proof.clean:
-        log.info(
-            "no undecodable or control character in the %d input file(s): Spark skips "
-            "the bad-encoding rule",
-            len(proofs),
-        )
-    return proof
 
 
 def read_csv_files(

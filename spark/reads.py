@@ -10,6 +10,7 @@ run's :class:`~spark.report.Counts`.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +28,9 @@ from spark.baskets import (
     read_item_map,
     spaced_separators,
     to_baskets,
+    unspaced_split_applies,
 )
+from spark.char_check import FileProof
 from spark.clean import REASON, clean_lines
 from spark.load import (
     SOURCE_COL,
@@ -43,6 +46,8 @@ from spark.report import Counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
 
 ATTRIBUTES = "attributes"
 
@@ -84,15 +89,20 @@ def load_clean(
         return Loaded(lines, None, empty)
     if settings.input.format == "basket":
         raw, _ = read_basket_lines(spark, inputs, settings.input)
-        sep = settings.input.basket_sep
-        spaced = spaced_separators(sep)
-        proof = prove_files(inspected, settings.input.encoding, spaced)
+        sep, cleaning = settings.input.basket_sep, settings.cleaning
+        # the driver's byte pass, only for what these settings can skip with it
+        spaced = spaced_separators(sep) if unspaced_split_applies(sep, cleaning) else ()
+        proof = (
+            prove_files(inspected, settings.input.encoding, spaced)
+            if cleaning.reject_bad_encoding or spaced
+            else FileProof(False, frozenset())
+        )
         classified, baskets, quarantine = parse_basket_lines(
             raw,
             sep=sep,
-            cleaning=settings.cleaning,
-            proven_clean=proof.clean,
-            proven_unspaced=proof.lacks >= set(spaced),
+            cleaning=cleaning,
+            proven_clean=cleaning.reject_bad_encoding and _encoding_rule_needless(proof),
+            proven_unspaced=bool(spaced) and proof.lacks >= set(spaced),
         )
         classified = classified.persist()
         cached.append(classified)
@@ -102,9 +112,8 @@ def load_clean(
     cleaning = settings.cleaning
     # a CSV field is a part of its line with quotes and escapes taken out: it holds only
     # characters of the file, so a file proven clean has no field the rule can reject
-    if (
-        cleaning.reject_bad_encoding
-        and prove_files(inspected or raw_lines.inspected, settings.input.encoding).clean
+    if cleaning.reject_bad_encoding and _encoding_rule_needless(
+        prove_files(inspected or raw_lines.inspected, settings.input.encoding)
     ):
         cleaning = cleaning.model_copy(update={"reject_bad_encoding": False})
     classified, cleaned = clean_lines(
@@ -119,6 +128,18 @@ def load_clean(
     per_file = count_reasons(classified, counts)
     reconcile(spark, inspected or raw_lines.inspected, per_file, counts, header=raw_lines.header)
     return Loaded(cleaned.accepted, None, cleaned.rejected)
+
+
+def _encoding_rule_needless(proof: FileProof) -> bool:
+    """Whether the driver proved that no input line can fail the bad-encoding rule, so
+    Spark leaves it out (said in the log: the plan differs then). Asked only when the
+    rule is on."""
+    if proof.clean:
+        log.info(
+            "no undecodable or control character in the input files: Spark skips the "
+            "bad-encoding rule"
+        )
+    return proof.clean
 
 
 class ReconcileError(InputError):

@@ -217,3 +217,79 @@ def test_csv_files_proven_clean_skip_the_rule_and_lose_nothing(
     reasons = [r["reason"] for r in loaded.quarantine.collect()]
     assert reasons == (["bad_encoding"] if rejected else [])
     assert counts.input_rows == counts.accepted_rows + counts.rejected_rows == len(ROWS)
+
+
+@pytest.mark.parametrize(
+    ("rule_on", "cleaning", "passes"),
+    [
+        (True, {}, 1),  # the rule can be skipped, and the bare split
+        (False, {}, 1),  # the bare split alone
+        (True, {"cleaning.collapse_whitespace": True}, 1),  # the rule alone
+        (False, {"cleaning.collapse_whitespace": True}, 0),  # nothing the pass could save
+    ],
+)
+def test_basket_files_get_the_byte_pass_only_for_what_it_can_skip(
+    spark, settings, tmp_path, monkeypatch, caplog, rule_on: bool, cleaning: dict, passes: int
+) -> None:
+    """The driver reads every basket file once more only when the settings leave it
+    something to skip, and says that Spark skips the bad-encoding rule only when the rule
+    is on. With the rule off, a line with a control character is mined like any other."""
+    import logging
+
+    import spark.reads as reads
+    from spark.load import inspect_basket
+
+    path = tmp_path / "baskets.txt"
+    path.write_bytes(b"milk,bread\ntea,caf\x07e\n,\n")
+    s = settings.with_overrides(
+        **{
+            "input.format": "basket",
+            "input.basket_sep": ",",
+            "cleaning.reject_bad_encoding": rule_on,
+            **cleaning,
+        }
+    )
+    calls = []
+    real = reads.prove_files
+    monkeypatch.setattr(reads, "prove_files", lambda *a: calls.append(a) or real(*a))
+    counts = Counts()
+    with caplog.at_level(logging.INFO, logger="spark.reads"):
+        loaded = load_clean(
+            spark,
+            s,
+            inputs=(str(path),),
+            table=None,
+            inspected=inspect_basket([str(path)], s.input),
+            counts=counts,
+            cached=[],
+        )
+    assert len(calls) == passes
+    assert "skips the bad-encoding rule" not in caplog.text  # the file holds a BEL
+    reasons = sorted(r["reason"] for r in loaded.quarantine.collect())
+    assert reasons == (["bad_encoding", "empty_basket"] if rule_on else ["empty_basket"])
+    assert counts.input_rows == counts.accepted_rows + counts.rejected_rows == 3
+
+
+def test_basket_files_proven_clean_say_the_rule_is_skipped(spark, settings, tmp_path, caplog):
+    import logging
+
+    from spark.load import inspect_basket
+
+    path = tmp_path / "baskets.txt"
+    path.write_text("milk,bread\ntea,café\n", encoding="utf-8")
+    for rule_on in (True, False):
+        s = settings.with_overrides(
+            **{"input.format": "basket", "cleaning.reject_bad_encoding": rule_on}
+        )
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="spark.reads"):
+            load_clean(
+                spark,
+                s,
+                inputs=(str(path),),
+                table=None,
+                inspected=inspect_basket([str(path)], s.input),
+                counts=Counts(),
+                cached=[],
+            )
+        assert ("Spark skips the bad-encoding rule" in caplog.text) == rule_on
