@@ -34,6 +34,7 @@ from basket_devtools.processes import port_open, stop_pid
 STATE_FILE = "server.json"
 SETTINGS_FILE = "settings.json"
 _SERVE = "--serve"
+JVM_CHECK_S = 1.0
 
 
 class ConnectServerError(RuntimeError):
@@ -241,7 +242,14 @@ def serve_settings(settings: Settings, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     print(f"spark connect listening on sc://{host}:{port}", flush=True)
-    done.wait()
+    # the JVM is a child process: if it dies (killed, out of memory), this process must
+    # not stay up as a server that never answers (`status` would say "starting" forever
+    # and `start` would refuse to replace it)
+    jvm = getattr(spark.sparkContext._gateway, "proc", None)
+    while not done.wait(JVM_CHECK_S):
+        if jvm is not None and jvm.poll() is not None:
+            print(f"the Spark driver JVM exited (code {jvm.returncode}): stopping", flush=True)
+            sys.exit(1)
     spark.stop()
 
 
