@@ -70,20 +70,34 @@ def one_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def user_error(exc: Exception) -> click.ClickException:
-    """The click exception (exit 2 for a usage mistake, 1 otherwise) for ``exc``."""
+def user_error(exc: Exception, settings: Any = None) -> click.ClickException:
+    """The click exception (exit 2 for a usage mistake, 1 otherwise) for ``exc``
+    (``settings``: the command's, to name a Spark Connect server that went away)."""
     from pydantic import ValidationError
 
     from basket.commands.options import BadOption
+    from basket_core.config import Settings
     from basket_core.errors import InputError, OptionError, ServiceUnavailable
 
     if isinstance(exc, ValidationError | OptionError):
         return BadOption(one_line(exc))
     if isinstance(exc, InputError | ServiceUnavailable):
         return click.ClickException(one_line(exc))
+    if isinstance(settings, Settings) and settings.spark.remote and _connect_lost(exc):
+        return click.ClickException(
+            f"the Spark Connect server {settings.spark.remote} stopped answering during the "
+            f"command (retried for {settings.spark.connect_retry_s:g} s, "
+            "spark.connect_retry_s); `basket services status spark` shows whether it runs"
+        )
     return click.ClickException(
         f"{type(exc).__name__}: {one_line(exc)} (run with -v for the traceback)"
     )
+
+
+def _connect_lost(exc: BaseException) -> bool:
+    from spark.session import connect_lost
+
+    return connect_lost(exc)
 
 
 class LazyGroup(click.Group):
@@ -97,7 +111,7 @@ class LazyGroup(click.Group):
         except Exception as exc:
             if ctx.meta.get("basket.verbose", 0) > 0:
                 raise
-            raise user_error(exc) from exc
+            raise user_error(exc, ctx.obj) from exc
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # a command's --help must show even when the settings are invalid (main loads

@@ -231,6 +231,9 @@ class SparkConfig(_Section):
     remote: str | None = None
     # Port of `basket services start spark` (the local Spark Connect server).
     connect_port: int = Field(default=15002, ge=1, le=65535)
+    # How long a Spark Connect client retries a server that stopped answering before the
+    # command fails (the client library's own default is over 10 minutes, in silence).
+    connect_retry_s: float = Field(default=30.0, gt=0)
 
     @field_validator("remote", mode="before")
     @classmethod

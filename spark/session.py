@@ -287,13 +287,19 @@ def connect_session(settings: Settings) -> SparkSession:
     process exits."""
     import atexit
     import logging
+    import warnings
 
     from pyspark.sql import SparkSession
+
+    from spark.connect_retries import BoundedRetries
 
     remote = settings.spark.remote
     assert remote
     check_answers(remote)
     spark = SparkSession.builder.remote(remote).create()
+    spark.client.set_retry_policies([BoundedRetries(settings.spark.connect_retry_s)])
+    # the client warns "[RETRIES_EXCEEDED]" before it raises; the command says it once
+    warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
     atexit.register(_release, spark)
     runtime = session_conf(settings) | settings.spark.conf
     kept: list[str] = []
@@ -309,6 +315,24 @@ def connect_session(settings: Settings) -> SparkSession:
             ", ".join(sorted(kept)),
         )
     return spark
+
+
+def connect_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a Spark Connect call that found no server:
+    gRPC's UNAVAILABLE, raised once the retries are spent."""
+    import grpc
+
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for link in chain:
+        if isinstance(link, grpc.RpcError) and link.code() == grpc.StatusCode.UNAVAILABLE:
+            return True
+        if type(link).__name__ == "SparkConnectGrpcException" and "UNAVAILABLE" in str(link):
+            return True
+    return False
 
 
 def _release(spark: SparkSession) -> None:

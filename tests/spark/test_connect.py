@@ -357,3 +357,59 @@ def test_many_mines_on_one_server_stay_fast_and_flat(
     # 1,548 MiB after the last; its neighbours were not recorded)
     settled, last = statistics.median(rss[4:8]), statistics.median(rss[-4:])
     assert last <= 1.10 * settled, [r // 2**20 for r in rss]
+
+
+def test_a_killed_server_ends_its_clients_commands_in_one_line_soon(
+    spark_settings: Settings, settings: Settings, tmp_path: Path, connect_mode: None
+) -> None:
+    """A server of its own whose driver JVM is killed (kill -9): the server process goes
+    too (``status`` no longer reports a server that never answers), a client's next call
+    fails after about ``spark.connect_retry_s`` (not the client library's 10 minutes),
+    the calls right after fail at once, and the CLI says it in one line."""
+    import signal
+    import time
+
+    from basket.cli import user_error
+    from basket_devtools.processes import free_port
+    from basket_devtools.spark_connect import SparkConnectServer, _descendants
+    from spark.session import connect_lost, connect_session
+
+    server = SparkConnectServer(
+        tmp_path / "state",
+        spark_settings.with_overrides(**{"spark.driver_memory": "1g"}),
+        host="127.0.0.1",
+        port=free_port("127.0.0.1"),
+    )
+    state = server.start()
+    try:
+        client_settings = settings.with_overrides(
+            **{"spark.remote": state.url, "spark.connect_retry_s": 2.0}
+        )
+        session = connect_session(client_settings)
+        assert session.range(3).count() == 3
+        jvms = [
+            p for p in _descendants(state.pid) if os.readlink(f"/proc/{p}/exe").endswith("java")
+        ]
+        assert len(jvms) == 1
+        os.kill(jvms[0], signal.SIGKILL)
+
+        started = time.monotonic()
+        with pytest.raises(Exception) as failed:
+            session.range(5).count()
+        waited = time.monotonic() - started
+        assert connect_lost(failed.value)
+        assert 1.5 <= waited < 20, waited
+        started = time.monotonic()
+        with pytest.raises(Exception) as again:
+            session.range(7).count()
+        assert connect_lost(again.value) and time.monotonic() - started < 1.5
+
+        message = user_error(failed.value, client_settings).format_message()
+        assert message.startswith(f"the Spark Connect server {state.url} stopped answering")
+        assert "\n" not in message and "(retried for 2 s" in message
+
+        assert server._proc is not None
+        assert server._proc.wait(timeout=15) == 1  # the server process exits on its own
+        assert read_state(tmp_path / "state") is None
+    finally:
+        server.stop()
