@@ -78,12 +78,13 @@ def user_error(exc: Exception, settings: Any = None) -> click.ClickException:
     from basket.commands.options import BadOption
     from basket_core.config import Settings
     from basket_core.errors import InputError, OptionError, ServiceUnavailable
+    from spark.session import connect_lost
 
     if isinstance(exc, ValidationError | OptionError):
         return BadOption(one_line(exc))
     if isinstance(exc, InputError | ServiceUnavailable):
         return click.ClickException(one_line(exc))
-    if isinstance(settings, Settings) and settings.spark.remote and _connect_lost(exc):
+    if isinstance(settings, Settings) and settings.spark.remote and connect_lost(exc):
         return click.ClickException(
             f"the Spark Connect server {settings.spark.remote} stopped answering during the "
             f"command (retried for {settings.spark.connect_retry_s:g} s, "
@@ -92,12 +93,6 @@ def user_error(exc: Exception, settings: Any = None) -> click.ClickException:
     return click.ClickException(
         f"{type(exc).__name__}: {one_line(exc)} (run with -v for the traceback)"
     )
-
-
-def _connect_lost(exc: BaseException) -> bool:
-    from spark.session import connect_lost
-
-    return connect_lost(exc)
 
 
 class LazyGroup(click.Group):

@@ -167,6 +167,11 @@ class FileProof:
     """The strings asked about that no line holds."""
 
 
+NO_PROOF = FileProof(False, frozenset())
+"""What a file proves that was not read whole, was not local, or is in a charset the
+proof does not cover: nothing."""
+
+
 def _encoded(needle: str, encoding: str) -> bytes | None:
     try:
         return needle.encode(encoding)
@@ -194,7 +199,7 @@ def prove(path: str, encoding: str, needles: Sequence[str] = ()) -> FileProof:
     proven absent in any other, nor when the file cannot be read whole)."""
     check = block_check(encoding)
     if check is None:
-        return FileProof(False, frozenset())
+        return NO_PROOF
     wanted = {n: _encoded(n, encoding) for n in needles}
     search = {n: b for n, b in wanted.items() if b is not None}
     found: set[str] = set()
@@ -215,5 +220,5 @@ def prove(path: str, encoding: str, needles: Sequence[str] = ()) -> FileProof:
                 if not clean and len(found) == len(search):
                     break  # nothing more to learn
     except (OSError, EOFError, zlib.error):
-        return FileProof(False, frozenset())
+        return NO_PROOF
     return FileProof(clean and check.end(), frozenset(wanted) - found)

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 from basket_core.config import ColumnsConfig, InputConfig
 from basket_core.errors import InputError
 from basket_core.reasons import FileReason
-from spark.char_check import GZIP_MAGIC, FileProof, open_bytes, prove
+from spark.char_check import GZIP_MAGIC, NO_PROOF, FileProof, open_bytes, prove
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -502,7 +502,7 @@ def prove_files(
     """What the bytes of every input file prove (:func:`spark.char_check.prove`): nothing
     unless all of them are local."""
     if inspected is None or not inspected.counted or not inspected.files:
-        return FileProof(False, frozenset())
+        return NO_PROOF
     proofs = [prove(f.path, encoding, needles) for f in inspected.files]
     return FileProof(
         all(p.clean for p in proofs), frozenset.intersection(*(p.lacks for p in proofs))

@@ -30,7 +30,7 @@ from spark.baskets import (
     to_baskets,
     unspaced_split_applies,
 )
-from spark.char_check import FileProof
+from spark.char_check import NO_PROOF, FileProof
 from spark.clean import REASON, clean_lines
 from spark.load import (
     SOURCE_COL,
@@ -95,7 +95,7 @@ def load_clean(
         proof = (
             prove_files(inspected, settings.input.encoding, spaced)
             if cleaning.reject_bad_encoding or spaced
-            else FileProof(False, frozenset())
+            else NO_PROOF
         )
         classified, baskets, quarantine = parse_basket_lines(
             raw,

@@ -321,6 +321,7 @@ def connect_lost(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) is a Spark Connect call that found no server:
     gRPC's UNAVAILABLE, raised once the retries are spent."""
     import grpc
+    from pyspark.errors.exceptions.connect import SparkConnectGrpcException
 
     chain: list[BaseException] = []
     seen: BaseException | None = exc
@@ -330,7 +331,7 @@ def connect_lost(exc: BaseException) -> bool:
     for link in chain:
         if isinstance(link, grpc.RpcError) and link.code() == grpc.StatusCode.UNAVAILABLE:
             return True
-        if type(link).__name__ == "SparkConnectGrpcException" and "UNAVAILABLE" in str(link):
+        if isinstance(link, SparkConnectGrpcException) and "UNAVAILABLE" in str(link):
             return True
     return False
 
