@@ -110,6 +110,7 @@ def ingest_source(
 ) -> Source:
     """The stream source: CSV drops under ``input_dir`` (default: the landing folder) or
     the Kafka topic with every ``kafka.*`` setting."""
+    from ingest.offsets import check_topic
     from ingest.stream import files_source, kafka_source
 
     if kind == "files":
@@ -121,6 +122,7 @@ def ingest_source(
             max_files_per_trigger=max_files_per_trigger,
         )
     if kind == "kafka":
+        check_topic(settings.kafka.bootstrap_servers, settings.kafka.topic)
         return kafka_source(spark, settings.kafka)
     raise ValueError(f"unknown ingest source {kind!r}; use 'files' or 'kafka'")
 

@@ -58,6 +58,39 @@ def committed_offsets(checkpoint: str) -> Offsets | None:
     return _last_json(root / "offsets" / str(max(done)))
 
 
+def check_topic(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> None:
+    """Raise unless a broker answers at ``bootstrap_servers`` and holds ``topic``: Spark's
+    Kafka source retries a missing topic for a while and then fails the query with a
+    screenful of stack traces; a mistyped ``--topic`` deserves one line."""
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    from basket_core.errors import InputError, ServiceUnavailable
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
+        )
+    except KafkaError as exc:
+        raise ServiceUnavailable(
+            f"no Kafka broker answers at {bootstrap_servers} ({type(exc).__name__}); start "
+            "one (`basket services start kafka`) or pass --bootstrap-servers"
+        ) from exc
+    try:
+        topics = consumer.topics()
+    finally:
+        consumer.close()
+    if topic not in topics:
+        shown = sorted(t for t in topics if not t.startswith("__"))
+        there = ", ".join(shown[:10]) + (", ..." if len(shown) > 10 else "") or "none"
+        raise InputError(
+            f"topic {topic!r} does not exist on {bootstrap_servers} (topics there: {there}); "
+            "check --topic (kafka.topic)"
+        )
+
+
 def end_offsets(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> dict[str, int]:
     """The topic's end offset per partition, from the broker."""
     from kafka import KafkaConsumer, TopicPartition
