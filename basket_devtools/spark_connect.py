@@ -183,14 +183,7 @@ def live_heap_bytes(pid: int) -> int | None:
     jcmd = shutil.which("jcmd") or str(
         Path(os.environ.get("JAVA_HOME", "/nonexistent")) / "bin" / "jcmd"
     )
-    jvm = None
-    for candidate in (pid, *_descendants(pid)):
-        try:
-            if os.readlink(f"/proc/{candidate}/exe").endswith("/java"):
-                jvm = candidate
-                break
-        except OSError:
-            continue
+    jvm = jvm_pid(pid)
     if jvm is None or not Path(jcmd).exists():
         return None
     out = subprocess.run(
@@ -198,6 +191,19 @@ def live_heap_bytes(pid: int) -> int | None:
     ).stdout
     totals = [line.split() for line in out.splitlines() if line.startswith("Total")]
     return int(totals[-1][2]) if totals else None
+
+
+def jvm_pid(pid: int) -> int | None:
+    """The Java process among ``pid`` (the server's Python process, or the JVM itself) and
+    its descendants, from /proc; None without one (a child that exits meanwhile is
+    passed over)."""
+    for candidate in (pid, *_descendants(pid)):
+        try:
+            if os.readlink(f"/proc/{candidate}/exe").endswith("/java"):
+                return candidate
+        except OSError:
+            continue
+    return None
 
 
 def _descendants(pid: int) -> list[int]:

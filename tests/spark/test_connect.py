@@ -366,12 +366,13 @@ def test_a_killed_server_ends_its_clients_commands_in_one_line_soon(
     too (``status`` no longer reports a server that never answers), a client's next call
     fails after about ``spark.connect_retry_s`` (not the client library's 10 minutes),
     the calls right after fail at once, and the CLI says it in one line."""
+    import contextlib
     import signal
     import time
 
     from basket.cli import user_error
     from basket_devtools.processes import free_port
-    from basket_devtools.spark_connect import SparkConnectServer, _descendants
+    from basket_devtools.spark_connect import SparkConnectServer, jvm_pid
     from spark.session import connect_lost, connect_session
 
     server = SparkConnectServer(
@@ -387,11 +388,9 @@ def test_a_killed_server_ends_its_clients_commands_in_one_line_soon(
         )
         session = connect_session(client_settings)
         assert session.range(3).count() == 3
-        jvms = [
-            p for p in _descendants(state.pid) if os.readlink(f"/proc/{p}/exe").endswith("java")
-        ]
-        assert len(jvms) == 1
-        os.kill(jvms[0], signal.SIGKILL)
+        jvm = jvm_pid(state.pid)
+        assert jvm is not None and jvm != state.pid
+        os.kill(jvm, signal.SIGKILL)
 
         started = time.monotonic()
         with pytest.raises(Exception) as failed:
@@ -404,6 +403,8 @@ def test_a_killed_server_ends_its_clients_commands_in_one_line_soon(
             session.range(7).count()
         assert connect_lost(again.value) and time.monotonic() - started < 1.5
 
+        with contextlib.suppress(Exception):  # released now, while the give-up is fresh
+            session.stop()
         message = user_error(failed.value, client_settings).format_message()
         assert message.startswith(f"the Spark Connect server {state.url} stopped answering")
         assert "\n" not in message and "(retried for 2 s" in message
