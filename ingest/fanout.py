@@ -84,6 +84,8 @@ def producer(bootstrap_servers: str, **config: Any) -> Any:
     from kafka import KafkaProducer
     from kafka.errors import KafkaTimeoutError
 
+    from ingest.offsets import no_broker
+
     defaults: dict[str, Any] = {
         "acks": "all",
         "linger_ms": 5,
@@ -93,10 +95,7 @@ def producer(bootstrap_servers: str, **config: Any) -> Any:
     try:
         return KafkaProducer(bootstrap_servers=bootstrap_servers, **{**defaults, **config})
     except KafkaTimeoutError as exc:
-        raise ReplayError(
-            f"no Kafka broker answers at {bootstrap_servers}; start one (`basket services "
-            "start kafka`) or pass --bootstrap-servers"
-        ) from exc
+        raise ReplayError(no_broker(bootstrap_servers)) from exc
 
 
 def pace(started: float, sent: int, rate: float | None) -> None:

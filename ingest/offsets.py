@@ -58,6 +58,15 @@ def committed_offsets(checkpoint: str) -> Offsets | None:
     return _last_json(root / "offsets" / str(max(done)))
 
 
+def no_broker(bootstrap_servers: str, why: str = "") -> str:
+    """What to tell a user whose command found no Kafka broker (the replay's producer, the
+    ingest's topic check)."""
+    return (
+        f"no Kafka broker answers at {bootstrap_servers}{f' ({why})' if why else ''}; start "
+        "one (`basket services start kafka`) or pass --bootstrap-servers"
+    )
+
+
 def check_topic(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> None:
     """Raise unless a broker answers at ``bootstrap_servers`` and holds ``topic``: Spark's
     Kafka source retries a missing topic for a while and then fails the query with a
@@ -74,10 +83,7 @@ def check_topic(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> 
             bootstrap_timeout_ms=int(timeout_s * 1000),
         )
     except KafkaError as exc:
-        raise ServiceUnavailable(
-            f"no Kafka broker answers at {bootstrap_servers} ({type(exc).__name__}); start "
-            "one (`basket services start kafka`) or pass --bootstrap-servers"
-        ) from exc
+        raise ServiceUnavailable(no_broker(bootstrap_servers, type(exc).__name__)) from exc
     try:
         topics = consumer.topics()
     finally:
