@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from spark.arrow_rows import to_arrow
+
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     from pyspark.sql import DataFrame
@@ -51,7 +53,7 @@ def hold(
     nullability, rather than asked of the plan: over Spark Connect that is a round trip
     and an analysis of the whole plan."""
     if max_rows > 0:
-        table = df.limit(max_rows + 1).toArrow()
+        table = to_arrow(df.limit(max_rows + 1))
         if table.num_rows <= max_rows:
             if finish is not None:
                 table = finish.table(table)

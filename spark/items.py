@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from spark.arrow_rows import to_arrow
 from spark.fpcommon import check_min_support
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,7 +85,7 @@ def count_items(baskets: DataFrame, min_support: float) -> ItemCounts:
         )
     )
     try:
-        rows = per_segment.toArrow().to_pylist()
+        rows = to_arrow(per_segment).to_pylist()
         if len(rows) > 1:
             total = counted.where(known).select("item").distinct().count()
         else:

@@ -35,6 +35,7 @@ from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from spark.arrow_rows import to_arrow
 from spark.explosion import ExplosionGuard, bounds_from_lists
 from spark.fpcommon import as_itemsets, check_max_size, empty_itemsets, min_count
 from spark.items import ItemCounts, count_items
@@ -637,7 +638,7 @@ def mine_in_driver(
         if not vocab.items:
             continue
         segment = vocab.segment
-        table = wanted.where(F.col("segment") == segment).select("items").toArrow()
+        table = to_arrow(wanted.where(F.col("segment") == segment).select("items"))
         laps.lap("fetch_s")
         group = Group(len(groups), segment, 0, len(vocab.items) - 1, total_bytes(vocab))
         groups.append(group)

@@ -208,6 +208,43 @@ def test_delta_table_mined_over_connect_while_ingest_stays_in_process(
     _same_results(tmp_path / "there", tmp_path / "here", min_rules=3)
 
 
+def test_rows_come_to_the_client_in_one_round_trip(client: Any) -> None:
+    """:func:`spark.arrow_rows.to_arrow` gives ``toArrow()``'s table (types, nullability,
+    time zone, an empty result) without its schema request: one ExecutePlan, no
+    AnalyzePlan."""
+    from pyspark.sql import functions as F
+
+    from spark.arrow_rows import to_arrow
+
+    frame = client.range(6).select(
+        "id",
+        F.array(F.col("id").cast("string"), F.lit(None).cast("string")).alias("items"),
+        F.when(F.col("id") % 2 == 0, F.col("id") / 3).alias("maybe"),
+        F.timestamp_seconds(F.col("id")).alias("at"),
+        F.struct(F.col("id").alias("n"), F.lit("x").alias("s")).alias("pair"),
+    )
+    calls: list[str] = []
+    connection = client.client
+    for name in ("_analyze", "_execute_and_fetch"):
+        method = getattr(connection, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _method(*args, **kwargs)
+
+        setattr(connection, name, counted)
+    try:
+        for df in (frame, frame.where("id > 100")):
+            calls.clear()
+            got = to_arrow(df)
+            assert calls == ["_execute_and_fetch"]
+            want = df.toArrow()
+            assert got.schema == want.schema and got.equals(want)
+    finally:
+        for name in ("_analyze", "_execute_and_fetch"):
+            delattr(connection, name)
+
+
 def test_two_clients_at_once_are_isolated(remote: Settings, tmp_path: Path) -> None:
     """Two sessions mining at the same time: each has its own settings and temp views,
     and each gets its own baskets' result."""
