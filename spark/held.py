@@ -23,7 +23,7 @@ from spark.arrow_rows import to_arrow
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,27 @@ class Finish:
     frame: Callable[[DataFrame], DataFrame]
 
 
+@dataclass(frozen=True)
+class Held:
+    """What :func:`hold_rows` made of a result."""
+
+    frame: DataFrame
+    rows: int
+    table: pa.Table | None
+    """The rows in the driver, when they are held there (else cached on the cluster)."""
+
+
 def hold(
     df: DataFrame, max_rows: int, cached: list[DataFrame], finish: Finish | None = None
 ) -> tuple[DataFrame, int]:
+    """:func:`hold_rows`: the frame and its row count."""
+    held = hold_rows(df, max_rows, cached, finish)
+    return held.frame, held.rows
+
+
+def hold_rows(
+    df: DataFrame, max_rows: int, cached: list[DataFrame], finish: Finish | None = None
+) -> Held:
     """``df`` (then ``finish``) computed once and its row count: a local relation when it
     has at most ``max_rows`` rows, else cached (appended to ``cached`` for the caller to
     unpersist). Beyond ``max_rows`` the collect stops at ``max_rows + 1`` rows and the cache
@@ -57,14 +75,15 @@ def hold(
         if table.num_rows <= max_rows:
             if finish is not None:
                 table = finish.table(table)
-            return _local_relation(df, table), table.num_rows
+            return Held(local_relation(df.sparkSession, table), table.num_rows, table)
         del table
     kept = (finish.frame(df) if finish is not None else df).persist()
     cached.append(kept)
-    return kept, kept.count()
+    return Held(kept, kept.count(), None)
 
 
-def _local_relation(df: DataFrame, table: pa.Table) -> DataFrame:
+def local_relation(spark: SparkSession, table: pa.Table) -> DataFrame:
+    """``table`` as a frame of the session, its schema from the table's own."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    return df.sparkSession.createDataFrame(table, schema=from_arrow_schema(table.schema))
+    return spark.createDataFrame(table, schema=from_arrow_schema(table.schema))

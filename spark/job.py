@@ -28,7 +28,7 @@ from spark.edges import item_edges
 from spark.engine import mine_itemsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
-from spark.held import hold
+from spark.held import Held, hold, hold_rows, local_relation
 from spark.history import RunKind, previous_run
 from spark.items import count_items
 from spark.itemset_kinds import keep, with_kinds
@@ -43,6 +43,7 @@ from spark.load import (
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
 from spark.rules import RuleOptions, rule_tests, select_rules, untested_rules
+from spark.rules_table import untested_rules_table
 from spark.significance import preload
 from spark.writes import begin_attempt, write_results, write_run
 
@@ -197,7 +198,8 @@ def run_mine(
                 baskets, {seg: per_segment[seg] for seg in segments}, mining, item_counts
             )
             t_mine = time.perf_counter()
-            itemsets, counts.itemsets = hold(with_kinds(mined.itemsets), mining.held_rows, cached)
+            held_itemsets = hold_rows(with_kinds(mined.itemsets), mining.held_rows, cached)
+            itemsets, counts.itemsets = held_itemsets.frame, held_itemsets.rows
             progress.timings.update(mined.timings)
             progress.timings["mine_fpgrowth_s"] = round(time.perf_counter() - t_mine, 3)
             st.done(
@@ -208,11 +210,12 @@ def run_mine(
 
         with progress.stage("rules", "Derived association rules") as st:
             options = rule_options(mining)
-            untested = untested_rules(
-                itemsets, options, baskets={seg: per_segment[seg] for seg in segments}
-            )
-            all_rules, found = hold(
-                untested, mining.held_rows, cached, finish=rule_tests(options.p_adjust)
+            all_rules, found = derive_held_rules(
+                held_itemsets,
+                options,
+                {seg: per_segment[seg] for seg in segments},
+                mining.held_rows,
+                cached,
             )
             rules = select_rules(all_rules, options)
             counts.rules = rules.count() if rules is not all_rules else found
@@ -306,6 +309,26 @@ def run_mine(
         retain=settings.publish.retain_attempts,
     )
     return report
+
+
+def derive_held_rules(
+    itemsets: Held,
+    options: RuleOptions,
+    baskets: dict[str, int],
+    max_rows: int,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, int]:
+    """Every rule with its tests (:func:`spark.rules.derive_rules`) and their count: in the
+    driver when the itemsets are held there and the rules fit in ``max_rows``
+    (:mod:`spark.rules_table`), else on the cluster, held or cached (:func:`hold`)."""
+    finish = rule_tests(options.p_adjust)
+    if itemsets.table is not None:
+        untested = untested_rules_table(itemsets.table, options, baskets)
+        if untested.num_rows <= max_rows:
+            table = finish.table(untested)
+            return local_relation(itemsets.frame.sparkSession, table), table.num_rows
+        del untested  # more rules than the driver holds: the cluster derives and caches them
+    return hold(untested_rules(itemsets.frame, options, baskets), max_rows, cached, finish=finish)
 
 
 def rule_options(mining: MiningConfig) -> RuleOptions:

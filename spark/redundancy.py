@@ -24,6 +24,17 @@ MAX_ANTECEDENT_ITEMS = 20
 """Antecedents larger than this are not expanded (2^20 subsets each)."""
 
 
+def check_antecedent_size(largest: int | None) -> None:
+    """Refuse to expand antecedents of more than :data:`MAX_ANTECEDENT_ITEMS` items;
+    ``largest`` is the size of the largest itemset."""
+    if (largest or 0) - 1 > MAX_ANTECEDENT_ITEMS:
+        raise ValueError(
+            f"improvement needs every subset of each antecedent; the largest itemset has "
+            f"{largest} items (antecedents up to {MAX_ANTECEDENT_ITEMS} + 1): set "
+            "mining.max_size"
+        )
+
+
 def best_sub_rules(rules: DataFrame, itemsets: DataFrame) -> DataFrame:
     """(segment, antecedent, consequent, _sub_count, _sub_ant_count): for every rule with
     2+ antecedent items, the counts of its most confident proper sub-rule ``A' -> C``
@@ -78,12 +89,7 @@ def with_improvement(rules: DataFrame, itemsets: DataFrame, baskets: Column) -> 
     # checked on the itemsets (small, and cached by the job), not on the rules, whose
     # every column a max() here would compute once more
     largest = itemsets.agg(F.max("size")).first()
-    if largest is not None and (largest[0] or 0) - 1 > MAX_ANTECEDENT_ITEMS:
-        raise ValueError(
-            f"improvement needs every subset of each antecedent; the largest itemset has "
-            f"{largest[0]} items (antecedents up to {MAX_ANTECEDENT_ITEMS} + 1): set "
-            "mining.max_size"
-        )
+    check_antecedent_size(largest[0] if largest is not None else None)
     best = best_sub_rules(rules, itemsets)
     joined = rules.join(best, ["segment", "antecedent", "consequent"], "left")
     # the empty antecedent's rule: confidence P(C) = consequent_count / baskets

@@ -15,7 +15,7 @@ from basket_core import rule_key
 from basket_core.schemas import RULES
 from spark.bitmasks import bit_subsets
 from spark.held import Finish
-from spark.metrics import METRICS
+from spark.metrics import METRICS, SPARK_OPS
 from spark.significance import (
     Adjust,
     adjust,
@@ -80,6 +80,16 @@ def splits(itemsets: DataFrame, max_consequent: int) -> DataFrame:
     )
 
 
+def check_split_size(largest: int | None) -> None:
+    """Refuse to split itemsets of more than :data:`MAX_SPLIT_ITEMS` items in all ways
+    (``max_consequent > 1``); ``largest`` is the size of the largest itemset."""
+    if (largest or 0) > MAX_SPLIT_ITEMS:
+        raise ValueError(
+            f"max_consequent > 1 splits every itemset in all ways; the largest itemset "
+            f"has {largest} items (limit {MAX_SPLIT_ITEMS}): set mining.max_size"
+        )
+
+
 def derive_rules(
     itemsets: DataFrame,
     *,
@@ -124,10 +134,10 @@ def untested_rules(
     )
     rules = with_improvement(rules, itemsets, n)
     rules = rules.withColumn("rule_key", F.expr(rule_key.spark_sql()))
-    return rules.select(*(c for c in RULES.names if c not in _P_VALUES), BASKETS)
+    return rules.select(*(c for c in RULES.names if c not in P_VALUES), BASKETS)
 
 
-_P_VALUES = ("chi_squared_p", "fisher_p", "fisher_p_adjusted")
+P_VALUES = ("chi_squared_p", "fisher_p", "fisher_p_adjusted")
 
 
 def tested_rules(
@@ -189,11 +199,7 @@ def measured_rules(itemsets: DataFrame, options: RuleOptions) -> DataFrame:
 
     if options.max_consequent > 1:
         largest = itemsets.agg(F.max("size")).first()
-        if largest is not None and (largest[0] or 0) > MAX_SPLIT_ITEMS:
-            raise ValueError(
-                f"max_consequent > 1 splits every itemset in all ways; the largest itemset "
-                f"has {largest[0]} items (limit {MAX_SPLIT_ITEMS}): set mining.max_size"
-            )
+        check_split_size(largest[0] if largest is not None else None)
     base = itemsets.select("segment", "items", "count", "support")
     a = base.select(
         F.col("segment").alias("a_segment"),
@@ -235,7 +241,7 @@ def measured_rules(itemsets: DataFrame, options: RuleOptions) -> DataFrame:
             # while 0.01/0.05 is 0.19999999999999998)
             (F.col("count") / F.col("antecedent_count")).alias(name)
             if name == "confidence"
-            else fn(sAC, sA, sC).alias(name)
+            else fn(sAC, sA, sC, SPARK_OPS).alias(name)
             for name, fn in METRICS.items()
         ],
     ).where(F.col("confidence") >= options.min_confidence)

@@ -28,6 +28,8 @@ import numpy as np
 # at module level, not only for type checking: pandas_udf reads the functions' type hints
 import pandas as pd
 
+from spark.metrics import SPARK_OPS, Ops, Values
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy.typing as npt
     import pyarrow as pa
@@ -37,16 +39,12 @@ Adjust = Literal["bonferroni", "holm", "fdr", "none"]
 ADJUST_METHODS: tuple[Adjust, ...] = ("bonferroni", "holm", "fdr", "none")
 
 
-def chi_squared(a: Column, b: Column, c: Column, d: Column) -> Column:
-    """Pearson's chi-squared of a 2x2 table; 0 when a margin is empty (no evidence)."""
-    from pyspark.sql import functions as F
-
-    a, b, c, d = (x.cast("double") for x in (a, b, c, d))
+def chi_squared(a: Values, b: Values, c: Values, d: Values, ops: Ops) -> Values:
+    """Pearson's chi-squared of a 2x2 table of doubles (Spark columns or numpy arrays, as
+    the measures of :mod:`spark.metrics`); 0 when a margin is empty (no evidence)."""
     n = a + b + c + d
     margins = (a + b) * (c + d) * (a + c) * (b + d)
-    return F.when(margins == 0, F.lit(0.0)).otherwise(
-        n * (a * d - b * c) * (a * d - b * c) / margins
-    )
+    return ops.where(margins == 0, 0.0, n * (a * d - b * c) * (a * d - b * c) / margins)
 
 
 def chi_squared_tail(statistic: pd.Series) -> pd.Series:
@@ -92,7 +90,9 @@ def with_statistic(rules: DataFrame, baskets: Column) -> DataFrame:
     a = F.col("count")
     b = F.col("antecedent_count") - a
     c = F.col("consequent_count") - a
-    return rules.withColumn("chi_squared", chi_squared(a, b, c, baskets - a - b - c))
+    d = baskets - a - b - c
+    a, b, c, d = (x.cast("double") for x in (a, b, c, d))
+    return rules.withColumn("chi_squared", chi_squared(a, b, c, d, SPARK_OPS))
 
 
 def with_tails(rules: DataFrame, baskets: Column) -> DataFrame:
