@@ -346,6 +346,22 @@ def arrow_type(neutral: str) -> pa.DataType:
     return types[neutral]
 
 
+def arrow_schema(dataset: Dataset) -> pa.Schema:
+    """A dataset's columns as an Arrow schema, as :func:`spark_schema` declares them
+    (array elements never null), for results built in the driver."""
+    import pyarrow as pa
+
+    def field(column: Column) -> pa.Field:
+        kind = (
+            pa.list_(pa.field("element", pa.string(), nullable=False))
+            if column.type == "array<string>"
+            else arrow_type(column.type)
+        )
+        return pa.field(column.name, kind, nullable=column.nullable)
+
+    return pa.schema([field(column) for column in dataset.columns])
+
+
 def athena_type(neutral: str) -> str:
     """Hive DDL type used by Athena external tables."""
     return neutral  # the neutral vocabulary is Hive's

@@ -24,6 +24,7 @@ from spark.explosion import ExplosionGuard
 from spark.fpcommon import min_count
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql import DataFrame
 
     from spark.items import ItemCounts
@@ -39,6 +40,8 @@ class Mined:
     engine: str
     details: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    table: pa.Table | None = None
+    """The itemsets (``MINED_ITEMSETS``) when they were mined in the driver."""
 
 
 def resolve_engine(requested: str) -> str:
@@ -141,4 +144,4 @@ def _mine_pfp(
         **run.plan.describe(),
     }
     timings = {"mine_prepare_s": round(time.perf_counter() - t0, 3), **run.timings}
-    return Mined(run.itemsets, "pfp", details, timings)
+    return Mined(run.itemsets, "pfp", details, timings, run.table)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from basket_core.schemas import MINED_ITEMSETS, spark_schema
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql import Column, DataFrame, SparkSession
 
 
@@ -49,6 +50,30 @@ def as_itemsets(
         count.alias("count"),
         (count / n_baskets).alias("support"),
     ).select(*MINED_ITEMSETS.names)
+
+
+def as_itemsets_table(found: pa.Table) -> pa.Table:
+    """:func:`as_itemsets` on found itemsets held in the driver (``segment``, ``items``,
+    ``count``, ``n_baskets``): the same values, in the ``MINED_ITEMSETS`` columns as
+    declared."""
+    import numpy as np
+    import pyarrow as pa
+
+    from basket_core.schemas import arrow_schema
+
+    items = [sorted(found_items) for found_items in found.column("items").to_pylist()]
+    count = found.column("count").to_numpy().astype(np.int64)
+    n_baskets = found.column("n_baskets").to_numpy().astype(np.float64)
+    return pa.Table.from_arrays(
+        [
+            found.column("segment"),
+            pa.array(items, pa.list_(pa.string())),
+            pa.array([len(i) for i in items], pa.int32()),
+            pa.array(count, pa.int64()),
+            pa.array(count.astype(np.float64) / n_baskets, pa.float64()),
+        ],
+        schema=arrow_schema(MINED_ITEMSETS),
+    )
 
 
 def empty_itemsets(spark: SparkSession) -> DataFrame:

@@ -25,13 +25,13 @@ from basket_core.progress import Progress
 from spark.baskets import check_window
 from spark.changes import ChangeThresholds, change_tests, compared_rules, no_changes
 from spark.edges import item_edges
-from spark.engine import mine_itemsets
+from spark.engine import Mined, mine_itemsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
 from spark.held import Held, hold, hold_rows, local_relation
 from spark.history import RunKind, previous_run
 from spark.items import count_items
-from spark.itemset_kinds import keep, with_kinds
+from spark.itemset_kinds import keep, with_kinds, with_kinds_table
 from spark.load import (
     OPTIONAL_FIELDS,
     InputError,
@@ -198,7 +198,7 @@ def run_mine(
                 baskets, {seg: per_segment[seg] for seg in segments}, mining, item_counts
             )
             t_mine = time.perf_counter()
-            held_itemsets = hold_rows(with_kinds(mined.itemsets), mining.held_rows, cached)
+            held_itemsets = hold_itemsets(mined, mining.held_rows, cached)
             itemsets, counts.itemsets = held_itemsets.frame, held_itemsets.rows
             progress.timings.update(mined.timings)
             progress.timings["mine_fpgrowth_s"] = round(time.perf_counter() - t_mine, 3)
@@ -309,6 +309,16 @@ def run_mine(
         retain=settings.publish.retain_attempts,
     )
     return report
+
+
+def hold_itemsets(mined: Mined, max_rows: int, cached: list[DataFrame]) -> Held:
+    """The mined itemsets with their kinds (:mod:`spark.itemset_kinds`), held in the
+    driver or cached (:func:`hold_rows`). Itemsets mined in the driver get their kinds
+    there, and go to the cluster once, as a local relation."""
+    if mined.table is not None and mined.table.num_rows <= max_rows:
+        table = with_kinds_table(mined.table)
+        return Held(local_relation(mined.itemsets.sparkSession, table), table.num_rows, table)
+    return hold_rows(with_kinds(mined.itemsets), max_rows, cached)
 
 
 def derive_held_rules(

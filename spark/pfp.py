@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 from spark.arrow_rows import to_arrow
 from spark.explosion import ExplosionGuard, bounds_from_lists
-from spark.fpcommon import as_itemsets, check_max_size, empty_itemsets, min_count
+from spark.fpcommon import (
+    as_itemsets,
+    as_itemsets_table,
+    check_max_size,
+    empty_itemsets,
+    min_count,
+)
 from spark.items import ItemCounts, count_items
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -530,6 +536,8 @@ class PfpRun:
     vocab_sizes: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
     """Driver path: seconds to fetch the baskets, encode them, and run pyfim."""
+    table: pa.Table | None = None
+    """Driver path: the itemsets as they are in the driver (``MINED_ITEMSETS``)."""
 
 
 def mine_pfp(
@@ -669,9 +677,21 @@ def mine_in_driver(
     sizes = {v.segment: len(v.items) for v in vocabs}
     timings = laps.rounded(3, prefix="driver_")
     if not found:
-        return PfpRun(empty_itemsets(spark), plan, sizes, timings)
-    itemsets = _itemsets(spark.createDataFrame(pa.Table.from_batches(found)))
-    return PfpRun(itemsets, plan, sizes, timings)
+        empty = pa.table(
+            {"segment": [], "items": [], "count": [], "n_baskets": []},
+            schema=pa.schema(
+                [
+                    ("segment", pa.string()),
+                    ("items", pa.list_(pa.string())),
+                    ("count", pa.int64()),
+                    ("n_baskets", pa.int64()),
+                ]
+            ),
+        )
+        return PfpRun(empty_itemsets(spark), plan, sizes, timings, as_itemsets_table(empty))
+    table = pa.Table.from_batches(found)
+    itemsets = _itemsets(spark.createDataFrame(table))
+    return PfpRun(itemsets, plan, sizes, timings, as_itemsets_table(table))
 
 
 def _itemsets(found: DataFrame) -> DataFrame:

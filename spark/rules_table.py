@@ -127,21 +127,11 @@ def untested_schema() -> pa.Schema:
     derived), without the p-values, then the segment's basket count."""
     import pyarrow as pa
 
-    from basket_core.schemas import RULES, arrow_type
+    from basket_core.schemas import RULES, arrow_schema
     from spark.rules import BASKETS, P_VALUES
 
-    fields = [
-        pa.field(
-            column.name,
-            pa.list_(pa.field("element", pa.string(), nullable=False))
-            if column.type == "array<string>"
-            else arrow_type(column.type),
-            nullable=column.nullable,
-        )
-        for column in RULES.columns
-        if column.name not in P_VALUES
-    ]
-    return pa.schema([*fields, pa.field(BASKETS, pa.int64(), nullable=False)])
+    declared = arrow_schema(RULES.without(*P_VALUES))
+    return declared.append(pa.field(BASKETS, pa.int64(), nullable=False))
 
 
 @dataclass
