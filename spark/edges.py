@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from basket_core.schemas import ITEM_EDGES
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql import DataFrame
 
 
@@ -46,3 +47,38 @@ def item_edges(rules: DataFrame) -> DataFrame:
         )
         .select(*ITEM_EDGES.names)
     )
+
+
+def item_edges_table(rules: pa.Table) -> pa.Table:
+    """:func:`item_edges` of rules held in the driver as Arrow: the same rows, in the
+    ``ITEM_EDGES`` columns as declared."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from basket_core.schemas import arrow_schema
+
+    measures = ("lift", "confidence", "support")
+    # one row per (rule, antecedent item), then per (that row, consequent item)
+    by_source = pc.list_parent_indices(rules["antecedent"])
+    sources = rules.take(by_source).append_column("source", pc.list_flatten(rules["antecedent"]))
+    by_target = pc.list_parent_indices(sources["consequent"])
+    pairs = pa.table(
+        {
+            "segment": sources["segment"].take(by_target),
+            "source": sources["source"].take(by_target),
+            "target": pc.list_flatten(sources["consequent"]),
+            **{name: sources[name].take(by_target) for name in measures},
+        }
+    )
+    grouped = pairs.group_by(["segment", "source", "target"], use_threads=False).aggregate(
+        [("segment", "count"), *((name, "max") for name in measures)]
+    )
+    columns = {
+        "segment": grouped["segment"],
+        "source": grouped["source"],
+        "target": grouped["target"],
+        "rules": grouped["segment_count"],
+        **{name: grouped[f"{name}_max"] for name in measures},
+    }
+    schema = arrow_schema(ITEM_EDGES)
+    return pa.table({field.name: columns[field.name] for field in schema}, schema=schema)

@@ -24,7 +24,7 @@ from basket_core.layout import DATASETS, new_run_id
 from basket_core.progress import Progress
 from spark.baskets import check_window
 from spark.changes import ChangeThresholds, change_tests, compared_rules, no_changes
-from spark.edges import item_edges
+from spark.edges import item_edges, item_edges_table
 from spark.engine import Mined, mine_itemsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
@@ -42,7 +42,13 @@ from spark.load import (
 )
 from spark.reads import lines_to_baskets, load_clean
 from spark.report import Counts, RunInput, RunReport
-from spark.rules import RuleOptions, rule_tests, select_rules, untested_rules
+from spark.rules import (
+    RuleOptions,
+    rule_tests,
+    select_rules,
+    select_rules_table,
+    untested_rules,
+)
 from spark.rules_table import untested_rules_table
 from spark.significance import preload
 from spark.writes import begin_attempt, write_results, write_run
@@ -210,15 +216,25 @@ def run_mine(
 
         with progress.stage("rules", "Derived association rules") as st:
             options = rule_options(mining)
-            all_rules, found = derive_held_rules(
+            held_rules = derive_held_rules(
                 held_itemsets,
                 options,
                 {seg: per_segment[seg] for seg in segments},
                 mining.held_rows,
                 cached,
             )
+            all_rules, found = held_rules.frame, held_rules.rows
             rules = select_rules(all_rules, options)
-            counts.rules = rules.count() if rules is not all_rules else found
+            # the kept rules in the driver too, when all of them are there
+            kept = (
+                select_rules_table(held_rules.table, options)
+                if held_rules.table is not None
+                else None
+            )
+            if kept is not None:
+                counts.rules = kept.num_rows
+            else:
+                counts.rules = rules.count() if rules is not all_rules else found
             counts.rules_pruned = found - counts.rules
             st.done(
                 f"{found:,} rules at min confidence {mining.min_confidence}"
@@ -266,7 +282,12 @@ def run_mine(
 
         with progress.stage("write", "Wrote results") as st:
             written = keep(itemsets, mining.itemsets)
-            edges, counts.item_edges = hold(item_edges(rules), mining.held_rows, cached)
+            if kept is not None:
+                edges_table = item_edges_table(kept)
+                edges = local_relation(spark, edges_table)
+                counts.item_edges = edges_table.num_rows
+            else:
+                edges, counts.item_edges = hold(item_edges(rules), mining.held_rows, cached)
             write_results(spark, layout, written, rules, loaded.quarantine, changes, edges)
             st.done(f"{layout.root} ({layout.partition})")
     finally:
@@ -327,18 +348,21 @@ def derive_held_rules(
     baskets: dict[str, int],
     max_rows: int,
     cached: list[DataFrame],
-) -> tuple[DataFrame, int]:
-    """Every rule with its tests (:func:`spark.rules.derive_rules`) and their count: in the
-    driver when the itemsets are held there and the rules fit in ``max_rows``
-    (:mod:`spark.rules_table`), else on the cluster, held or cached (:func:`hold`)."""
+) -> Held:
+    """Every rule with its tests (:func:`spark.rules.derive_rules`): derived in the driver
+    when the itemsets are held there and the rules fit in ``max_rows``
+    (:mod:`spark.rules_table`), else on the cluster, then held or cached
+    (:func:`hold_rows`)."""
     finish = rule_tests(options.p_adjust)
     if itemsets.table is not None:
         untested = untested_rules_table(itemsets.table, options, baskets)
         if untested.num_rows <= max_rows:
             table = finish.table(untested)
-            return local_relation(itemsets.frame.sparkSession, table), table.num_rows
+            return Held(local_relation(itemsets.frame.sparkSession, table), table.num_rows, table)
         del untested  # more rules than the driver holds: the cluster derives and caches them
-    return hold(untested_rules(itemsets.frame, options, baskets), max_rows, cached, finish=finish)
+    return hold_rows(
+        untested_rules(itemsets.frame, options, baskets), max_rows, cached, finish=finish
+    )
 
 
 def rule_options(mining: MiningConfig) -> RuleOptions:

@@ -259,6 +259,18 @@ def select_rules(rules: DataFrame, options: RuleOptions) -> DataFrame:
     return rules
 
 
+def select_rules_table(rules: pa.Table, options: RuleOptions) -> pa.Table:
+    """:func:`select_rules` on rules held in the driver as Arrow (a rule without an
+    adjusted p-value fails ``max_p``, as Spark's comparison with null does)."""
+    import pyarrow.compute as pc
+
+    if options.prune_redundant:
+        rules = rules.filter(pc.invert(rules["redundant"]))
+    if options.max_p is not None:
+        rules = rules.filter(pc.less_equal(rules["fisher_p_adjusted"], options.max_p))
+    return rules
+
+
 def _baskets_column(baskets: Mapping[str, int] | None) -> Column:
     """The segment's basket count: from the given map, else count / support rounded
     (support is count / baskets in double precision, so the rounding is exact)."""

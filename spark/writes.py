@@ -130,11 +130,18 @@ def export_writes(itemsets: DataFrame, rules: DataFrame, exports: str) -> list[C
     JSON arrays), for :func:`run_together`."""
     from pyspark.sql import functions as F
 
-    by_support = itemsets.orderBy(
-        F.desc("support"), "size", F.col("items").cast("string")
-    ).withColumn("items", F.to_json("items"))
+    # one file: sorted in the one task that writes it, not range-partitioned first (a
+    # sampling job and a shuffle for a few thousand rows)
+    by_support = (
+        itemsets.coalesce(1)
+        .sortWithinPartitions(F.desc("support"), "size", F.col("items").cast("string"))
+        .withColumn("items", F.to_json("items"))
+    )
     by_lift = (
-        rules.orderBy(F.desc("lift"), F.desc("confidence"), F.col("antecedent").cast("string"))
+        rules.coalesce(1)
+        .sortWithinPartitions(
+            F.desc("lift"), F.desc("confidence"), F.col("antecedent").cast("string")
+        )
         .withColumn("antecedent", F.to_json("antecedent"))
         .withColumn("consequent", F.to_json("consequent"))
     )

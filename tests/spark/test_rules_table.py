@@ -133,3 +133,42 @@ def test_property_driver_rules_equal_the_clusters(
     rows, n = _itemsets({"all": baskets}, min_count)
     options = RuleOptions(min_confidence=min_confidence, max_consequent=max_consequent)
     _same(*_both(spark, rows, n, options))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        RuleOptions(min_confidence=0.2),
+        RuleOptions(min_confidence=0.2, max_consequent=2, prune_redundant=True),
+        RuleOptions(min_confidence=0.1, max_p=0.05, p_adjust="holm"),
+    ],
+)
+def test_kept_rules_and_their_edges_equal_the_clusters(spark: Any, options: RuleOptions) -> None:
+    """:func:`~spark.rules.select_rules_table` and :func:`~spark.edges.item_edges_table`
+    on rules held in the driver: the cluster's kept rules and edges."""
+    from spark.edges import item_edges, item_edges_table
+    from spark.held import local_relation
+    from spark.rules import rule_tests, select_rules, select_rules_table
+
+    segments = {
+        "all": ref.random_baskets(300, 14, seed=3, mean_size=4.0),
+        "odd": [random.Random(i).sample(ODD, k=1 + i % 5) for i in range(60)],
+    }
+    rows, baskets = _itemsets(segments, 6)
+    frame = spark.createDataFrame(rows, spark_schema(MINED_ITEMSETS))
+    held = rule_tests(options.p_adjust).table(
+        untested_rules_table(frame.toArrow(), options, baskets)
+    )
+    cluster_rules = select_rules(local_relation(spark, held), options)
+    kept = select_rules_table(held, options)
+    assert 0 < kept.num_rows < held.num_rows or not (options.prune_redundant or options.max_p)
+    assert sorted(kept.column("rule_key").to_pylist()) == sorted(
+        r.rule_key for r in cluster_rules.select("rule_key").collect()
+    )
+    want = item_edges(cluster_rules).toArrow()
+    got = item_edges_table(kept)
+    assert got.column_names == want.column_names
+    assert [f.type for f in got.schema] == [f.type for f in want.schema]
+    order = [("segment", "ascending"), ("source", "ascending"), ("target", "ascending")]
+    assert got.sort_by(order).to_pylist() == want.sort_by(order).to_pylist()
+    assert got.num_rows > 20
