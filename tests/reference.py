@@ -30,6 +30,10 @@ MLXTEND_METRICS = {
 """Our rule columns -> mlxtend's association_rules columns of the same measure."""
 
 
+ODD_NAMES = ["Zebra", "apple", "Äpfel", "é", "e", "a,b", 'say "hi"', "日本", "", "z z"]
+"""Item names whose order differs between byte, case and accent orderings."""
+
+
 def random_baskets(
     n: int, n_items: int, *, seed: int, mean_size: float = 3.0, planted: bool = True
 ) -> list[list[str]]:
