@@ -59,6 +59,16 @@ def confidence_change_z(
     return F.when(se > 0, (count_b / total_b - count_a / total_a) / se).otherwise(F.lit(0.0))
 
 
+def confidence_change_z_value(count_a: int, total_a: int, count_b: int, total_b: int) -> float:
+    """:func:`confidence_change_z` of one rule's counts, in the same operations and order
+    (integer sums and quotients are exact below 2**53, as Spark's casts to double are)."""
+    import math
+
+    pooled = (count_a + count_b) / (total_a + total_b)
+    se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / total_a + 1.0 / total_b))
+    return (count_b / total_b - count_a / total_a) / se if se > 0 else 0.0
+
+
 def change_tests() -> Finish:
     """``confidence_change_p`` from :data:`Z` (two-sided normal tail, null where ``Z`` is:
     a rule new or gone), as the last step of holding the changes
@@ -152,3 +162,104 @@ def compared_rules(
 def no_changes(spark: SparkSession) -> DataFrame:
     """The empty ``rule_changes`` of a run with no previous run to compare with."""
     return spark.createDataFrame([], spark_schema(RULE_CHANGES))
+
+
+def compared_rules_table(
+    current: pa.Table,
+    previous: pa.Table,
+    *,
+    previous_run_id: str,
+    previous_dt: str,
+    thresholds: ChangeThresholds,
+) -> pa.Table:
+    """:func:`compared_rules` on rules held in the driver as Arrow (the previous run's read
+    from its files): the same rows and doubles, the full outer join a dict on the rule's
+    segment and item lists. For a few thousand rules this spares the server a Parquet read,
+    a join and a fetch (0.2-0.5 s of a warm mine over Spark Connect)."""
+    import pyarrow as pa
+
+    from basket_core.schemas import arrow_schema
+
+    def rows(table: pa.Table, with_p: bool) -> dict[tuple[object, ...], dict[str, object]]:
+        names = [*KEYS, "lift", "confidence", "count", "antecedent_count"]
+        names += ["fisher_p_adjusted"] if with_p else []
+        return {
+            (row["segment"], tuple(row["antecedent"]), tuple(row["consequent"])): row
+            for row in table.select(names).to_pylist()
+        }
+
+    before_rows, after_rows = rows(previous, False), rows(current, True)
+    r, d = thresholds.lift_ratio, thresholds.confidence_delta
+    out: list[dict[str, object]] = []
+    for key in [*before_rows, *(k for k in after_rows if k not in before_rows)]:
+        before, after = before_rows.get(key), after_rows.get(key)
+        lift_before = before["lift"] if before else None
+        lift_after = after["lift"] if after else None
+        conf_before = before["confidence"] if before else None
+        conf_after = after["confidence"] if after else None
+        delta = (
+            conf_after - conf_before  # type: ignore[operator]
+            if conf_after is not None and conf_before is not None
+            else None
+        )
+        change = _change(lift_before, lift_after, delta, r, d)  # type: ignore[arg-type]
+        if change is None:
+            continue
+        z = None
+        if before is not None and after is not None:
+            z = confidence_change_z_value(
+                before["count"],  # type: ignore[arg-type]
+                before["antecedent_count"],  # type: ignore[arg-type]
+                after["count"],  # type: ignore[arg-type]
+                after["antecedent_count"],  # type: ignore[arg-type]
+            )
+        out.append(
+            {
+                "segment": key[0],
+                "antecedent": list(key[1]),  # type: ignore[call-overload]
+                "consequent": list(key[2]),  # type: ignore[call-overload]
+                "change": change,
+                "previous_run_id": previous_run_id,
+                "previous_dt": previous_dt,
+                "lift_before": lift_before,
+                "lift_after": lift_after,
+                "lift_ratio": (
+                    lift_after / lift_before  # type: ignore[operator]
+                    if lift_after is not None and lift_before is not None
+                    else None
+                ),
+                "confidence_before": conf_before,
+                "confidence_after": conf_after,
+                "confidence_delta": delta,
+                Z: z,
+                "count_before": before["count"] if before else None,
+                "count_after": after["count"] if after else None,
+                "fisher_p_adjusted": after["fisher_p_adjusted"] if after else None,
+            }
+        )
+    declared = arrow_schema(RULE_CHANGES.without("confidence_change_p"))
+    schema = declared.append(pa.field(Z, pa.float64()))
+    return pa.Table.from_pylist(out, schema=schema)
+
+
+def _change(
+    lift_before: float | None,
+    lift_after: float | None,
+    delta: float | None,
+    lift_ratio: float,
+    confidence_delta: float,
+) -> str | None:
+    """:func:`compared_rules`' ``change`` of one rule, None when it did not change."""
+    if lift_before is None:
+        return "new"
+    if lift_after is None:
+        return "gone"
+    if lift_after >= lift_before * lift_ratio:
+        return "strengthened"
+    if lift_after <= lift_before / lift_ratio:
+        return "weakened"
+    if delta is not None and delta >= confidence_delta:
+        return "strengthened"
+    if delta is not None and delta <= -confidence_delta:
+        return "weakened"
+    return None

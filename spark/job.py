@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,13 +24,20 @@ from basket_core.errors import OptionError
 from basket_core.layout import DATASETS, new_run_id
 from basket_core.progress import Progress
 from spark.baskets import check_window
-from spark.changes import ChangeThresholds, change_tests, compared_rules, no_changes
+from spark.changes import (
+    KEYS,
+    ChangeThresholds,
+    change_tests,
+    compared_rules,
+    compared_rules_table,
+    no_changes,
+)
 from spark.edges import item_edges, item_edges_table
 from spark.engine import Mined, mine_itemsets
 from spark.filters import check_filter
 from spark.fpcommon import min_count
 from spark.held import Held, hold, hold_rows, local_relation
-from spark.history import RunKind, previous_run
+from spark.history import PreviousRun, RunKind, previous_run
 from spark.items import count_items
 from spark.itemset_kinds import keep, with_kinds, with_kinds_table
 from spark.load import (
@@ -54,6 +62,7 @@ from spark.significance import preload
 from spark.writes import begin_attempt, write_results, write_run
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 
@@ -257,20 +266,15 @@ def run_mine(
                 changes = no_changes(spark)
                 st.done("no previous run of this kind: nothing to compare")
             else:
-                compared = compared_rules(
+                changes, counts.rule_changes = compare_with_previous(
+                    spark,
                     rules,
-                    spark.read.parquet(previous.layout.dataset("rules")),
-                    previous_run_id=previous.run_id,
-                    previous_dt=previous.dt,
-                    thresholds=ChangeThresholds(
-                        mining.change_lift_ratio, mining.change_confidence_delta
-                    ),
+                    kept,
+                    previous,
+                    ChangeThresholds(mining.change_lift_ratio, mining.change_confidence_delta),
+                    mining.held_rows,
+                    cached,
                 )
-                changes, _ = hold(compared, mining.held_rows, cached, finish=change_tests())
-                counts.rule_changes = {
-                    row["change"]: int(row["count"])
-                    for row in changes.groupBy("change").count().collect()
-                }
                 counts.compared_with = previous.run_id
                 st.done(
                     f"against run {previous.run_id} ({previous.dt}): "
@@ -340,6 +344,49 @@ def hold_itemsets(mined: Mined, max_rows: int, cached: list[DataFrame]) -> Held:
         table = with_kinds_table(mined.table)
         return Held(local_relation(mined.itemsets.sparkSession, table), table.num_rows, table)
     return hold_rows(with_kinds(mined.itemsets), max_rows, cached)
+
+
+def compare_with_previous(
+    spark: SparkSession,
+    rules: DataFrame,
+    kept: pa.Table | None,
+    previous: PreviousRun,
+    thresholds: ChangeThresholds,
+    max_rows: int,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, dict[str, int]]:
+    """The run's rule changes against ``previous`` (:mod:`spark.changes`) and their count
+    per kind: in the driver when this run's rules are held there (``kept``) and the
+    previous run's files are local, else on the cluster, then held or cached."""
+    path = previous.layout.dataset("rules")
+    if kept is not None and not is_remote(path):
+        import pyarrow.parquet as pq
+
+        before = pq.read_table(
+            path, columns=[*KEYS, "lift", "confidence", "count", "antecedent_count"]
+        )
+        table = change_tests().table(
+            compared_rules_table(
+                kept,
+                before,
+                previous_run_id=previous.run_id,
+                previous_dt=previous.dt,
+                thresholds=thresholds,
+            )
+        )
+        return local_relation(spark, table), dict(Counter(table.column("change").to_pylist()))
+    compared = compared_rules(
+        rules,
+        spark.read.parquet(path),
+        previous_run_id=previous.run_id,
+        previous_dt=previous.dt,
+        thresholds=thresholds,
+    )
+    changes, _ = hold(compared, max_rows, cached, finish=change_tests())
+    by_kind = {
+        row["change"]: int(row["count"]) for row in changes.groupBy("change").count().collect()
+    }
+    return changes, by_kind
 
 
 def derive_held_rules(

@@ -143,3 +143,42 @@ def test_previous_run_is_the_latest_earlier_run_of_the_same_kind(tmp_path: Path)
         )
         is None
     )
+
+
+@pytest.mark.parametrize(("lift_ratio", "confidence_delta"), [(1.25, 0.1), (1.05, 0.02)])
+def test_changes_compared_in_the_driver_equal_the_clusters(
+    spark: Any, lift_ratio: float, confidence_delta: float
+) -> None:
+    """:func:`spark.changes.compared_rules_table` (rules held in the driver, the previous
+    run's read from its files) against :func:`~spark.changes.compared_rules` on the same two
+    days: the same rows and doubles, z and p-value included."""
+    from basket_core.schemas import MINED_ITEMSETS, spark_schema
+    from spark.changes import ChangeThresholds, change_tests, compared_rules, compared_rules_table
+    from spark.held import local_relation
+    from spark.rules import RuleOptions, rule_tests
+    from spark.rules_table import untested_rules_table
+
+    def day_rules(seed: int) -> Any:
+        baskets = ref.random_baskets(300, 14, seed=seed, mean_size=4.0)
+        found = ref.brute_force(baskets, 8)
+        rows = [("all", sorted(s), len(s), c, c / len(baskets)) for s, c in found.items()]
+        itemsets = spark.createDataFrame(rows, spark_schema(MINED_ITEMSETS)).toArrow()
+        options = RuleOptions(min_confidence=0.2)
+        untested = untested_rules_table(itemsets, options, {"all": len(baskets)})
+        return rule_tests("bonferroni").table(untested)
+
+    before, after = day_rules(1), day_rules(2)
+    thresholds = ChangeThresholds(lift_ratio, confidence_delta)
+    names = dict(previous_run_id="day1", previous_dt="2026-03-01", thresholds=thresholds)
+    finish = change_tests()
+    got = finish.table(compared_rules_table(after, before, **names))  # type: ignore[arg-type]
+    cluster = compared_rules(local_relation(spark, after), local_relation(spark, before), **names)  # type: ignore[arg-type]
+    want = finish.table(cluster.toArrow())
+    assert got.column_names == want.column_names
+    kinds = set(got.column("change").to_pylist())
+    assert kinds == {"new", "gone", "strengthened", "weakened"}, kinds
+    def listed(table: Any) -> list[dict[str, Any]]:
+        return sorted(table.to_pylist(), key=lambda r: (r["antecedent"], r["consequent"]))
+
+    assert got.num_rows == want.num_rows > 10
+    assert listed(got) == listed(want)
