@@ -23,6 +23,7 @@ from basket_core.config import MiningConfig, Settings
 from basket_core.errors import OptionError
 from basket_core.layout import DATASETS, new_run_id
 from basket_core.progress import Progress
+from basket_core.schemas import QUARANTINE, spark_schema
 from spark.baskets import check_window
 from spark.changes import (
     KEYS,
@@ -292,7 +293,14 @@ def run_mine(
                 counts.item_edges = edges_table.num_rows
             else:
                 edges, counts.item_edges = hold(item_edges(rules), mining.held_rows, cached)
-            write_results(spark, layout, written, rules, loaded.quarantine, changes, edges)
+            # nothing rejected (counted, and reconciled with the files): an empty dataset,
+            # without a scan of the cached input for rows that are not there
+            quarantine = (
+                loaded.quarantine
+                if counts.rejected_rows
+                else spark.createDataFrame([], spark_schema(QUARANTINE))
+            )
+            write_results(spark, layout, written, rules, quarantine, changes, edges)
             st.done(f"{layout.root} ({layout.partition})")
     finally:
         for df in cached:

@@ -177,6 +177,7 @@ def test_changes_compared_in_the_driver_equal_the_clusters(
     assert got.column_names == want.column_names
     kinds = set(got.column("change").to_pylist())
     assert kinds == {"new", "gone", "strengthened", "weakened"}, kinds
+
     def listed(table: Any) -> list[dict[str, Any]]:
         return sorted(table.to_pylist(), key=lambda r: (r["antecedent"], r["consequent"]))
 
