@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
 
 KEYS = ["segment", "antecedent", "consequent"]
+COMPARED = [*KEYS, "lift", "confidence", "count", "antecedent_count"]
+"""The columns of a run's rules that a comparison reads (the current run's also
+``fisher_p_adjusted``)."""
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,7 @@ def compared_rules_table(
     from basket_core.schemas import arrow_schema
 
     def rows(table: pa.Table, with_p: bool) -> dict[tuple[object, ...], dict[str, object]]:
-        names = [*KEYS, "lift", "confidence", "count", "antecedent_count"]
-        names += ["fisher_p_adjusted"] if with_p else []
+        names = [*COMPARED, "fisher_p_adjusted"] if with_p else COMPARED
         return {
             (row["segment"], tuple(row["antecedent"]), tuple(row["consequent"])): row
             for row in table.select(names).to_pylist()

@@ -26,7 +26,7 @@ from basket_core.progress import Progress
 from basket_core.schemas import QUARANTINE, spark_schema
 from spark.baskets import check_window
 from spark.changes import (
-    KEYS,
+    COMPARED,
     ChangeThresholds,
     change_tests,
     compared_rules,
@@ -370,9 +370,7 @@ def compare_with_previous(
     if kept is not None and not is_remote(path):
         import pyarrow.parquet as pq
 
-        before = pq.read_table(
-            path, columns=[*KEYS, "lift", "confidence", "count", "antecedent_count"]
-        )
+        before = pq.read_table(path, columns=COMPARED)
         table = change_tests().table(
             compared_rules_table(
                 kept,
