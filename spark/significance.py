@@ -10,12 +10,13 @@ For a rule A -> C over ``n`` baskets the table is::
 * ``chi_squared``: Pearson's statistic (no continuity correction), ``chi_squared_p`` its
   upper tail with one degree of freedom;
 * ``fisher_p``: Fisher's exact test, one-sided ("greater": A and C together at least this
-  often), the hypergeometric tail P(X >= a) -- what R's arules ``is.significant`` uses;
+  often), the hypergeometric tail P(X >= a) -- what R's arules ``is.significant`` uses --
+  computed as R's ``phyper`` (:mod:`spark.hypergeometric`);
 * ``fisher_p_adjusted``: ``fisher_p`` corrected for the number of rules tested
   (Bonferroni, Holm, Benjamini-Hochberg, or none), as R's ``p.adjust``.
 
-The statistics are Spark column expressions; the tails come from SciPy (Spark SQL has no
-distribution functions): in vectorised pandas UDFs on the cluster, or in the driver for
+The statistics are Spark column expressions; the tails come from numpy and SciPy (Spark
+SQL has no distribution functions): in vectorised pandas UDFs on the cluster, or in the driver for
 rules held there (:func:`tails_table`), the same functions either way.
 """
 
@@ -56,16 +57,19 @@ def chi_squared_tail(statistic: pd.Series) -> pd.Series:
 
 def fisher_greater(a: pd.Series, ab: pd.Series, ac: pd.Series, n: pd.Series) -> pd.Series:
     """One-sided Fisher exact p-value P(X >= a), X hypergeometric: ``n`` baskets, ``ab``
-    of them with A, ``ac`` drawn (the baskets with C)."""
-    from scipy.stats import hypergeom
+    of them with A, ``ac`` drawn (the baskets with C). :mod:`spark.hypergeometric`, not
+    SciPy's ``hypergeom.sf``: as exact, and ~60x faster on a store's few ten thousand
+    baskets, where SciPy factorises every probability into primes."""
+    from spark.hypergeometric import upper_tail
 
-    p = hypergeom.sf(
-        a.to_numpy(dtype="int64") - 1,
-        n.to_numpy(dtype="int64"),
-        ab.to_numpy(dtype="int64"),
+    with_a = ab.to_numpy(dtype="int64")
+    p = upper_tail(
+        a.to_numpy(dtype="int64"),
+        with_a,
+        n.to_numpy(dtype="int64") - with_a,
         ac.to_numpy(dtype="int64"),
     )
-    return pd.Series(p.clip(0.0, 1.0), index=a.index)
+    return pd.Series(p, index=a.index)
 
 
 def normal_two_sided(z: pd.Series) -> pd.Series:
@@ -138,9 +142,9 @@ def with_tests(rules: DataFrame, baskets: Column) -> DataFrame:
 
 
 def preload() -> None:
-    """Import SciPy's distributions in a background thread. A run needs them for its rules
-    (:func:`tails_table`) only after reading and mining its input, and the import takes
-    about a second of CPU that the driver, waiting on Spark meanwhile, has to spare."""
+    """Import SciPy's special functions in a background thread. A run needs them for its
+    rules (:func:`tails_table`) only after reading and mining its input, and the driver,
+    waiting on Spark meanwhile, has the CPU to spare."""
     import threading
 
     threading.Thread(target=_import_scipy, name="preload-scipy", daemon=True).start()
@@ -152,7 +156,7 @@ def _import_scipy() -> None:
     import contextlib
 
     with contextlib.suppress(Exception):
-        import scipy.stats  # noqa: F401
+        import scipy.special  # noqa: F401
 
 
 def adjusted_p(p: npt.NDArray[np.float64], method: Adjust) -> npt.NDArray[np.float64]:

@@ -220,12 +220,20 @@ def improvement(
 
 def fisher_greater_exact(a: int, with_a: int, with_c: int, n: int) -> float:
     """P(X >= a), X hypergeometric (``n`` baskets, ``with_a`` with A, ``with_c`` drawn),
-    summed in exact rational arithmetic: the reference the p-values are held to."""
-    from fractions import Fraction
+    summed in exact integer arithmetic and divided once, correctly rounded: the reference
+    the p-values are held to. Each term comes from the one before by exact division."""
     from math import comb
 
-    total = comb(n, with_c)
-    tail = sum(
-        comb(with_a, k) * comb(n - with_a, with_c - k) for k in range(a, min(with_a, with_c) + 1)
-    )
-    return float(Fraction(tail, total))
+    top = min(with_a, with_c)
+    a = max(a, 0, with_a + with_c - n)
+    if a > top:
+        return 0.0
+    # C(with_a, k) C(n - with_a, with_c - k), for k = a, a + 1, ..., top
+    ways_a, ways_rest = comb(with_a, a), comb(n - with_a, with_c - a)
+    tail = 0
+    for k in range(a, top + 1):
+        tail += ways_a * ways_rest
+        ways_a = ways_a * (with_a - k) // (k + 1)
+        drawn = with_c - k  # C(M, j - 1) = C(M, j) j / (M - j + 1), M = n - with_a
+        ways_rest = ways_rest * drawn // (n - with_a - drawn + 1)
+    return tail / comb(n, with_c)
