@@ -7,7 +7,7 @@ import importlib
 import importlib.util
 import logging
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -194,5 +194,54 @@ def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="basket", standalone_mode=False)
 
 
+def console() -> NoReturn:
+    """The ``basket`` console script (and ``python -m basket.cli``): :func:`main` as click
+    runs it, then :func:`leave` with its exit status."""
+    try:
+        main.main(prog_name="basket")
+    except SystemExit as stop:
+        leave(stop.code)
+    leave(0)
+
+
+def leave(code: object) -> NoReturn:
+    """End the process with ``code`` (as ``SystemExit`` reads it) without the interpreter's
+    teardown, which frees every imported module's objects one by one (numpy, pandas,
+    pyarrow, gRPC, pyspark): about 0.2 s of a warm ``basket mine`` of ~3 s, measured.
+
+    What an exit must do is still done, in the interpreter's order: non-daemon threads
+    are joined, the ``atexit`` functions run (logging's flush, ``weakref.finalize``
+    clean-ups, Spark's own shutdown hooks), unreachable objects are collected (their
+    ``__del__`` runs), files still open for writing are flushed (teardown would close
+    them), and so are stdout and stderr (a closed pipe, as ``basket ... | head`` leaves,
+    is not an error)."""
+    import atexit
+    import contextlib
+    import gc
+    import io
+    import os
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    gc.collect()
+    writers = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom)
+    for stream in [o for o in gc.get_objects() if type(o) in writers] + [sys.stdout, sys.stderr]:
+        with contextlib.suppress(OSError, ValueError):
+            if not stream.closed and stream.writable():
+                stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()
