@@ -234,6 +234,11 @@ class SparkConfig(_Section):
     # How long a Spark Connect client retries a server that stopped answering before the
     # command fails (the client library's own default is over 10 minutes, in silence).
     connect_retry_s: float = Field(default=30.0, gt=0)
+    # Mines of a small generated data set the local Spark Connect server runs on itself
+    # before it reports ready (basket_devtools.connect_warmup): its JIT then compiles the
+    # code real mines use, and the first of them runs at the speed of the fifth, not
+    # 2-3x slower. 0: none (a faster start; tests).
+    connect_warmup_mines: int = Field(default=6, ge=0)
 
     @field_validator("remote", mode="before")
     @classmethod

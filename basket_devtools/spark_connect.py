@@ -83,6 +83,9 @@ class SparkConnectServer:
                 f"({running.url}, pid {running.pid})"
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        from basket_devtools.connect_warmup import WARM_FILE
+
+        (self.state_dir / WARM_FILE).unlink(missing_ok=True)  # a former server's
         if self.port == 0:
             self.port = processes.free_port(self.host)
         elif port_open(self.host, self.port):
@@ -130,7 +133,26 @@ class SparkConnectServer:
                 )
             time.sleep(0.2)
         (self.state_dir / STATE_FILE).write_text(json.dumps(asdict(state)))
+        self._wait_warm(log, timeout)
         return state
+
+    def _wait_warm(self, log: Path, timeout: float) -> None:
+        """Wait for the server's warm-up (:mod:`.connect_warmup`) to end, well or not; a
+        server that exits meanwhile is an error, as at start."""
+        from basket_devtools.connect_warmup import WARM_FILE
+
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout + 60.0 * self.settings.spark.connect_warmup_mines
+        while not (self.state_dir / WARM_FILE).exists():
+            if self._proc.poll() is not None:
+                raise ConnectServerError(
+                    f"the Spark Connect server exited with {self._proc.returncode} while "
+                    f"warming up; see {log}:\n{_tail(log)}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ConnectServerError(f"Spark Connect on {self.url} did not warm up in time")
+            time.sleep(0.2)
 
     def stop(self, timeout: float = 60.0) -> None:
         processes.stop_server(self._proc, self.state_dir / STATE_FILE, timeout)
@@ -228,11 +250,13 @@ def serve(state_dir: Path) -> None:
     """The server process of :meth:`SparkConnectServer.start`."""
     recorded = json.loads((state_dir / SETTINGS_FILE).read_text())
     settings = Settings.model_validate(recorded["settings"])
-    serve_settings(settings, recorded["host"], int(recorded["port"]))
+    serve_settings(settings, recorded["host"], int(recorded["port"]), state_dir)
 
 
-def serve_settings(settings: Settings, host: str, port: int) -> None:
-    """An ordinary session with the Connect plugin on ``host:port``, until SIGTERM."""
+def serve_settings(settings: Settings, host: str, port: int, state_dir: Path | None = None) -> None:
+    """An ordinary session with the Connect plugin on ``host:port``, until SIGTERM; once
+    it listens, ``spark.connect_warmup_mines`` mines warm it (:mod:`.connect_warmup`),
+    recorded in ``state_dir`` when there is one."""
     from spark.session import connect_server_conf
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -248,6 +272,10 @@ def serve_settings(settings: Settings, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     print(f"spark connect listening on sc://{host}:{port}", flush=True)
+    here = "127.0.0.1" if host in ("0.0.0.0", "") else host  # the warm-up's own address
+    threading.Thread(
+        target=_warm, args=(settings, f"sc://{here}:{port}", state_dir, done), daemon=True
+    ).start()
     # the JVM is a child process: if it dies (killed, out of memory), this process must
     # not stay up as a server that never answers (`status` would say "starting" forever
     # and `start` would refuse to replace it)
@@ -257,6 +285,18 @@ def serve_settings(settings: Settings, host: str, port: int) -> None:
             print(f"the Spark driver JVM exited (code {jvm.returncode}): stopping", flush=True)
             sys.exit(1)
     spark.stop()
+
+
+def _warm(settings: Settings, url: str, state_dir: Path | None, stopping: threading.Event) -> None:
+    from basket_devtools.connect_warmup import warm_up, write_warm
+
+    mines = settings.spark.connect_warmup_mines
+    if mines:
+        print(f"warming up: {mines} mines of generated data", flush=True)
+    warm = warm_up(settings, url, mines, cancel=stopping)
+    print(warm.summary(), flush=True)
+    if state_dir is not None:
+        write_warm(state_dir, warm)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,8 +11,10 @@ wall time and peak memory are its own:
   each reference tool runs ``--runs`` times, its row the median;
 * ``mine-connect`` (``--connect``, the default): ``basket --remote sc://... mine`` on a
   warm Spark Connect server (:mod:`basket_devtools.spark_connect`, started once on
-  127.0.0.1); at each size, one unmeasured mine of that size, then ``--runs`` measured
-  mines, whose median is the row (all of them are in the JSON): a team's server
+  127.0.0.1, as ``basket services start spark`` starts one: with its own warm-up of
+  ``spark.connect_warmup_mines`` small mines; ``BASKET_SPARK__CONNECT_WARMUP_MINES=0``
+  for a cold server); at each size, one unmeasured mine of that size, then ``--runs``
+  measured mines, whose median is the row (all of them are in the JSON): a team's server
   has run yesterday's mine of the same shape, so its JIT has compiled that mine's code. Wall
   time is the client process's. ``--soak N`` then mines the first size N more times on
   that server: the last run's wall against the second's, and the server's RSS.
@@ -51,6 +53,7 @@ from spark.report import RunReport
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from basket_devtools.connect_warmup import WarmUp
     from basket_devtools.generate import GeneratorConfig
 
 # Heavy imports (numpy, pyarrow, pydantic, rich) happen inside functions, so the tool
@@ -513,10 +516,14 @@ class ConnectBench:
         self.url = ""
         self.pid = 0
         self.warmed: set[Path] = set()
+        self.warm_up: WarmUp | None = None  # the server's own (spark.connect_warmup_mines)
 
     def __enter__(self) -> ConnectBench:
+        from basket_devtools.connect_warmup import read_warm
+
         state = self.server.start()
         self.url, self.pid = state.url, state.pid
+        self.warm_up = read_warm(self.server.state_dir)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -879,7 +886,8 @@ def main(
             state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sc-")))
             with console.status("starting a Spark Connect server"):
                 server = stack.enter_context(ConnectBench(settings, state))
-            console.print(f"Spark Connect server {server.url} (pid {server.pid})")
+            warm = server.warm_up.summary() if server.warm_up else "no warm-up"
+            console.print(f"Spark Connect server {server.url} (pid {server.pid}), {warm}")
         for n in args.sizes:
             done = bench_size(n, args, data, output, stamp, console, server if connect else None)
             rows += add_ratios(done)
@@ -905,6 +913,7 @@ def main(
         "environment": environment(),
         "results": rows,
         "connect_soak": soaked,
+        "connect_warm_up": asdict(server.warm_up) if server and server.warm_up else None,
         "goals": met,
         "problems": problems,
     }

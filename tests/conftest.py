@@ -47,6 +47,8 @@ def spark_settings(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
             "spark.master": "local[2]",
             "spark.shuffle_partitions": 2,
             "spark.driver_memory": "2g",
+            # a test server starts cold; tests/spark/test_connect_warmup.py warms one
+            "spark.connect_warmup_mines": 0,
         }
     )
 

@@ -80,10 +80,15 @@ def _start_spark(settings: Settings, state_dir: Path, port: int | None) -> None:
         state = server.start()
     except ConnectServerError as exc:
         raise click.ClickException(str(exc)) from exc
+    from basket_devtools.connect_warmup import read_warm
+
     click.echo(
         f"spark connect running on {state.url} (pid {state.pid}, log {state.log}); "
         f"use it with --remote {state.url} or BASKET_SPARK__REMOTE={state.url}"
     )
+    warm = read_warm(state_dir)
+    if warm is not None and warm.mines:
+        click.echo(f"spark connect {warm.summary()}", err=warm.error is not None)
 
 
 @command.command("stop")
@@ -126,6 +131,11 @@ def status(settings: Settings, service: str | None, state_dir: Path | None) -> N
         if spark is None:
             click.echo("spark: stopped")
             return
+        from basket_devtools.connect_warmup import read_warm
+
+        where = _state_dir(settings, state_dir, "spark")
         up = "listening" if port_open(spark.host, spark.port) else "starting"
+        if up == "listening" and read_warm(where) is None:
+            up = "warming up, listening"
         rss = spark_connect.rss_bytes(spark.pid) / 2**20
         click.echo(f"spark: {up} on {spark.url} (pid {spark.pid}, {rss:,.0f} MB resident)")
