@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from basket.commands import services
 from basket_core.config import Settings
@@ -19,6 +19,7 @@ from basket_devtools.processes import free_port
 from basket_devtools.spark_connect import SparkConnectServer, read_state, stop_recorded
 from spark.fpcommon import min_count
 from spark.job import MineRequest, run_mine
+from spark.session import connect_session
 from tests import reference as ref
 
 
@@ -43,6 +44,17 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return where
 
 
+def _start(settings: Settings, state: Path) -> tuple[CliRunner, list[str], int, Result]:
+    """``basket services start spark`` on a free port, with its state in ``state``."""
+    port = free_port("127.0.0.1")
+    runner = CliRunner()
+    args = ["--state-dir", str(state)]
+    started = runner.invoke(
+        services.command, ["start", "spark", "--port", str(port), *args], obj=settings
+    )
+    return runner, args, port, started
+
+
 def test_start_warms_the_server_and_leaves_nothing(
     spark_settings: Settings, tmp_path: Path, scratch: Path
 ) -> None:
@@ -50,12 +62,7 @@ def test_start_warms_the_server_and_leaves_nothing(
         **{"spark.driver_memory": "1g", "spark.connect_warmup_mines": 2}
     )
     state = tmp_path / "state"
-    port = free_port("127.0.0.1")
-    runner = CliRunner()
-    args = ["--state-dir", str(state)]
-    started = runner.invoke(
-        services.command, ["start", "spark", "--port", str(port), *args], obj=settings
-    )
+    runner, args, port, started = _start(settings, state)
     try:
         assert started.exit_code == 0, started.output
         assert "spark connect warmed up by 2 mines (" in started.output
@@ -78,7 +85,11 @@ def test_start_warms_the_server_and_leaves_nothing(
                 "paths.output_dir": tmp_path / "out",
             }
         )
-        run_mine(client, MineRequest(inputs=(str(src),), run_id="after-warm-up"))
+        session = connect_session(client)
+        try:
+            run_mine(client, MineRequest(inputs=(str(src),), run_id="after-warm-up"), spark=session)
+        finally:
+            session.stop()  # before its server, which it would otherwise retry at exit
         assert ref.read_itemsets(tmp_path / "out") == ref.brute_force(
             baskets, min_count(0.05, len(baskets))
         )
@@ -101,12 +112,7 @@ def test_a_failed_warm_up_is_reported_and_the_server_stays_up(
         }
     )
     state = tmp_path / "state"
-    port = free_port("127.0.0.1")
-    runner = CliRunner()
-    args = ["--state-dir", str(state)]
-    started = runner.invoke(
-        services.command, ["start", "spark", "--port", str(port), *args], obj=settings
-    )
+    runner, args, port, started = _start(settings, state)
     try:
         assert started.exit_code == 0, started.output
         assert "warm-up failed after 0 of 2 mines: OptionError" in started.stderr
