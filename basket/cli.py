@@ -209,8 +209,8 @@ def leave(code: object) -> NoReturn:
     teardown, which frees every imported module's objects one by one (numpy, pandas,
     pyarrow, gRPC, pyspark): about 0.2 s of a warm ``basket mine`` of ~3 s, measured.
 
-    What an exit must do is still done, in the interpreter's order: non-daemon threads
-    are joined, the ``atexit`` functions run (logging's flush, ``weakref.finalize``
+    What an exit must do is still done, in the interpreter's order: thread pools left
+    open are woken and non-daemon threads joined, the ``atexit`` functions run (logging's flush, ``weakref.finalize``
     clean-ups, Spark's own shutdown hooks), unreachable objects are collected (their
     ``__del__`` runs), files still open for writing are flushed (teardown would close
     them), and so are stdout and stderr (a closed pipe, as ``basket ... | head`` leaves,
@@ -229,10 +229,9 @@ def leave(code: object) -> NoReturn:
     else:
         print(code, file=sys.stderr)
         status = 1
-    current = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not current and not thread.daemon:
-            thread.join()
+    # the interpreter's own first step: threading's exit hooks (which wake the idle
+    # workers of thread pools left open), then every non-daemon thread joined
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     gc.collect()
     writers = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom)

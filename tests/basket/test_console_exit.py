@@ -35,6 +35,10 @@ def late_writer():
 
 threading.Thread(target=late_writer).start()
 
+from concurrent.futures import ThreadPoolExecutor
+pool = ThreadPoolExecutor(2)  # left open, its workers idle: an exit wakes and joins them
+assert pool.submit(lambda: 41 + 1).result() == 42
+
 left_open = open(out / "open.txt", "w")  # never closed: teardown would flush it
 left_open.write("still buffered")
 print("x" * 200_000)
