@@ -9,8 +9,9 @@ Welinder's tail sum over Catherine Loader's saddle-point density, "Fast and accu
 computation of binomial probabilities", 2000), vectorised, with one change for accuracy
 at large counts: the deviance terms are computed from exact integer products, not from
 a rounded ``n * p``, so the density's logarithm carries an error of a few units in the
-last place of the deviance itself (measured against exact rational sums: relative error
-below 1e-13 on the tails that matter, see ``tests/spark/test_hypergeometric.py``).
+last place of the deviance itself. Against exact rational sums the relative error was at
+most 1.1e-13 over random tables of 10 to 10^6 baskets (SciPy's was 1.8e-10 at 10^6);
+``tests/spark/test_hypergeometric.py`` holds it to 1e-12.
 
 Notation as R's: ``x`` red balls in a draw of ``n`` from ``red`` red and ``black`` black.
 """

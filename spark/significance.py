@@ -16,8 +16,8 @@ For a rule A -> C over ``n`` baskets the table is::
   (Bonferroni, Holm, Benjamini-Hochberg, or none), as R's ``p.adjust``.
 
 The statistics are Spark column expressions; the tails come from numpy and SciPy (Spark
-SQL has no distribution functions): in vectorised pandas UDFs on the cluster, or in the driver for
-rules held there (:func:`tails_table`), the same functions either way.
+SQL has no distribution functions): in vectorised pandas UDFs on the cluster, or in the
+driver for rules held there (:func:`tails_table`), the same functions either way.
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def chi_squared_tail(statistic: pd.Series) -> pd.Series:
 def fisher_greater(a: pd.Series, ab: pd.Series, ac: pd.Series, n: pd.Series) -> pd.Series:
     """One-sided Fisher exact p-value P(X >= a), X hypergeometric: ``n`` baskets, ``ab``
     of them with A, ``ac`` drawn (the baskets with C). :mod:`spark.hypergeometric`, not
-    SciPy's ``hypergeom.sf``: as exact, and ~60x faster on a store's few ten thousand
-    baskets, where SciPy factorises every probability into primes."""
+    SciPy's ``hypergeom.sf``: within 1e-12 of the exact sum (tested) and ~60x faster on
+    a store's few ten thousand baskets, where SciPy factorises every probability into
+    primes."""
     from spark.hypergeometric import upper_tail
 
     with_a = ab.to_numpy(dtype="int64")

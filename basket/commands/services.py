@@ -127,13 +127,13 @@ def status(settings: Settings, service: str | None, state_dir: Path | None) -> N
             up = "listening" if port_open(state.host, state.port) else "starting"
             click.echo(f"kafka: {up} on {state.bootstrap_servers} (pid {state.pid})")
     if "spark" in names:
-        spark = spark_connect.read_state(_state_dir(settings, state_dir, "spark"))
-        if spark is None:
-            click.echo("spark: stopped")
-            return
         from basket_devtools.connect_warmup import read_warm
 
         where = _state_dir(settings, state_dir, "spark")
+        spark = spark_connect.read_state(where)
+        if spark is None:
+            click.echo("spark: stopped")
+            return
         up = "listening" if port_open(spark.host, spark.port) else "starting"
         if up == "listening" and read_warm(where) is None:
             up = "warming up, listening"
