@@ -38,6 +38,15 @@ WARM_UP_DATA = {"transactions": 10_000, "items": 1_000, "days": 7, "dirty_share"
 quarantined rows, several dates), small enough for a mine of ~1-3 s once warm."""
 
 
+SECONDS_PER_MINE = 60.0
+"""The warm-up's time limit, per mine: a warm-up that hangs ends as a failed one (the
+server stays up), well before ``start`` would give up on the server itself."""
+
+
+def time_limit(mines: int) -> float:
+    return SECONDS_PER_MINE * mines
+
+
 @dataclass(frozen=True)
 class WarmUp:
     """How a warm-up went: the seconds of each mine, or the error that stopped it."""
@@ -58,13 +67,14 @@ def warm_up(
     url: str,
     mines: int,
     cancel: threading.Event | None = None,
-    timeout_s: float = 600.0,
+    timeout_s: float | None = None,
 ) -> WarmUp:
     """Mine ``mines`` times on the server at ``url``, in a child process (its own
     interpreter, as a real client's), and report how it went; never raises. Setting
     ``cancel`` (the server is stopping) kills the child."""
     if mines <= 0:
         return WarmUp(0, ())
+    timeout_s = time_limit(mines) if timeout_s is None else timeout_s
     with tempfile.TemporaryDirectory(prefix="basket-warmup-") as tmp:
         settings_file = Path(tmp) / "settings.json"
         settings_file.write_text(settings.model_dump_json())

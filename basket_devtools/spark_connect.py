@@ -139,10 +139,12 @@ class SparkConnectServer:
     def _wait_warm(self, log: Path, timeout: float) -> None:
         """Wait for the server's warm-up (:mod:`.connect_warmup`) to end, well or not; a
         server that exits meanwhile is an error, as at start."""
-        from basket_devtools.connect_warmup import WARM_FILE
+        from basket_devtools.connect_warmup import WARM_FILE, time_limit
 
         assert self._proc is not None
-        deadline = time.monotonic() + timeout + 60.0 * self.settings.spark.connect_warmup_mines
+        # the warm-up's own limit ends a hung warm-up first (reported, server kept)
+        limit = time_limit(self.settings.spark.connect_warmup_mines)
+        deadline = time.monotonic() + timeout + limit
         while not (self.state_dir / WARM_FILE).exists():
             if self._proc.poll() is not None:
                 raise ConnectServerError(

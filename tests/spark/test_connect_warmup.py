@@ -166,3 +166,23 @@ def test_stopping_a_warming_server_ends_its_warm_up(
         assert time.monotonic() < deadline, "the warm-up child outlived its server"
         time.sleep(0.5)
     assert read_state(state) is None  # stopped, not left for status to find
+
+
+def test_a_hung_warm_up_ends_at_its_own_limit(spark_settings: Settings) -> None:
+    """A server that accepts connections and never answers: the warm-up's child is killed
+    at the limit and the warm-up reported failed (``start`` then keeps the server, whose
+    own deadline comes later: :func:`basket_devtools.connect_warmup.time_limit`)."""
+    import socket
+
+    from basket_devtools.connect_warmup import warm_up
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"sc://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        warm = warm_up(spark_settings, url, 2, timeout_s=8.0)
+        took = time.monotonic() - started
+    assert warm.error == "did not finish in 8 s", warm
+    assert 8.0 <= took < 20.0
+    assert not _children_running(f"basket_devtools.connect_warmup {url}")
