@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +72,13 @@ needs statistics on it) and what date windows skip files by; ``transaction_id`` 
 sink's lookup of stored keys skip files (:func:`ingest.lookup.stored_matches`); the others
 serve time and provenance filters."""
 STATS_PROPERTY = "delta.dataSkippingStatsColumns"
+COMMITTED = re.compile(
+    r"^(\d{20}\.json|\d{20}\.checkpoint(\.\d+\.\d+)?\.parquet|_last_checkpoint)$"
+)
+"""Names in ``_delta_log`` that only exist once a version has been committed: a commit, a
+checkpoint, or the pointer to one."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
 
     from basket_core.schemas import spark_schema
 
+    for path in (paths.lines, paths.quarantine):
+        clear_uncommitted_log(spark, path)
     (
         DeltaTable.createIfNotExists(spark)
         .location(paths.lines)
@@ -109,6 +120,34 @@ def ensure_tables(spark: SparkSession, paths: TablePaths) -> None:
         .addColumns(spark_schema(QUARANTINE_TABLE))
         .execute()
     )
+
+
+def clear_uncommitted_log(spark: SparkSession, path: str) -> bool:
+    """Remove a ``_delta_log`` in which no version was ever committed (True if one was).
+
+    Delta takes a path with a ``_delta_log`` folder for a table, but a run killed while
+    creating the table leaves that folder without its first commit (empty, or holding a
+    temporary file of it). ``createIfNotExists`` then creates nothing and every later
+    run fails with DELTA_TABLE_NOT_FOUND. Such a log holds no committed row or schema, so
+    removing it loses nothing; a log with any commit or checkpoint is never touched."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None, "ingest runs in-process (a classic Spark session)"
+    log_dir = jvm.org.apache.hadoop.fs.Path(f"{path}/_delta_log")
+    fs = log_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(log_dir):
+        return False
+    names = sorted(str(status.getPath().getName()) for status in fs.listStatus(log_dir))
+    if any(COMMITTED.match(name) for name in names):
+        return False
+    fs.delete(log_dir, True)
+    log.warning(
+        "removed %s/_delta_log: no version was ever committed there (%d leftover file(s)%s), "
+        "as a run killed while creating the table leaves it; creating the table again",
+        path,
+        len(names),
+        f": {', '.join(names[:5])}" if names else "",
+    )
+    return True
 
 
 def layout(spark: SparkSession, path: str) -> Layout:
