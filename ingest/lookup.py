@@ -170,7 +170,12 @@ class Lookup:
     n_present: int
 
     def release(self) -> None:
+        """Free the hits' blocks: they are a local checkpoint (:meth:`ingest.sink.DeltaSink.
+        _lookup`), which ``unpersist`` does not reach; its RDD holds them."""
         if self.hits is not None:
+            plan = self.hits._jdf.queryExecution().logical()
+            if plan.getClass().getSimpleName() == "LogicalRDD":
+                plan.rdd().unpersist(False)
             self.hits.unpersist()
             self.hits = None
 
