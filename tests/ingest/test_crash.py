@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,3 +119,60 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     assert positions.distinct().count() == quarantine.count()
     reasons = Counter(r[0] for r in quarantine.select("reason").collect())
     assert reasons == Counter(r[0] for r in batch.rejected.select("reason").collect())
+
+
+def _files_once(drop: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "basket.cli", "ingest", "files", "--input", str(drop), "--once"]
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def test_a_run_killed_while_creating_the_table_does_not_wedge_the_next(
+    ingest_spark: SparkSession, tmp_path: Path
+) -> None:
+    """kill -9 the moment ``lines/_delta_log`` exists and its first commit does not (Delta
+    makes the folder before it writes the commit): the next run creates the table and
+    ingests the drop. Before the fix, every later run failed with DELTA_TABLE_NOT_FOUND."""
+    settings = ingest_settings(tmp_path)
+    paths = TablePaths.under(settings.paths.delta_dir)
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "BASKET_PATHS__DELTA_DIR": str(settings.paths.delta_dir),
+        "BASKET_PATHS__CHECKPOINT_DIR": str(settings.paths.checkpoint_dir),
+        "BASKET_SPARK__SHUFFLE_PARTITIONS": "2",
+        "BASKET_SPARK__DRIVER_MEMORY": "1g",
+        "BASKET_SPARK__CONF": json.dumps({"spark.local.dir": str(tmp_path / "spark-local")}),
+    }
+    drop, log = tmp_path / "drop", tmp_path / "ingest.log"
+    drop.mkdir()
+    rows = sample_rows(20, seed=5)
+    write_csv(drop / "sales.csv", rows)
+    log_dir = Path(paths.lines) / "_delta_log"
+    first_commit = log_dir / "00000000000000000000.json"
+    caught = False
+    for _ in range(5):  # the window is a few ms wide; each try starts from nothing
+        shutil.rmtree(settings.paths.delta_dir, ignore_errors=True)
+        shutil.rmtree(settings.paths.checkpoint_dir, ignore_errors=True)
+        proc = _files_once(drop, env, log)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not first_commit.exists():
+            if log_dir.is_dir() and not first_commit.exists():
+                os.killpg(proc.pid, signal.SIGKILL)
+                caught = True
+                break
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if caught:
+            break
+    assert caught, "no kill landed between the log folder and the first commit in 5 runs"
+    assert not first_commit.exists()
+
+    assert _files_once(drop, env, log).wait(timeout=300) == 0, log.read_text()[-3000:]
+    assert "no version was ever committed there" in log.read_text()
+    lines = ingest_spark.read.format("delta").load(paths.lines)
+    quarantine = ingest_spark.read.format("delta").load(paths.quarantine)
+    assert lines.count() + quarantine.count() == len(rows)
