@@ -161,15 +161,15 @@ def test_a_run_killed_while_creating_the_table_does_not_wedge_the_next(
         while proc.poll() is None and time.monotonic() < deadline and not first_commit.exists():
             if log_dir.is_dir() and not first_commit.exists():
                 os.killpg(proc.pid, signal.SIGKILL)
-                caught = True
                 break
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        # the commit may have landed between the look and the kill: then try again
+        caught = log_dir.is_dir() and not first_commit.exists()
         if caught:
             break
     assert caught, "no kill landed between the log folder and the first commit in 5 runs"
-    assert not first_commit.exists()
 
     assert _files_once(drop, env, log).wait(timeout=300) == 0, log.read_text()[-3000:]
     assert "no version was ever committed there" in log.read_text()
