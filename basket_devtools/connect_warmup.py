@@ -75,13 +75,17 @@ def warm_up(
     if mines <= 0:
         return WarmUp(0, ())
     timeout_s = time_limit(mines) if timeout_s is None else timeout_s
+    # everything the child writes (its generated data too) is in this folder, removed
+    # here: a child killed at the limit or on stop cannot clean up after itself
     with tempfile.TemporaryDirectory(prefix="basket-warmup-") as tmp:
         settings_file = Path(tmp) / "settings.json"
         settings_file.write_text(settings.model_dump_json())
         out, err = Path(tmp) / "out.txt", Path(tmp) / "err.txt"
+        work = Path(tmp) / "data"
+        work.mkdir()
         with open(out, "wb") as stdout, open(err, "wb") as stderr:
             child = subprocess.Popen(
-                [sys.executable, "-m", __name__, url, str(mines), str(settings_file)],
+                [sys.executable, "-m", __name__, url, str(mines), str(settings_file), str(work)],
                 stdout=stdout,
                 stderr=stderr,
                 stdin=subprocess.DEVNULL,
@@ -146,10 +150,9 @@ def read_warm(state_dir: Path) -> WarmUp | None:
 
 
 def main(argv: list[str]) -> None:
-    url, mines, settings_file = argv[0], int(argv[1]), Path(argv[2])
+    url, mines, settings_file, work = argv[0], int(argv[1]), Path(argv[2]), Path(argv[3])
     settings = Settings.model_validate_json(settings_file.read_text())
-    with tempfile.TemporaryDirectory(prefix="basket-warmup-data-") as tmp:
-        warm = mine_rounds(settings, url, mines, Path(tmp))
+    warm = mine_rounds(settings, url, mines, work)
     print(json.dumps(asdict(warm)), flush=True)
 
 

@@ -126,7 +126,7 @@ def test_a_failed_warm_up_is_reported_and_the_server_stays_up(
 
 
 def test_stopping_a_warming_server_ends_its_warm_up(
-    spark_settings: Settings, tmp_path: Path
+    spark_settings: Settings, tmp_path: Path, scratch: Path
 ) -> None:
     """``stop`` while the warm-up mines: the server and its warm-up child both end, and
     no ``warm.json`` claims a warm server."""
@@ -166,9 +166,10 @@ def test_stopping_a_warming_server_ends_its_warm_up(
         assert time.monotonic() < deadline, "the warm-up child outlived its server"
         time.sleep(0.5)
     assert read_state(state) is None  # stopped, not left for status to find
+    assert not list(scratch.iterdir())  # nor the warm-up's data
 
 
-def test_a_hung_warm_up_ends_at_its_own_limit(spark_settings: Settings) -> None:
+def test_a_hung_warm_up_ends_at_its_own_limit(spark_settings: Settings, scratch: Path) -> None:
     """A server that accepts connections and never answers: the warm-up's child is killed
     at the limit and the warm-up reported failed (``start`` then keeps the server, whose
     own deadline comes later: :func:`basket_devtools.connect_warmup.time_limit`)."""
@@ -186,3 +187,4 @@ def test_a_hung_warm_up_ends_at_its_own_limit(spark_settings: Settings) -> None:
     assert warm.error == "did not finish in 8 s", warm
     assert 8.0 <= took < 20.0
     assert not _children_running(f"basket_devtools.connect_warmup {url}")
+    assert not list(scratch.iterdir())  # the killed child's data went with its folder
