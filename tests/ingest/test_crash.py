@@ -30,12 +30,29 @@ from tests.paths import REPO_ROOT
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
+    from basket_core.config import Settings
+
 REPO = REPO_ROOT
 KEY = ("transaction_id", "item", "quantity", "price", "ts", "customer_id", "store_id")
 
 
+def _ingest_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
+    """The environment of a ``basket ingest`` child writing under ``settings``' paths."""
+    return {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "BASKET_PATHS__DELTA_DIR": str(settings.paths.delta_dir),
+        "BASKET_PATHS__CHECKPOINT_DIR": str(settings.paths.checkpoint_dir),
+        "BASKET_SPARK__SHUFFLE_PARTITIONS": "2",
+        "BASKET_SPARK__DRIVER_MEMORY": "1g",
+        # a killed driver leaves its scratch (a copy of every jar) behind: keep it here
+        "BASKET_SPARK__CONF": json.dumps({"spark.local.dir": str(tmp_path / "spark-local")}),
+    }
+
+
 def _ingest(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "basket.cli", "ingest", "kafka", *args]
+    """``basket ingest <args>`` in a process group of its own, its output added to ``log``."""
+    cmd = [sys.executable, "-m", "basket.cli", "ingest", *args]
     with open(log, "ab") as out:
         return subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -53,16 +70,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     spark = ingest_spark
     settings = ingest_settings(tmp_path)
     paths = TablePaths.under(settings.paths.delta_dir)
-    env = {
-        **os.environ,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "BASKET_PATHS__DELTA_DIR": str(settings.paths.delta_dir),
-        "BASKET_PATHS__CHECKPOINT_DIR": str(settings.paths.checkpoint_dir),
-        "BASKET_SPARK__SHUFFLE_PARTITIONS": "2",
-        "BASKET_SPARK__DRIVER_MEMORY": "1g",
-        # a killed driver leaves its scratch (a copy of every jar) behind: keep it here
-        "BASKET_SPARK__CONF": json.dumps({"spark.local.dir": str(tmp_path / "spark-local")}),
-    }
+    env = _ingest_env(settings, tmp_path)
     args = ["--bootstrap-servers", kafka_broker.bootstrap_servers, "--topic", kafka_topic]
     log = tmp_path / "ingest.log"
     csv = write_csv(tmp_path / "sales.csv", sample_rows(80, seed=11))
@@ -84,7 +92,9 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
             if kills == kills_wanted:
                 break
             proc = _ingest(
-                [*args, "--trigger-seconds", "1", "--max-offsets-per-trigger", "40"], env, log
+                ["kafka", *args, "--trigger-seconds", "1", "--max-offsets-per-trigger", "40"],
+                env,
+                log,
             )
             time.sleep(rng.uniform(4.0, 20.0))  # startup, mid-batch or idle
             if proc.poll() is None:
@@ -97,7 +107,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
         feeder.join()
         prod.close()
     for _ in range(3):  # a run that fails (broker too slow to answer) is restarted too
-        if _ingest([*args, "--once"], env, log).wait(timeout=300) == 0:
+        if _ingest(["kafka", *args, "--once"], env, log).wait(timeout=300) == 0:
             break
     else:
         raise AssertionError(log.read_text()[-3000:])
@@ -121,14 +131,6 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     assert reasons == Counter(r[0] for r in batch.rejected.select("reason").collect())
 
 
-def _files_once(drop: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "basket.cli", "ingest", "files", "--input", str(drop), "--once"]
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
 def test_a_run_killed_while_creating_the_table_does_not_wedge_the_next(
     ingest_spark: SparkSession, tmp_path: Path
 ) -> None:
@@ -137,16 +139,9 @@ def test_a_run_killed_while_creating_the_table_does_not_wedge_the_next(
     ingests the drop. Before the fix, every later run failed with DELTA_TABLE_NOT_FOUND."""
     settings = ingest_settings(tmp_path)
     paths = TablePaths.under(settings.paths.delta_dir)
-    env = {
-        **os.environ,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "BASKET_PATHS__DELTA_DIR": str(settings.paths.delta_dir),
-        "BASKET_PATHS__CHECKPOINT_DIR": str(settings.paths.checkpoint_dir),
-        "BASKET_SPARK__SHUFFLE_PARTITIONS": "2",
-        "BASKET_SPARK__DRIVER_MEMORY": "1g",
-        "BASKET_SPARK__CONF": json.dumps({"spark.local.dir": str(tmp_path / "spark-local")}),
-    }
+    env = _ingest_env(settings, tmp_path)
     drop, log = tmp_path / "drop", tmp_path / "ingest.log"
+    once = ["files", "--input", str(drop), "--once"]
     drop.mkdir()
     rows = sample_rows(20, seed=5)
     write_csv(drop / "sales.csv", rows)
@@ -156,7 +151,7 @@ def test_a_run_killed_while_creating_the_table_does_not_wedge_the_next(
     for _ in range(5):  # the window is a few ms wide; each try starts from nothing
         shutil.rmtree(settings.paths.delta_dir, ignore_errors=True)
         shutil.rmtree(settings.paths.checkpoint_dir, ignore_errors=True)
-        proc = _files_once(drop, env, log)
+        proc = _ingest(once, env, log)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline and not first_commit.exists():
             if log_dir.is_dir() and not first_commit.exists():
@@ -171,7 +166,7 @@ def test_a_run_killed_while_creating_the_table_does_not_wedge_the_next(
             break
     assert caught, "no kill landed between the log folder and the first commit in 5 runs"
 
-    assert _files_once(drop, env, log).wait(timeout=300) == 0, log.read_text()[-3000:]
+    assert _ingest(once, env, log).wait(timeout=300) == 0, log.read_text()[-3000:]
     assert "no version was ever committed there" in log.read_text()
     lines = ingest_spark.read.format("delta").load(paths.lines)
     quarantine = ingest_spark.read.format("delta").load(paths.quarantine)
