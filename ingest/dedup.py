@@ -177,15 +177,22 @@ def dedup_within_batch(
     )
 
 
-def mark_duplicate(df: DataFrame, is_dup: Column) -> DataFrame:
-    """Rows where ``is_dup`` holds rejected as ``duplicate`` (reason, field, detail)."""
+def duplicate_detail() -> Column:
+    """The ``_detail`` of a line marked ``duplicate`` by the checks of this module."""
     from pyspark.sql import functions as F
 
-    return (
-        df.withColumn(FIELD, F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD)))
-        .withColumn(
-            DETAIL,
-            F.when(is_dup, F.format_string(_DUP_TEXT, "transaction_id")).otherwise(F.col(DETAIL)),
-        )
-        .withColumn(REASON, F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON)))
-    )
+    return F.format_string(_DUP_TEXT, "transaction_id")
+
+
+def mark_duplicate(df: DataFrame, is_dup: Column) -> DataFrame:
+    """Rows where ``is_dup`` holds rejected as ``duplicate``: the reason, and the field and
+    detail when ``df`` has them (the sink's batch gets its texts later, from
+    :func:`ingest.sink.explain_staged`, so its plans do not carry the rules' texts)."""
+    from pyspark.sql import functions as F
+
+    marks = {REASON: F.when(is_dup, F.lit(Reason.DUPLICATE.value)).otherwise(F.col(REASON))}
+    if FIELD in df.columns:
+        marks[FIELD] = F.when(is_dup, F.lit(None).cast("string")).otherwise(F.col(FIELD))
+    if DETAIL in df.columns:
+        marks[DETAIL] = F.when(is_dup, duplicate_detail()).otherwise(F.col(DETAIL))
+    return df.withColumns(marks)

@@ -53,7 +53,13 @@ from basket_core.config import CleaningConfig, ColumnsConfig
 from basket_core.progress import Laps
 from basket_core.reasons import Reason
 from ingest import staging
-from ingest.dedup import HASH, dedup_within_batch, line_hash, repeat_suspects
+from ingest.dedup import (
+    HASH,
+    dedup_within_batch,
+    duplicate_detail,
+    line_hash,
+    repeat_suspects,
+)
 from ingest.drops import BAD_REASON
 from ingest.lookup import (
     BatchStats,
@@ -67,7 +73,7 @@ from ingest.report import BatchReport
 from ingest.report import now as report_now
 from ingest.rows import attribute_columns, to_lines, to_quarantine
 from ingest.tables import TablePaths
-from spark.clean import DETAIL, FIELD, REASON, classify, explain
+from spark.clean import DETAIL, FIELD, REASON, RULE, classify, explain
 from spark.reads import ReconcileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,21 +123,34 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
 
 def explain_staged(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
     """:func:`classify_staged`'s rows with ``_field`` and ``_detail``: the failed cleaning
-    rule's, a contract violation's (``_bad_field`` / ``_bad_detail``), or a refused drop
-    file's (no field; the file's reason in ``_corrupt``)."""
+    rule's, a contract violation's (``_bad_field`` / ``_bad_detail``), a refused drop
+    file's (no field; the file's reason in ``_corrupt``), or, for a line the duplicate
+    checks marked after the rules (:func:`ingest.dedup.mark_duplicate`: ``duplicate``
+    with no failed rule), the earlier line's transaction."""
     from pyspark.sql import functions as F
 
-    explained = explain(classified, **spec.rule_arguments())
+    marked_dup = (F.col(REASON) == Reason.DUPLICATE.value) & F.col(RULE).isNull()
+    explained = explain(classified.withColumn("_marked_dup", marked_dup), **spec.rule_arguments())
     bad = F.col(staging.BAD_DETAIL).isNotNull()
-    marked = explained.withColumn(
-        FIELD, F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD))
-    ).withColumn(DETAIL, F.when(bad, F.col(staging.BAD_DETAIL)).otherwise(F.col(DETAIL)))
-    if BAD_REASON not in marked.columns:
-        return marked
-    whole = F.col(BAD_REASON).isNotNull()
-    return marked.withColumn(
-        FIELD, F.when(whole, F.lit(None).cast("string")).otherwise(F.col(FIELD))
-    ).withColumn(DETAIL, F.when(whole, F.col(staging.CORRUPT)).otherwise(F.col(DETAIL)))
+    dup = F.col("_marked_dup")
+    field = F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD))
+    detail = (
+        F.when(bad, F.col(staging.BAD_DETAIL))
+        .when(dup, duplicate_detail())
+        .otherwise(F.col(DETAIL))
+    )
+    if BAD_REASON in explained.columns:
+        whole = F.col(BAD_REASON).isNotNull()
+        field = F.when(whole, F.lit(None).cast("string")).otherwise(field)
+        detail = F.when(whole, F.col(staging.CORRUPT)).otherwise(detail)
+    return explained.withColumns({FIELD: field, DETAIL: detail}).drop("_marked_dup")
+
+
+def rejected(batch: DataFrame, spec: CleaningSpec) -> DataFrame:
+    """The batch's rejected rows, explained (:func:`explain_staged`)."""
+    from pyspark.sql import functions as F
+
+    return explain_staged(batch.where(F.col(REASON).isNotNull()), spec)
 
 
 def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
@@ -268,8 +287,7 @@ class DeltaSink:
                 found = self._lookup(base, stats)
                 repeats = suspected.result()
             laps.lap("repeats+lookup")
-            # the rejections' field and detail texts, built only where rows are written
-            marked = explain_staged(base, self.spec)
+            marked = base
             if repeats.key or (dedup and repeats.content):
                 # producer retries, repeated lines: mark them and count again (the lookup's
                 # hits still hold for the lines left accepted)
@@ -294,7 +312,9 @@ class DeltaSink:
                 quarantined = (
                     pool.submit(
                         self._append,
-                        to_quarantine(final, self.spec, at),
+                        # the rejections' field and detail texts, built on the
+                        # rejected rows only: the other plans never carry the rules' texts
+                        to_quarantine(rejected(final, self.spec), self.spec, at),
                         self.paths.quarantine,
                         batch_id,
                     )

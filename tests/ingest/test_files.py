@@ -80,6 +80,14 @@ def test_csv_drops_are_ingested_while_running(ingest_spark: SparkSession, tmp_pa
     reasons = Counter(r[0] for r in quarantine.select("reason").collect())
     assert reasons == Counter(r[0] for r in batch.rejected.select("reason").collect())
     assert reasons["duplicate"] >= 2  # within a file and across files
+    # each rejection explained as the batch miner explains it: the failed rule's field and
+    # detail, and for a duplicate (in the batch, or of a stored line) the earlier line's
+    explained = ("reason", "field", "detail")
+    assert Counter(tuple(r) for r in quarantine.select(*explained).collect()) == Counter(
+        tuple(r) for r in batch.rejected.select(*explained).collect()
+    )
+    duplicates = quarantine.where("reason = 'duplicate'").select("field", "detail").collect()
+    assert all(r[0] is None and r[1].startswith("identical to an earlier line") for r in duplicates)
     assert lines.select("line_key").distinct().count() == lines.count()
     sources = lines.where(f"transaction_id = '{rows[cut][:4]}'").select("source").distinct()
     assert sources.count() == 2
