@@ -73,11 +73,11 @@ from ingest.report import BatchReport
 from ingest.report import now as report_now
 from ingest.rows import attribute_columns, to_lines, to_quarantine
 from ingest.tables import TablePaths
-from spark.clean import DETAIL, FIELD, REASON, RULE, classify, explain
+from spark.clean import DETAIL, FIELD, REASON, RULE, classify, explanation
 from spark.reads import ReconcileError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -121,36 +121,56 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
     return marked.withColumn(REASON, F.when(whole, F.col(BAD_REASON)).otherwise(F.col(REASON)))
 
 
-def explain_staged(classified: DataFrame, spec: CleaningSpec) -> DataFrame:
+def staged_explanation(
+    spec: CleaningSpec, *, corrupt: bool, whole_files: bool
+) -> dict[str, Column]:
+    """The ``_field`` and ``_detail`` expressions :func:`explain_staged` adds, for frames
+    with (``corrupt``) or without a ``_corrupt`` column and with (``whole_files``) or
+    without a refused drop file's reason: reusable across frames of that shape."""
+    from pyspark.sql import functions as F
+
+    args = spec.rule_arguments()
+    field, detail = explanation(
+        data_columns=args["data_columns"],
+        columns=args["columns"],
+        cleaning=args["cleaning"],
+        corrupt_col=args["corrupt_col"] if corrupt else None,
+    )
+    bad = F.col(staging.BAD_DETAIL).isNotNull()
+    # marked by the duplicate checks after the rules, so no rule failed
+    marked_dup = (F.col(REASON) == Reason.DUPLICATE.value) & F.col(RULE).isNull()
+    field = F.when(bad, F.col(staging.BAD_FIELD)).otherwise(field)
+    detail = (
+        F.when(bad, F.col(staging.BAD_DETAIL))
+        .when(marked_dup, duplicate_detail())
+        .otherwise(detail)
+    )
+    if whole_files:
+        whole = F.col(BAD_REASON).isNotNull()
+        field = F.when(whole, F.lit(None).cast("string")).otherwise(field)
+        detail = F.when(whole, F.col(staging.CORRUPT)).otherwise(detail)
+    return {FIELD: field, DETAIL: detail}
+
+
+def explanation_shape(classified: DataFrame) -> tuple[bool, bool]:
+    """``(corrupt, whole_files)`` of :func:`staged_explanation` for this frame."""
+    names = set(classified.columns)
+    return staging.CORRUPT in names, BAD_REASON in names
+
+
+def explain_staged(
+    classified: DataFrame, spec: CleaningSpec, explained: dict[str, Column] | None = None
+) -> DataFrame:
     """:func:`classify_staged`'s rows with ``_field`` and ``_detail``: the failed cleaning
     rule's, a contract violation's (``_bad_field`` / ``_bad_detail``), a refused drop
     file's (no field; the file's reason in ``_corrupt``), or, for a line the duplicate
     checks marked after the rules (:func:`ingest.dedup.mark_duplicate`: ``duplicate``
-    with no failed rule), the earlier line's transaction."""
-    from pyspark.sql import functions as F
-
-    marked_dup = (F.col(REASON) == Reason.DUPLICATE.value) & F.col(RULE).isNull()
-    explained = explain(classified.withColumn("_marked_dup", marked_dup), **spec.rule_arguments())
-    bad = F.col(staging.BAD_DETAIL).isNotNull()
-    dup = F.col("_marked_dup")
-    field = F.when(bad, F.col(staging.BAD_FIELD)).otherwise(F.col(FIELD))
-    detail = (
-        F.when(bad, F.col(staging.BAD_DETAIL))
-        .when(dup, duplicate_detail())
-        .otherwise(F.col(DETAIL))
-    )
-    if BAD_REASON in explained.columns:
-        whole = F.col(BAD_REASON).isNotNull()
-        field = F.when(whole, F.lit(None).cast("string")).otherwise(field)
-        detail = F.when(whole, F.col(staging.CORRUPT)).otherwise(detail)
-    return explained.withColumns({FIELD: field, DETAIL: detail}).drop("_marked_dup")
-
-
-def rejected(batch: DataFrame, spec: CleaningSpec) -> DataFrame:
-    """The batch's rejected rows, explained (:func:`explain_staged`)."""
-    from pyspark.sql import functions as F
-
-    return explain_staged(batch.where(F.col(REASON).isNotNull()), spec)
+    with no failed rule), the earlier line's transaction. ``explained``: the frame's
+    :func:`staged_explanation`, when the caller keeps it."""
+    if explained is None:
+        corrupt, whole_files = explanation_shape(classified)
+        explained = staged_explanation(spec, corrupt=corrupt, whole_files=whole_files)
+    return classified.withColumns(explained).drop(RULE)
 
 
 def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
@@ -199,6 +219,7 @@ class DeltaSink:
         self.extras = attribute_columns(spec)
         self.on_batch = on_batch
         self._app_id: str | None = None
+        self._explanations: dict[tuple[bool, bool], dict[str, Column]] = {}
 
     @property
     def app_id(self) -> str:
@@ -218,6 +239,20 @@ class DeltaSink:
                 .save(path)
             )
         )
+
+    def _rejected(self, batch: DataFrame) -> DataFrame:
+        """The batch's rejected rows, explained (:func:`explain_staged`), with the
+        expressions built once per frame shape for the life of the query."""
+        from pyspark.sql import functions as F
+
+        shape = explanation_shape(batch)
+        if shape not in self._explanations:
+            corrupt, whole_files = shape
+            self._explanations[shape] = staged_explanation(
+                self.spec, corrupt=corrupt, whole_files=whole_files
+            )
+        rejected = batch.where(F.col(REASON).isNotNull())
+        return explain_staged(rejected, self.spec, self._explanations[shape])
 
     def _lookup(self, batch: DataFrame, stats: BatchStats) -> Lookup:
         """:func:`ingest.lookup.stored_matches` of the batch, materialised, with its counts.
@@ -314,7 +349,7 @@ class DeltaSink:
                         self._append,
                         # the rejections' field and detail texts, built on the
                         # rejected rows only: the other plans never carry the rules' texts
-                        to_quarantine(rejected(final, self.spec), self.spec, at),
+                        to_quarantine(self._rejected(final), self.spec, at),
                         self.paths.quarantine,
                         batch_id,
                     )
