@@ -6,6 +6,7 @@ from pathlib import Path
 
 from basket_core.config import Settings
 from spark.session import (
+    DATAFRAME_DEBUGGING,
     DRIVER_JAVA_OPTIONS,
     EXECUTOR_JAVA_OPTIONS,
     JIT_OPTIONS,
@@ -84,3 +85,13 @@ def test_connect_address_reads_host_port_and_default() -> None:
     assert connect_address("sc://spark.internal") == ("spark.internal", 15002)
     assert connect_address("sc://h:443/;use_ssl=true;token=abc") == ("h", 443)
     assert connect_address("sc://[::1]:15002") == ("::1", 15002)
+
+
+def test_column_calls_do_not_record_their_python_call_site(spark) -> None:  # type: ignore[no-untyped-def]
+    """PySpark records each DataFrame/column call's Python stack for error messages unless
+    told not to: ~4 calls into the JVM per call, and an ingest micro-batch makes ~900.
+    The running session has it off, and so does PySpark's own (process-wide) switch."""
+    from pyspark.errors.utils import is_debugging_enabled
+
+    assert spark.conf.get(DATAFRAME_DEBUGGING, "true") == "false"
+    assert not is_debugging_enabled()
