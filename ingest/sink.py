@@ -73,7 +73,7 @@ from ingest.report import BatchReport
 from ingest.report import now as report_now
 from ingest.rows import attribute_columns, to_lines, to_quarantine
 from ingest.tables import TablePaths
-from spark.clean import DETAIL, FIELD, REASON, RULE, classify, explanation
+from spark.clean import REASON, RULE, classify, explanation, with_explanation
 from spark.reads import ReconcileError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,7 +123,7 @@ def classify_staged(staged: DataFrame, spec: CleaningSpec) -> DataFrame:
 
 def staged_explanation(
     spec: CleaningSpec, *, corrupt: bool, whole_files: bool
-) -> dict[str, Column]:
+) -> tuple[Column, Column]:
     """The ``_field`` and ``_detail`` expressions :func:`explain_staged` adds, for frames
     with (``corrupt``) or without a ``_corrupt`` column and with (``whole_files``) or
     without a refused drop file's reason: reusable across frames of that shape."""
@@ -149,7 +149,7 @@ def staged_explanation(
         whole = F.col(BAD_REASON).isNotNull()
         field = F.when(whole, F.lit(None).cast("string")).otherwise(field)
         detail = F.when(whole, F.col(staging.CORRUPT)).otherwise(detail)
-    return {FIELD: field, DETAIL: detail}
+    return field, detail
 
 
 def explanation_shape(classified: DataFrame) -> tuple[bool, bool]:
@@ -159,7 +159,7 @@ def explanation_shape(classified: DataFrame) -> tuple[bool, bool]:
 
 
 def explain_staged(
-    classified: DataFrame, spec: CleaningSpec, explained: dict[str, Column] | None = None
+    classified: DataFrame, spec: CleaningSpec, explained: tuple[Column, Column] | None = None
 ) -> DataFrame:
     """:func:`classify_staged`'s rows with ``_field`` and ``_detail``: the failed cleaning
     rule's, a contract violation's (``_bad_field`` / ``_bad_detail``), a refused drop
@@ -170,7 +170,7 @@ def explain_staged(
     if explained is None:
         corrupt, whole_files = explanation_shape(classified)
         explained = staged_explanation(spec, corrupt=corrupt, whole_files=whole_files)
-    return classified.withColumns(explained).drop(RULE)
+    return with_explanation(classified, *explained)
 
 
 def retry_conflicts(action: Callable[[], object], attempts: int = 5) -> None:
@@ -219,7 +219,7 @@ class DeltaSink:
         self.extras = attribute_columns(spec)
         self.on_batch = on_batch
         self._app_id: str | None = None
-        self._explanations: dict[tuple[bool, bool], dict[str, Column]] = {}
+        self._explanations: dict[tuple[bool, bool], tuple[Column, Column]] = {}
 
     @property
     def app_id(self) -> str:

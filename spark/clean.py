@@ -263,7 +263,7 @@ def classify(
         corrupt_col=corrupt_col if corrupt_col in raw.columns else None,
     )
     ranked = _first_failed_rule(df, rules)
-    return _explain(ranked, rules) if explained else ranked
+    return with_explanation(ranked, *_explanation(rules)) if explained else ranked
 
 
 def explain(
@@ -283,7 +283,7 @@ def explain(
         cleaning=cleaning,
         corrupt_col=corrupt_col if corrupt_col in classified.columns else None,
     )
-    return classified.select("*", field.alias(FIELD), detail.alias(DETAIL)).drop(RULE)
+    return with_explanation(classified, field, detail)
 
 
 def explanation(
@@ -453,9 +453,9 @@ def _explanation(rules: Sequence[Rule]) -> tuple[Column, Column]:
     return field, detail
 
 
-def _explain(ranked: DataFrame, rules: Sequence[Rule]) -> DataFrame:
-    """``ranked`` (with ``_rule``) with ``_field`` and ``_detail`` (:func:`_explanation`)."""
-    field, detail = _explanation(rules)
+def with_explanation(ranked: DataFrame, field: Column, detail: Column) -> DataFrame:
+    """``ranked`` with ``_field`` and ``_detail`` (:func:`explanation`'s) instead of
+    ``_rule``."""
     return ranked.select("*", field.alias(FIELD), detail.alias(DETAIL)).drop(RULE)
 
 

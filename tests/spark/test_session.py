@@ -89,7 +89,7 @@ def test_connect_address_reads_host_port_and_default() -> None:
 
 def test_column_calls_do_not_record_their_python_call_site(spark) -> None:  # type: ignore[no-untyped-def]
     """PySpark records each DataFrame/column call's Python stack for error messages unless
-    told not to: ~4 calls into the JVM per call, and an ingest micro-batch makes ~900.
+    told not to: ~4 calls into the JVM per call, and an ingest micro-batch makes 180-900.
     The running session has it off, and so does PySpark's own (process-wide) switch."""
     from pyspark.errors.utils import is_debugging_enabled
 
