@@ -107,7 +107,7 @@ def _structure(text: Column) -> Column:
     from pyspark.sql import functions as F
 
     unescaped = F.replace(F.replace(text, F.lit("\\\\"), F.lit("")), F.lit('\\"'), F.lit(""))
-    return F.when(F.instr(text, "\\") > 0, unescaped).otherwise(text)
+    return F.when(text.contains("\\"), unescaped).otherwise(text)
 
 
 def _fast_ok(text: Column, parsed: Column) -> Column:
@@ -141,9 +141,9 @@ def _fast_ok(text: Column, parsed: Column) -> Column:
     found: Column = F.lit(0)
     for f in events.FIELDS:
         value = F.col(f"_j.{f.name}")
-        present = F.when(value.isNotNull() | (F.instr(text, f'"{f.name}":') > 0), 1)
+        present = F.when(value.isNotNull() | text.contains(f'"{f.name}":'), 1)
         found = found + F.coalesce(present, F.lit(0))
-        quoted = F.instr(text, f'"{f.name}":"') > 0
+        quoted = text.contains(f'"{f.name}":"')
         if f.kinds == ("string",):
             good = ~_looks_unquoted(value) | quoted
         elif "string" in f.kinds:  # a number or a string: the text of a number
