@@ -92,7 +92,7 @@ class CleaningSpec:
     timestamp_formats: tuple[str, ...]
 
     def rule_arguments(self) -> dict[str, Any]:
-        """What ``spark.clean.classify`` and ``explain`` build the same rules from."""
+        """What ``spark.clean.classify`` and ``explanation`` build the same rules from."""
         return {
             "data_columns": (*self.data_columns, *staging.META),
             "columns": self.columns,

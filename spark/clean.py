@@ -214,7 +214,7 @@ def classify(
     Deduplication is not done here (see :func:`mark_duplicates`).
 
     ``explained=False`` leaves out ``_field`` / ``_detail`` and keeps the failed rule's
-    number (``_rule``) instead; :func:`explain` adds them later from it. A caller that
+    number (``_rule``) instead; :func:`with_explanation` adds them later from it. A caller that
     caches the classified rows (the ingest sink) explains after the cache, so the detail
     texts are built for the rejected rows it writes only: compiled into the one code
     stage that reads, parses and classifies every row, the detail branches a few dirty
@@ -266,26 +266,6 @@ def classify(
     return with_explanation(ranked, *_explanation(rules)) if explained else ranked
 
 
-def explain(
-    classified: DataFrame,
-    *,
-    data_columns: Sequence[str],
-    columns: ColumnsConfig,
-    cleaning: CleaningConfig,
-    corrupt_col: str | None = "_corrupt",
-) -> DataFrame:
-    """``_field`` / ``_detail`` of a :func:`classify` ``explained=False`` frame (same
-    arguments), from its ``_rule``: the texts are built only for the rows whose
-    ``_reason`` a later filter keeps."""
-    field, detail = explanation(
-        data_columns=data_columns,
-        columns=columns,
-        cleaning=cleaning,
-        corrupt_col=corrupt_col if corrupt_col in classified.columns else None,
-    )
-    return with_explanation(classified, field, detail)
-
-
 def explanation(
     *,
     data_columns: Sequence[str],
@@ -293,8 +273,8 @@ def explanation(
     cleaning: CleaningConfig,
     corrupt_col: str | None,
 ) -> tuple[Column, Column]:
-    """The ``_field`` and ``_detail`` expressions :func:`explain` adds (arguments as
-    :func:`cleaning_rules`'). A caller explaining many frames of one shape (the ingest
+    """The ``_field`` and ``_detail`` expressions of an ``explained=False`` frame's
+    ``_rule``, for :func:`with_explanation` (arguments as :func:`cleaning_rules`'). A caller explaining many frames of one shape (the ingest
     sink, every micro-batch) builds them once: building the rules' columns is hundreds of
     calls into the JVM (~0.2-0.4 s)."""
     return _explanation(
@@ -319,7 +299,7 @@ def cleaning_rules(
     typed fields by their ``LINES`` names, so each costly parse is computed once: Spark
     does not collapse a projection whose costly expressions are read twice; the input's
     as ``_raw_<name>``; ``corrupt_col``: the malformed-row column, None without one): a
-    pure function of the settings, so :func:`classify` and :func:`explain` build the same."""
+    pure function of the settings, so :func:`classify` and :func:`explanation` build the same."""
     from pyspark.sql import functions as F
 
     def src(name: str | None) -> Column:
